@@ -1,0 +1,231 @@
+/**
+ * Benchmark plumbing: fixed ORT session options, a timing loop, and a way to run one measurement in its own child
+ * Node process (so that the peak RSS it reports belongs to that configuration alone).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import type { BenchModelName } from './models.js';
+
+/** Session options used for every measurement, forward and explainer alike. */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({
+  intraOpNumThreads: 2,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+});
+
+/** Creates an ORT session from serialized model bytes with `SESSION_OPTIONS`, and reports how long it took. */
+export async function createSession(bytes: Uint8Array): Promise<{ session: ort.InferenceSession; ms: number }> {
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS });
+  return { session, ms: performance.now() - t0 };
+}
+
+export interface TimingStats {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  meanMs: number;
+  /** Every timed run, in order. */
+  runsMs: number[];
+  warmup: number;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Runs `fn` `warmup` times untimed, then `runs` times timed (wall clock, `performance.now()`). */
+export async function timeRuns(fn: () => Promise<unknown>, runs: number, warmup: number): Promise<TimingStats> {
+  if (!(runs >= 1)) throw new Error(`timeRuns: need at least one timed run (got ${runs})`);
+  for (let i = 0; i < warmup; i++) await fn();
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    runsMs.push(performance.now() - t0);
+  }
+  return {
+    medianMs: median(runsMs),
+    minMs: Math.min(...runsMs),
+    maxMs: Math.max(...runsMs),
+    meanMs: runsMs.reduce((a, b) => a + b, 0) / runsMs.length,
+    runsMs,
+    warmup,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Explainer contract (src/index.ts). Declared here rather than imported so that bench/ type-checks whatever state
+// src/ is in; the worker loads the module at run time and checks that the export exists.
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ExplainMethod = 'lrp' | 'gradient';
+
+export interface CompiledExplainer {
+  /** Serialized compiled ONNX graph. */
+  bytes: Uint8Array;
+  /** The model's own inputs (the image goes here). */
+  inputNames: string[];
+  /** Extra input: float32 [batch, numClasses], one-hot of the target class. */
+  seedName: string;
+  /** [logits, attribution]. */
+  outputNames: string[];
+  /** Time spent compiling (no ORT session creation). */
+  compileMs: number;
+}
+
+export type CompileExplainer = (
+  model: Uint8Array,
+  options: { method: ExplainMethod; composite?: string },
+) => CompiledExplainer | Promise<CompiledExplainer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child-process measurements
+// ---------------------------------------------------------------------------------------------------------------
+
+export type WorkerMode = 'forward' | 'explainer';
+
+export interface WorkerArgs {
+  model: BenchModelName;
+  /** Path of the serialized model (written by the parent so the worker does not pay for building it). */
+  modelPath: string;
+  mode: WorkerMode;
+  /** Explainer mode only. */
+  method?: ExplainMethod;
+  /** Explainer mode only (LRP composite name). */
+  composite?: string;
+  batch: number;
+  runs: number;
+  warmup: number;
+  numClasses: number;
+}
+
+/**
+ * Peak RSS in MiB, sampled at the end of each phase (monotonic). Linux: VmHWM of the worker's own address space;
+ * elsewhere `process.resourceUsage().maxRSS` (see `peakRssSource`).
+ */
+export interface RssPhases {
+  /** After node + onnxruntime-node (+ the compiler module in explainer mode) are loaded. */
+  afterImport: number;
+  /** After the model bytes are read. */
+  afterLoad: number;
+  /** After compiling (explainer mode; equals afterLoad in forward mode). */
+  afterCompile: number;
+  /** After the ORT session is created. */
+  afterSession: number;
+  /** After all runs — the configuration's peak RSS. */
+  afterRuns: number;
+}
+
+export interface WorkerSuccess {
+  ok: true;
+  args: WorkerArgs;
+  /** compileMs as reported by compileExplainer (explainer mode). */
+  compileMs?: number;
+  /** Wall-clock time around the compileExplainer call (explainer mode). */
+  compileWallMs?: number;
+  /** ORT session creation time. */
+  sessionMs: number;
+  timing: TimingStats;
+  /** = rss.afterRuns, MiB. */
+  peakRssMB: number;
+  rss: RssPhases;
+  /** Current (not peak) RSS after the timed runs, MiB. */
+  rssEndMB: number;
+  /** Where peak RSS comes from: VmHWM (Linux) or resourceUsage().maxRSS. */
+  peakRssSource: 'VmHWM' | 'maxRSS';
+  /**
+   * Raw `process.resourceUsage().maxRSS`, MiB, for reference. On Linux it includes the *parent's* RSS at spawn
+   * time (ru_maxrss survives fork+exec), which is why it is not the reported peak.
+   */
+  maxRssMB: number;
+  checks: {
+    logitsDims: number[];
+    logitsFinite: boolean;
+    attributionDims?: number[];
+    attributionFinite?: boolean;
+    attributionNonZero?: number;
+    /** Σ attribution / logit[target] for sample 0 (≈1 for conservative LRP rules; informational). */
+    conservation?: number;
+  };
+  ortVersion: string;
+  nodeVersion: string;
+}
+
+export interface WorkerFailure {
+  ok: false;
+  args: WorkerArgs;
+  error: string;
+  stderrTail?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export type WorkerResult = WorkerSuccess | WorkerFailure;
+
+/** Prefix of the one stdout line carrying the worker's JSON result. */
+export const RESULT_MARKER = '@@xsys-bench-result@@ ';
+
+/** Node flags for the worker: big heap, explicit GC (the worker frees the model bytes once the session exists). */
+const WORKER_NODE_FLAGS = ['--max-old-space-size=8192', '--expose-gc'];
+
+/**
+ * Runs one measurement in a fresh child Node process (`bench/worker.ts`, or `dist/bench/worker.js` when compiled)
+ * and returns its parsed result. Never throws for a failed measurement: failures come back as `ok: false`.
+ */
+export function runInChild(args: WorkerArgs, opts: { timeoutMs?: number } = {}): Promise<WorkerResult> {
+  const { timeoutMs = 15 * 60_000 } = opts;
+  const isTs = import.meta.url.endsWith('.ts');
+  const workerPath = fileURLToPath(new URL(isTs ? './worker.ts' : './worker.js', import.meta.url));
+  const flags = [...WORKER_NODE_FLAGS];
+  if (isTs) flags.push('--import', import.meta.resolve('tsx'));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...flags, workerPath, JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, args, error: `could not start worker: ${e.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith(RESULT_MARKER));
+      const stderrTail = stderr.trim().split('\n').slice(-20).join('\n') || undefined;
+      if (line !== undefined) {
+        try {
+          resolve(JSON.parse(line.slice(RESULT_MARKER.length)) as WorkerResult);
+          return;
+        } catch (e) {
+          resolve({ ok: false, args, error: `unparsable worker result: ${(e as Error).message}`, stderrTail });
+          return;
+        }
+      }
+      const why = timedOut
+        ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+        : signal
+          ? `killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory?)' : ''}`
+          : `exited with code ${code} without a result`;
+      resolve({ ok: false, args, error: why, stderrTail, exitCode: code, signal });
+    });
+  });
+}

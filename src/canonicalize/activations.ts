@@ -1,0 +1,89 @@
+import type { NodeProto } from 'onnx-buf';
+import type { Graph } from '../ir/graph.js';
+import type { ValueInfo } from '../ir/shapes.js';
+import type { ActivationRegion } from './types.js';
+
+const ELEMENTWISE = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Neg', 'Abs', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Sigmoid', 'Tanh',
+  'HardSigmoid', 'Relu', 'Clip', 'Softplus', 'LeakyRelu', 'Elu', 'Max', 'Min',
+]);
+
+function dynamicInputs(g: Graph, n: NodeProto): string[] {
+  return n.input.filter((i) => i && !g.isConstant(i));
+}
+
+/**
+ * Finds element-wise functions of one tensor spread over several nodes — x·sigmoid(x) (SiLU), x·hardsigmoid(x) or
+ * x·relu6(x+3)/6 (HardSwish), 0.5·x·(1+erf(x/√2)) (GELU), x·tanh(softplus(x)) (Mish) … A region starts at a node
+ * that combines two non-constant tensors which both trace back, through single-input element-wise nodes, to the same
+ * root x, and grows downstream through element-wise nodes with constant operands. Its inner tensors must not be
+ * used outside it. The graph is not changed: the compiler treats the region as one activation node.
+ */
+export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): ActivationRegion[] {
+  const regions: ActivationRegion[] = [];
+  const taken = new Set<NodeProto>();
+  const nodes = g.nodes;
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const join = nodes[k]!;
+    if (taken.has(join) || !ELEMENTWISE.has(join.opType)) continue;
+    const dyn = dynamicInputs(g, join);
+    if (dyn.length < 2) continue;
+    const members = new Set<NodeProto>([join]);
+    const roots = new Set<string>();
+    const trace = (t: string): void => {
+      const p = g.producer(t);
+      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && dynamicInputs(g, p).length === 1 && !g.isGraphOutput(t)) {
+        members.add(p);
+        trace(dynamicInputs(g, p)[0]!);
+      } else roots.add(t);
+    };
+    dyn.forEach(trace);
+    if (roots.size !== 1) continue;
+    const root = [...roots][0]!;
+    if (members.size < 2 && dyn.every((d) => d === root)) {
+      // x·x or x+x alone is a power/scale, not an activation pattern worth naming; still element-wise, keep it.
+    }
+    let output = join.output[0]!;
+    // Grow downstream through constant-operand element-wise nodes (the /6 of HardSwish, the ·0.5 of GELU).
+    for (;;) {
+      const cons = g.consumers(output);
+      if (cons.length !== 1 || g.isGraphOutput(output)) break;
+      const c = cons[0]!;
+      if (!ELEMENTWISE.has(c.opType) || dynamicInputs(g, c).length !== 1 || !['Mul', 'Div', 'Add', 'Sub'].includes(c.opType)) break;
+      const cst = c.input.find((i) => i !== output && g.isConstant(i));
+      const cval = cst ? g.constant(cst) : undefined;
+      // Only scalar constants: a per-channel scale after the product would be a layer, not part of the activation.
+      if (!cval || cval.dims.reduce((a, b) => a * b, 1) !== 1) break;
+      members.add(c);
+      output = c.output[0]!;
+    }
+    // Inner tensors must stay inside the region.
+    let closed = true;
+    for (const m of members) {
+      for (const o of m.output) {
+        if (!o || o === output) continue;
+        if (g.isGraphOutput(o) || g.consumers(o).some((c) => !members.has(c))) closed = false;
+      }
+    }
+    if (!closed) continue;
+    const xs = info.get(root)?.shape;
+    const ys = info.get(output)?.shape;
+    if (xs && ys && (xs.length !== ys.length || xs.some((d, i) => d !== ys[i] && typeof d === 'number' && typeof ys[i] === 'number'))) continue;
+    for (const m of members) taken.add(m);
+    const ordered = nodes.filter((n) => members.has(n));
+    regions.push({ name: nameRegion(g, ordered), input: root, output, nodes: ordered });
+  }
+  return regions.reverse();
+}
+
+function nameRegion(g: Graph, nodes: NodeProto[]): string {
+  const ops = new Set(nodes.map((n) => n.opType));
+  if (ops.has('Erf')) return 'GELU';
+  if (ops.has('Tanh') && ops.has('Softplus')) return 'Mish';
+  if (ops.has('Tanh') && (ops.has('Pow') || nodes.filter((n) => n.opType === 'Mul').length >= 3)) return 'GELU(tanh)';
+  if (ops.has('HardSigmoid')) return 'HardSwish';
+  if (ops.has('Sigmoid') && ops.has('Mul')) return 'SiLU';
+  if ((ops.has('Clip') || ops.has('Relu')) && ops.has('Add') && ops.has('Mul')) return 'HardSwish';
+  void g;
+  return 'activation';
+}

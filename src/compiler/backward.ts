@@ -1,0 +1,136 @@
+import type { NodeProto } from 'onnx-buf';
+import type { Graph } from '../ir/graph.js';
+import type { ValueInfo } from '../ir/shapes.js';
+import type { RuleAssignment } from '../composites/resolve.js';
+import { UnsupportedNodeError } from '../errors.js';
+import type { Emitter } from './emitter.js';
+import { NonNegativity } from './analysis.js';
+import { linearOps, WeightBank } from './linear-ops.js';
+import type { Unit } from './units.js';
+import { VJPS, type VjpContext } from './vjp/index.js';
+
+export interface BackwardPlan {
+  units: readonly Unit[];
+  rules: ReadonlyMap<Unit, RuleAssignment>;
+  active: Set<string>;
+  needed: Set<string>;
+}
+
+/** Accumulates the contributions each tensor receives from its consumers. */
+class Cotangents {
+  private parts = new Map<string, string[]>();
+  constructor(private readonly em: Emitter) {}
+  add(t: string, v: string | undefined): void {
+    if (!v) return;
+    const list = this.parts.get(t);
+    if (list) list.push(v);
+    else this.parts.set(t, [v]);
+  }
+  take(t: string): string | undefined {
+    const list = this.parts.get(t);
+    if (!list) return undefined;
+    const total = this.em.sum(list);
+    this.parts.set(t, [total]);
+    return total;
+  }
+}
+
+function hintFor(opType: string): string {
+  return `no gradient is defined for ${opType}. In an LRP composite, a user entry such as {"match": {"opType": "${opType}"}, "rule": "pass"} treats it as an identity for relevance; or remove it with a canonicaliser (e.g. fold it into a neighbouring layer) before explaining`;
+}
+
+/**
+ * Appends the backward pass: walks the units in reverse topological order, applies the unit's rule where the
+ * composite assigned one and the plain gradient (per-op VJP) elsewhere, and returns the cotangent (relevance or
+ * gradient) arriving at each requested tensor.
+ */
+export function emitBackward(
+  g: Graph,
+  info: Map<string, ValueInfo>,
+  em: Emitter,
+  plan: BackwardPlan,
+  seeds: ReadonlyArray<readonly [string, string]>,
+  wanted: readonly string[],
+): Map<string, string | undefined> {
+  const ctx: VjpContext = { g, em, info };
+  const cot = new Cotangents(em);
+  const bank = new WeightBank(em);
+  const nonneg = new NonNegativity(g);
+  for (const [t, s] of seeds) cot.add(t, s);
+  const captured = new Map<string, string | undefined>();
+  const wantedSet = new Set(wanted);
+
+  const capture = (t: string) => {
+    if (wantedSet.has(t) && !captured.has(t)) captured.set(t, cot.take(t));
+  };
+
+  /** Backprop through a unit's own nodes only (its plain gradient), starting from s at its output. */
+  const vjpThrough = (unit: Unit, s: string, inputs: string[]): (string | undefined)[] => {
+    const local = new Cotangents(em);
+    local.add(unit.output, s);
+    const inside = new Set(unit.nodes.flatMap((n) => n.output));
+    for (let k = unit.nodes.length - 1; k >= 0; k--) {
+      const n = unit.nodes[k]!;
+      const gOut = n.output.map((o) => (o ? local.take(o) : undefined));
+      if (gOut.every((x) => !x)) continue;
+      const needs = n.input.map((i) => !!i && (inside.has(i) || inputs.includes(i)) && plan.active.has(i));
+      const res = vjpOf(n)(ctx, n, gOut, needs);
+      n.input.forEach((i, j) => needs[j] && local.add(i, res[j]));
+    }
+    return inputs.map((i) => local.take(i));
+  };
+
+  const vjpOf = (n: NodeProto) => {
+    const f = VJPS[n.opType];
+    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, 'on the explained path, but xsys cannot propagate through this op', hintFor(n.opType));
+    return f;
+  };
+
+  for (let u = plan.units.length - 1; u >= 0; u--) {
+    const unit = plan.units[u]!;
+    const outs = unit.nodes.length === 1 ? unit.last.output.filter(Boolean) : [unit.output];
+    if (!outs.some((o) => plan.needed.has(o))) continue;
+    outs.forEach(capture);
+    const assignment = plan.rules.get(unit);
+    if (assignment && unit.nodes.length >= 1) {
+      const R = cot.take(unit.output);
+      if (!R) continue;
+      const inputs = unit.linear
+        ? [unit.linear.x]
+        : unitInputs(g, unit).filter((i) => plan.active.has(i));
+      const res = assignment.rule.propagate({
+        em,
+        unit,
+        inputs,
+        z: unit.output,
+        R,
+        vjp: (s) => vjpThrough(unit, s, inputs),
+        nonNegative: (t) => nonneg.check(t),
+        linear: unit.linear ? linearOps(ctx, bank, unit.linear) : undefined,
+        params: assignment.params,
+      });
+      inputs.forEach((i, k) => plan.needed.has(i) && cot.add(i, res[k]));
+      continue;
+    }
+    for (let k = unit.nodes.length - 1; k >= 0; k--) {
+      const n = unit.nodes[k]!;
+      const gOut = n.output.map((o) => (o && plan.needed.has(o) ? cot.take(o) : undefined));
+      n.output.forEach((o) => o && capture(o));
+      if (gOut.every((x) => !x)) continue;
+      const needs = n.input.map((i) => !!i && plan.needed.has(i));
+      if (!needs.some(Boolean)) continue;
+      const res = vjpOf(n)(ctx, n, gOut, needs);
+      n.input.forEach((i, j) => needs[j] && cot.add(i, res[j]));
+    }
+  }
+  for (const t of wanted) if (!captured.has(t)) captured.set(t, cot.take(t));
+  return captured;
+}
+
+/** The non-constant tensors entering a unit from outside it. */
+export function unitInputs(g: Graph, unit: Unit): string[] {
+  const inside = new Set(unit.nodes.flatMap((n) => n.output));
+  const out: string[] = [];
+  for (const n of unit.nodes) for (const i of n.input) if (i && !inside.has(i) && !g.isConstant(i) && !out.includes(i)) out.push(i);
+  return out;
+}

@@ -1,0 +1,107 @@
+import type { NodeProto } from 'onnx-buf';
+import { makeNode, type AttrValue } from '../onnx/attributes.js';
+import { floatTensor, int64Tensor } from '../onnx/tensor.js';
+import type { Graph } from '../ir/graph.js';
+
+/**
+ * Appends ordinary ONNX nodes to a graph. Every backward node is created here, so naming, constant sharing and the
+ * few numeric conventions (the stabiliser) live in one place.
+ */
+export class Emitter {
+  private scalars = new Map<number, string>();
+  private intConsts = new Map<string, string>();
+  private shapes = new Map<string, string>();
+  readonly created: NodeProto[] = [];
+
+  constructor(
+    readonly g: Graph,
+    readonly prefix = 'xsys',
+  ) {}
+
+  /** Emits one node and returns its outputs. `base` names the outputs for readability of the compiled graph. */
+  opN(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, nOut = 1, base?: string): string[] {
+    const stem = `${this.prefix}/${base ?? opType}`;
+    const outputs = Array.from({ length: nOut }, (_, k) => this.g.fresh(nOut === 1 ? `${stem}` : `${stem}_${k}`));
+    const node = makeNode(opType, inputs, outputs, this.g.fresh(`${stem}_node`), attrs);
+    this.g.addNode(node);
+    this.created.push(node);
+    return outputs;
+  }
+
+  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, base?: string): string {
+    return this.opN(opType, inputs, attrs, 1, base)[0]!;
+  }
+
+  /** A float32 scalar constant, shared by every use of the same value. */
+  scalar(v: number): string {
+    const key = Math.fround(v);
+    let name = this.scalars.get(key);
+    if (!name) {
+      name = this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/c_${v}`), Float32Array.of(v), []));
+      this.scalars.set(key, name);
+    }
+    return name;
+  }
+
+  ints(values: readonly number[]): string {
+    const key = values.join(',');
+    let name = this.intConsts.get(key);
+    if (!name) {
+      name = this.g.addInitializer(int64Tensor(this.g.fresh(`${this.prefix}/i_${key.replace(/[^0-9-]/g, '_')}`), values));
+      this.intConsts.set(key, name);
+    }
+    return name;
+  }
+
+  floats(base: string, data: Float32Array, dims: readonly number[]): string {
+    return this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/${base}`), data, dims));
+  }
+
+  shapeOf(x: string): string {
+    let s = this.shapes.get(x);
+    if (!s) {
+      s = this.op('Shape', [x], {}, 'shape');
+      this.shapes.set(x, s);
+    }
+    return s;
+  }
+
+  add(a: string, b: string): string {
+    return this.op('Add', [a, b]);
+  }
+  sub(a: string, b: string): string {
+    return this.op('Sub', [a, b]);
+  }
+  mul(a: string, b: string): string {
+    return this.op('Mul', [a, b]);
+  }
+  div(a: string, b: string): string {
+    return this.op('Div', [a, b]);
+  }
+  /** x⁺ = max(x, 0) */
+  pos(x: string): string {
+    return this.op('Relu', [x], {}, 'pos');
+  }
+  /** x⁻ = min(x, 0) */
+  neg(x: string): string {
+    return this.op('Min', [x, this.scalar(0)], {}, 'neg');
+  }
+
+  /** Zennit's stabiliser: z + ε·sign(z) with sign(0) = +1, so a zero denominator becomes ε, never 0. */
+  stabilize(z: string, eps: number): string {
+    const nonneg = this.op('GreaterOrEqual', [z, this.scalar(0)], {}, 'sign');
+    const e = this.op('Where', [nonneg, this.scalar(eps), this.scalar(-eps)], {}, 'eps');
+    return this.op('Add', [z, e], {}, 'stab');
+  }
+
+  /** A tensor shaped like x filled with v (computed at run time, so symbolic shapes are fine). */
+  constLike(x: string, v: number): string {
+    return this.op('Expand', [this.scalar(v), this.shapeOf(x)], {}, `fill_${v}`);
+  }
+
+  /** Sum of several contributions (single one returned as is). */
+  sum(parts: readonly string[]): string {
+    if (parts.length === 1) return parts[0]!;
+    return this.op('Sum', parts, {}, 'acc');
+  }
+}

@@ -1,0 +1,94 @@
+import type { NodeProto } from 'onnx-buf';
+import { attrInt, attrInts, getAttr, makeNode } from '../onnx/attributes.js';
+import { defaultOpset } from '../onnx/model.js';
+import { int64Tensor, floatTensor } from '../onnx/tensor.js';
+import type { Graph } from '../ir/graph.js';
+import { UnsupportedNodeError } from '../errors.js';
+
+/** The backward pass needs ScatterElements(reduction=add) (opset 16) and Shape(start, end) (opset 15). */
+export const COMPILED_OPSET = 17;
+
+/**
+ * Raises the default-domain opset of the graph to COMPILED_OPSET, rewriting the forward ops whose signature changed
+ * on the way (attributes that became inputs in opsets 10–13, Softmax's 2-D coercion before 13), so the function
+ * computed is unchanged.
+ */
+export function upgradeOpset(g: Graph): void {
+  const from = defaultOpset(g.model);
+  if (from >= COMPILED_OPSET) return;
+  if (from < 7) throw new UnsupportedNodeError('<model>', `opset ${from}`, 'models older than opset 7 are not supported', 're-export the model with opset ≥ 11');
+  const extra: NodeProto[] = [];
+  const axesInput = (n: NodeProto, attr: string) => {
+    const v = attrInts(n, attr);
+    n.attribute = n.attribute.filter((a) => a.name !== attr);
+    if (v) {
+      const name = g.addInitializer(int64Tensor(g.fresh(`${n.name || n.opType}_${attr}`), v));
+      while (n.input.length < 1) n.input.push('');
+      n.input[1] = name;
+    }
+  };
+  for (const n of g.nodes) {
+    if (n.domain !== '' && n.domain !== 'ai.onnx') continue;
+    switch (n.opType) {
+      case 'Squeeze':
+      case 'Unsqueeze':
+      case 'ReduceSum':
+        if (from < 13) axesInput(n, 'axes');
+        break;
+      case 'Split':
+        if (from < 13) axesInput(n, 'split');
+        break;
+      case 'Clip':
+        if (from < 11) {
+          const lo = getAttr(n, 'min')?.f;
+          const hi = getAttr(n, 'max')?.f;
+          n.attribute = n.attribute.filter((a) => a.name !== 'min' && a.name !== 'max');
+          n.input[1] = lo === undefined ? '' : g.addInitializer(floatTensor(g.fresh(`${n.name}_min`), Float32Array.of(lo), []));
+          n.input[2] = hi === undefined ? '' : g.addInitializer(floatTensor(g.fresh(`${n.name}_max`), Float32Array.of(hi), []));
+          while (n.input.length && n.input[n.input.length - 1] === '') n.input.pop();
+        }
+        break;
+      case 'Pad':
+        if (from < 11) {
+          const pads = attrInts(n, 'pads') ?? [];
+          const value = getAttr(n, 'value')?.f ?? 0;
+          n.attribute = n.attribute.filter((a) => a.name !== 'pads' && a.name !== 'value');
+          n.input[1] = g.addInitializer(int64Tensor(g.fresh(`${n.name}_pads`), pads));
+          n.input[2] = g.addInitializer(floatTensor(g.fresh(`${n.name}_value`), Float32Array.of(value), []));
+        }
+        break;
+      case 'Softmax':
+      case 'LogSoftmax':
+      case 'Hardmax':
+        if (from < 13) {
+          // Old semantics: flatten to 2-D at `axis` (default 1), normalise rows, reshape back.
+          const axis = attrInt(n, 'axis', 1);
+          const x = n.input[0]!;
+          const y = n.output[0]!;
+          const flat = g.fresh(`${x}_2d`);
+          const soft = g.fresh(`${y}_2d`);
+          const shape = g.fresh(`${x}_shape`);
+          extra.push(makeNode('Flatten', [x], [flat], g.fresh(`${n.name}_flatten`), { axis: { int: axis } }));
+          extra.push(makeNode('Shape', [x], [shape], g.fresh(`${n.name}_shape`)));
+          extra.push(makeNode('Reshape', [soft, shape], [y], g.fresh(`${n.name}_reshape`)));
+          n.input[0] = flat;
+          n.output[0] = soft;
+          n.attribute = n.attribute.filter((a) => a.name !== 'axis');
+          n.attribute.push(...makeNode('X', [], [], '', { axis: { int: 1 } }).attribute);
+        }
+        break;
+      case 'Upsample':
+      case 'Scatter':
+        throw new UnsupportedNodeError(n.name, n.opType, `deprecated op (opset ${from}) cannot be carried into opset ${COMPILED_OPSET}`, 're-export the model with opset ≥ 13 (Resize / ScatterElements)');
+      default:
+        break;
+    }
+  }
+  if (extra.length) {
+    g.proto.node.push(...extra);
+    g.sortTopologically();
+  }
+  for (const o of g.model.opsetImport) if (o.domain === '' || o.domain === 'ai.onnx') o.version = BigInt(COMPILED_OPSET);
+  if (g.model.irVersion < 8n) g.model.irVersion = 8n;
+  g.reindex();
+}

@@ -1,0 +1,111 @@
+import type { NodeProto } from 'onnx-buf';
+import { attrInt } from '../onnx/attributes.js';
+import type { ConstTensor } from '../onnx/tensor.js';
+import type { Graph } from '../ir/graph.js';
+import type { ActivationRegion } from '../canonicalize/types.js';
+
+/** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
+export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'batchnorm' | 'other';
+export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'batchnorm', 'other'];
+
+/** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
+export interface LinearInfo {
+  x: string;
+  weight: ConstTensor;
+  weightName: string;
+  bias?: ConstTensor;
+  biasName?: string;
+  /** The node computing x·W (Conv, ConvTranspose, Gemm or MatMul). */
+  node: NodeProto;
+}
+
+/**
+ * What a rule is applied to: usually one node; a linear layer with a separate bias Add, or an activation spread over
+ * several nodes, form one unit.
+ */
+export interface Unit {
+  kind: UnitKind;
+  /** Node name (or the names joined by '+' for multi-node units). */
+  name: string;
+  /** ONNX op type, or the activation's name (SiLU, GELU …) for regions. */
+  opType: string;
+  nodes: NodeProto[];
+  /** The node whose output is the unit's output. */
+  last: NodeProto;
+  output: string;
+  linear?: LinearInfo;
+}
+
+const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Clip', 'Gelu', 'Mish', 'ThresholdedRelu']);
+
+function dynamicInputs(g: Graph, n: NodeProto): string[] {
+  return n.input.filter((i) => i && !g.isConstant(i));
+}
+
+export function buildUnits(g: Graph, regions: readonly ActivationRegion[]): Unit[] {
+  const inRegion = new Map<NodeProto, ActivationRegion>();
+  for (const r of regions) for (const n of r.nodes) inRegion.set(n, r);
+  const absorbed = new Set<NodeProto>();
+  const units: Unit[] = [];
+  for (const n of g.nodes) {
+    if (absorbed.has(n)) continue;
+    const region = inRegion.get(n);
+    if (region) {
+      if (n === region.nodes[region.nodes.length - 1]) {
+        units.push({ kind: 'activation', name: region.nodes.map((m) => m.name).join('+'), opType: region.name, nodes: region.nodes, last: n, output: region.output });
+      }
+      continue;
+    }
+    const single = (kind: UnitKind, linear?: LinearInfo): Unit => ({ kind, name: n.name, opType: n.opType, nodes: [n], last: n, output: n.output[0]!, linear });
+    switch (n.opType) {
+      case 'Conv':
+      case 'ConvTranspose': {
+        const w = g.constant(n.input[1]!);
+        const b = n.input[2] ? g.constant(n.input[2]) : undefined;
+        if (w && (!n.input[2] || b) && !g.isConstant(n.input[0]!)) {
+          units.push(single('conv', { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias: b, biasName: n.input[2] || undefined, node: n }));
+        } else units.push(single('other'));
+        break;
+      }
+      case 'Gemm': {
+        const w = g.constant(n.input[1]!);
+        const b = n.input[2] ? g.constant(n.input[2]) : undefined;
+        if (w && attrInt(n, 'transA', 0) === 0 && (!n.input[2] || b) && !g.isConstant(n.input[0]!)) {
+          units.push(single('dense', { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias: b, biasName: n.input[2] || undefined, node: n }));
+        } else units.push(single('other'));
+        break;
+      }
+      case 'MatMul': {
+        const w = g.constant(n.input[1]!);
+        if (!w || w.dims.length !== 2 || g.isConstant(n.input[0]!)) {
+          units.push(single('other'));
+          break;
+        }
+        // MatMul + Add(bias) is one dense layer (nn.Linear on 3-D inputs exports this way).
+        const cons = g.consumers(n.output[0]!);
+        const add = cons.length === 1 && cons[0]!.opType === 'Add' && !g.isGraphOutput(n.output[0]!) ? cons[0]! : undefined;
+        const biasName = add?.input.find((i) => i !== n.output[0]);
+        const bias = biasName ? g.constant(biasName) : undefined;
+        if (add && bias && bias.data.length === w.dims[1]) {
+          absorbed.add(add);
+          units.push({ kind: 'dense', name: `${n.name}+${add.name}`, opType: 'MatMul', nodes: [n, add], last: add, output: add.output[0]!, linear: { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias, biasName, node: n } });
+        } else units.push(single('dense', { x: n.input[0]!, weight: w, weightName: n.input[1]!, node: n }));
+        break;
+      }
+      case 'Add':
+      case 'Sum':
+        units.push(single(dynamicInputs(g, n).length >= 2 ? 'sum' : 'other'));
+        break;
+      case 'AveragePool':
+      case 'GlobalAveragePool':
+        units.push(single('avgpool'));
+        break;
+      case 'BatchNormalization':
+        units.push(single('batchnorm'));
+        break;
+      default:
+        units.push(single(ACTIVATIONS.has(n.opType) ? 'activation' : 'other'));
+    }
+  }
+  return units;
+}

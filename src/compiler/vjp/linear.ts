@@ -1,0 +1,145 @@
+import type { NodeProto } from 'onnx-buf';
+import { attrInt, attrInts, getAttr } from '../../onnx/attributes.js';
+import type { AttrValue } from "../../onnx/attributes.js";
+import { staticShape, unbroadcast, unsupported, shapeOf, type Vjp, type VjpContext } from './context.js';
+
+/** Convolution geometry with explicit pads (the explicit-pads canonicaliser resolves auto_pad beforehand). */
+export function convGeometry(node: NodeProto, kernel: number[]) {
+  const k = kernel.length;
+  const autoPad = getAttr(node, 'auto_pad');
+  const ap = autoPad ? new TextDecoder().decode(autoPad.s) : 'NOTSET';
+  if (ap !== 'NOTSET' && ap !== 'VALID') {
+    unsupported(node, `auto_pad=${ap} with input sizes that are not known statically`, 'give the model static spatial input dims, or export it with explicit pads');
+  }
+  return {
+    strides: attrInts(node, 'strides') ?? new Array<number>(k).fill(1),
+    dilations: attrInts(node, 'dilations') ?? new Array<number>(k).fill(1),
+    pads: ap === 'VALID' ? new Array<number>(2 * k).fill(0) : (attrInts(node, 'pads') ?? new Array<number>(2 * k).fill(0)),
+    group: attrInt(node, 'group', 1),
+    kernel,
+  };
+}
+
+/**
+ * ∂Conv/∂x applied to s: ConvTranspose with the forward kernel. The transposed conv can come out smaller than x when
+ * the forward conv dropped trailing rows; output_padding (static shapes) or a run-time Pad (symbolic shapes) restores it.
+ */
+export function convTransposeOf(ctx: VjpContext, node: NodeProto, s: string, w: string, kernel: number[], x: string): string {
+  const { em } = ctx;
+  const geo = convGeometry(node, kernel);
+  const attrs: Record<string, AttrValue> = {
+    strides: { ints: geo.strides },
+    dilations: { ints: geo.dilations },
+    pads: { ints: geo.pads },
+    group: { int: geo.group },
+    kernel_shape: { ints: kernel },
+  };
+  const xs = shapeOf(ctx, x)?.slice(2);
+  const ys = shapeOf(ctx, node.output[0]!)?.slice(2);
+  const k = kernel.length;
+  if (xs && ys && xs.length === k && ys.length === k && [...xs, ...ys].every((d) => typeof d === 'number')) {
+    const outPad = kernel.map((_, i) => {
+      const eff = (kernel[i]! - 1) * geo.dilations[i]! + 1;
+      return (xs[i] as number) + geo.pads[i]! + geo.pads[i + k]! - (((ys[i] as number) - 1) * geo.strides[i]! + eff);
+    });
+    if (outPad.every((p, i) => p >= 0 && p < Math.max(geo.strides[i]!, geo.dilations[i]!))) {
+      if (outPad.some((p) => p > 0)) attrs.output_padding = { ints: outPad };
+      return em.op('ConvTranspose', [s, w], attrs, 'conv_T');
+    }
+  }
+  // Sizes unknown at compile time: the largest legal output_padding (stride − 1) always covers x, then crop to x.
+  if (geo.strides.some((st) => st > 1)) attrs.output_padding = { ints: geo.strides.map((st) => st - 1) };
+  const y = em.op('ConvTranspose', [s, w], attrs, 'conv_T');
+  const axes = em.ints(Array.from({ length: k }, (_, i) => i + 2));
+  return em.op('Slice', [y, em.ints(new Array<number>(k).fill(0)), em.op('Shape', [x], { start: { int: 2 } }), axes], {}, 'conv_T_crop');
+}
+
+/** ∂ConvTranspose/∂x applied to s: a Conv with the same kernel (its weight layout already maps out→in channels). */
+export function convOfTranspose(ctx: VjpContext, node: NodeProto, s: string, w: string, kernel: number[]): string {
+  if (getAttr(node, 'output_shape')) unsupported(node, 'ConvTranspose with output_shape is not supported', 'export with explicit pads/output_padding');
+  const geo = convGeometry(node, kernel);
+  return ctx.em.op('Conv', [s, w], {
+    strides: { ints: geo.strides },
+    dilations: { ints: geo.dilations },
+    pads: { ints: geo.pads },
+    group: { int: geo.group },
+    kernel_shape: { ints: kernel },
+  }, 'convT_T');
+}
+
+export function kernelOf(ctx: VjpContext, node: NodeProto): number[] {
+  const ks = attrInts(node, 'kernel_shape');
+  if (ks) return ks;
+  const w = staticShape(ctx, node.input[1]!);
+  if (!w) unsupported(node, 'kernel shape unknown (weight shape is not static)', 'export the model with constant weights');
+  return w.slice(2);
+}
+
+const conv: Vjp = (ctx, node, [g], needs) => {
+  if (!g) return node.input.map(() => undefined);
+  if (needs[1] || needs[2]) unsupported(node, 'convolution weights depend on the input', 'only convolutions with constant weights are differentiated');
+  return [convTransposeOf(ctx, node, g, node.input[1]!, kernelOf(ctx, node), node.input[0]!), undefined, undefined];
+};
+
+const convTranspose: Vjp = (ctx, node, [g], needs) => {
+  if (!g) return node.input.map(() => undefined);
+  if (needs[1] || needs[2]) unsupported(node, 'weights depend on the input', 'only constant weights are differentiated');
+  return [convOfTranspose(ctx, node, g, node.input[1]!, kernelOf(ctx, node)), undefined, undefined];
+};
+
+const gemm: Vjp = (ctx, node, [g], needs) => {
+  const { em } = ctx;
+  if (!g) return node.input.map(() => undefined);
+  const [a, b, c] = node.input as [string, string, string | undefined];
+  const tA = attrInt(node, 'transA', 0);
+  const tB = attrInt(node, 'transB', 0);
+  const alpha = getAttr(node, 'alpha')?.f ?? 1;
+  const beta = getAttr(node, 'beta')?.f ?? 1;
+  const al: Record<string, AttrValue> = alpha === 1 ? {} : { alpha: { float: alpha } };
+  let dA: string | undefined;
+  let dB: string | undefined;
+  if (needs[0]) {
+    // Y = op(A)·op(B): d op(A) = g·op(B)ᵀ
+    dA = tA === 0 ? em.op('Gemm', [g, b], { ...al, transB: { int: 1 - tB } }, 'gemm_dA') : em.op('Gemm', [b, g], { ...al, transA: { int: tB }, transB: { int: 1 } }, 'gemm_dA');
+  }
+  if (needs[1]) {
+    dB = tB === 0 ? em.op('Gemm', [a, g], { ...al, transA: { int: 1 - tA } }, 'gemm_dB') : em.op('Gemm', [g, a], { ...al, transA: { int: 1 }, transB: { int: tA } }, 'gemm_dB');
+  }
+  const dC = needs[2] && c ? unbroadcast(ctx, beta === 1 ? g : em.mul(g, em.scalar(beta)), c, node.output[0]!) : undefined;
+  return [dA, dB, dC];
+};
+
+function transposeLast2(ctx: VjpContext, t: string, node: NodeProto): string {
+  const { em, g } = ctx;
+  const c = g.constant(t);
+  if (c && c.dims.length === 2 && c.data instanceof Float32Array) {
+    const [r, k] = c.dims as [number, number];
+    const out = new Float32Array(r * k);
+    for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) out[j * r + i] = c.data[i * k + j]!;
+    return em.floats(`${t}_T`, out, [k, r]);
+  }
+  const rank = shapeOf(ctx, t)?.length;
+  if (rank === undefined) unsupported(node, `rank of '${t}' unknown`, 'export the model with static ranks');
+  if (rank < 2) unsupported(node, 'MatMul with a 1-D operand that needs a gradient', 'reshape the operand to 2-D');
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
+  return em.op('Transpose', [t], { perm: { ints: perm } });
+}
+
+const matmul: Vjp = (ctx, node, [g], needs) => {
+  const { em } = ctx;
+  if (!g) return [undefined, undefined];
+  const [a, b] = node.input as [string, string];
+  const y = node.output[0]!;
+  const dA = needs[0] ? unbroadcast(ctx, em.op('MatMul', [g, transposeLast2(ctx, b, node)], {}, 'matmul_dA'), a, y) : undefined;
+  const dB = needs[1] ? unbroadcast(ctx, em.op('MatMul', [transposeLast2(ctx, a, node), g], {}, 'matmul_dB'), b, y) : undefined;
+  return [dA, dB];
+};
+
+export const linearVjps: Record<string, Vjp> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  Gemm: gemm,
+  MatMul: matmul,
+};
+

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
+import { FileFormatError, InvalidArgumentError } from '../errors.js';
+import { getRule } from '../rules/index.js';
+import type { Composite, CompositeEntry, Matcher } from './types.js';
+
+/**
+ * Validates a user-defined composite given as a plain object (parsed JSON):
+ * { "name": "...", "entries": [ { "match": { "kind": "conv" }, "rule": "gamma", "params": { "gamma": 0.5 } }, … ] }
+ */
+export function parseComposite(value: unknown, source = 'composite'): Composite {
+  const fail = (msg: string): never => {
+    throw new InvalidArgumentError(source, msg, 'see README, "User-defined composites"');
+  };
+  if (typeof value !== 'object' || value === null) fail('must be a JSON object');
+  const obj = value as Record<string, unknown>;
+  if (!Array.isArray(obj.entries)) fail("needs an 'entries' array");
+  const entries = (obj.entries as unknown[]).map((e, i): CompositeEntry => {
+    if (typeof e !== 'object' || e === null) fail(`entries[${i}] must be an object`);
+    const entry = e as Record<string, unknown>;
+    if (typeof entry.rule !== 'string') fail(`entries[${i}].rule must be a rule name`);
+    const rule = getRule(entry.rule as string);
+    const m = (entry.match ?? {}) as Record<string, unknown>;
+    const match: Matcher = {};
+    for (const key of Object.keys(m)) if (!['kind', 'opType', 'name', 'first'].includes(key)) fail(`entries[${i}].match has unknown field '${key}' (use kind, opType, name, first)`);
+    if (m.kind !== undefined) {
+      const kinds = (Array.isArray(m.kind) ? m.kind : [m.kind]) as unknown[];
+      for (const k of kinds) if (!UNIT_KINDS.includes(k as UnitKind)) fail(`entries[${i}].match.kind '${String(k)}' is not one of ${UNIT_KINDS.join(', ')}`);
+      match.kind = kinds as UnitKind[];
+    }
+    if (m.opType !== undefined) match.opType = m.opType as string | string[];
+    if (m.name !== undefined) {
+      if (typeof m.name !== 'string') fail(`entries[${i}].match.name must be a string`);
+      match.name = m.name as string;
+    }
+    if (m.first !== undefined) match.first = Boolean(m.first);
+    const params: Record<string, number> = { ...rule.params };
+    const given = (entry.params ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(given)) {
+      if (!(k in rule.params)) fail(`entries[${i}]: rule '${rule.name}' has no parameter '${k}' (it has: ${Object.keys(rule.params).join(', ') || 'none'})`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`entries[${i}].params.${k} must be a finite number`);
+      params[k] = v as number;
+    }
+    return { match, rule: rule.name, params };
+  });
+  return { name: typeof obj.name === 'string' ? obj.name : 'user', description: typeof obj.description === 'string' ? obj.description : undefined, entries };
+}
+
+export function loadCompositeFile(path: string): Composite {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FileFormatError(path, `cannot read composite file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new FileFormatError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseComposite(value, path);
+}

@@ -1,0 +1,73 @@
+import { create } from '@bufbuild/protobuf';
+import { TensorProtoSchema, TensorProto_DataType as DT, type TensorProto } from 'onnx-buf';
+
+export { TensorProto_DataType as DataType } from 'onnx-buf';
+
+export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+/** A constant tensor decoded from an initializer or a Constant node. */
+export interface ConstTensor {
+  dataType: DT;
+  dims: number[];
+  data: TypedData;
+}
+
+export function numel(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function copyBytes(raw: Uint8Array): ArrayBuffer {
+  // raw_data is not guaranteed to be aligned inside the protobuf buffer: copy before viewing it as floats.
+  // (new Uint8Array(view) copies; Buffer#slice would not.)
+  return new Uint8Array(raw).buffer;
+}
+
+export function decodeTensor(t: TensorProto): ConstTensor {
+  const dims = t.dims.map(Number);
+  const n = numel(dims);
+  const raw = t.rawData.length > 0 ? t.rawData : undefined;
+  switch (t.dataType) {
+    case DT.FLOAT:
+      return { dataType: DT.FLOAT, dims, data: raw ? new Float32Array(copyBytes(raw), 0, n) : Float32Array.from(t.floatData) };
+    case DT.DOUBLE:
+      return { dataType: DT.DOUBLE, dims, data: raw ? new Float64Array(copyBytes(raw), 0, n) : Float64Array.from(t.doubleData) };
+    case DT.INT64:
+      return { dataType: DT.INT64, dims, data: raw ? new BigInt64Array(copyBytes(raw), 0, n) : BigInt64Array.from(t.int64Data) };
+    case DT.INT32:
+      return { dataType: DT.INT32, dims, data: raw ? new Int32Array(copyBytes(raw), 0, n) : Int32Array.from(t.int32Data) };
+    case DT.BOOL:
+    case DT.UINT8:
+      return { dataType: t.dataType, dims, data: raw ? new Uint8Array(copyBytes(raw), 0, n) : Uint8Array.from(t.int32Data) };
+    default:
+      throw new Error(`tensor '${t.name}': data type ${DT[t.dataType] ?? t.dataType} is not supported for constants`);
+  }
+}
+
+/** Numbers of a constant as JS numbers (int64 converted; fine for shapes, axes and pads). */
+export function constNumbers(c: ConstTensor): number[] {
+  return Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+export function floatTensor(name: string, data: Float32Array, dims: readonly number[]): TensorProto {
+  return create(TensorProtoSchema, {
+    name,
+    dataType: DT.FLOAT,
+    dims: dims.map((d) => BigInt(d)),
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
+  });
+}
+
+export function int64Tensor(name: string, values: readonly (number | bigint)[], dims?: readonly number[]): TensorProto {
+  const data = BigInt64Array.from(values, (v) => BigInt(v));
+  return create(TensorProtoSchema, {
+    name,
+    dataType: DT.INT64,
+    dims: (dims ?? [values.length]).map((d) => BigInt(d)),
+    rawData: new Uint8Array(data.buffer).slice(),
+  });
+}
+
+export function asFloat32(c: ConstTensor): Float32Array {
+  if (c.data instanceof Float32Array) return c.data;
+  return Float32Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
+}
