@@ -1,0 +1,143 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { ModelExplainer } from '../methods/explainer.js';
+import { explain } from '../methods/explain.js';
+import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { COMPOSITE_NAMES } from '../composites/index.js';
+import { readNpy, toFloat32, writeNpy } from '../io/npy.js';
+import { isImagePath, loadImage } from '../io/image.js';
+import { attributionToHeatmap, overlay, upscaleFactor, writePng, type RgbImage } from '../render/heatmap.js';
+import { COLORMAP_NAMES } from '../render/colormaps.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { collect, parseNumberList, parseParams, parseTarget } from './options.js';
+import { ProgressBar } from './progress.js';
+
+interface ExplainFlags {
+  method: string;
+  composite: string;
+  param?: string[];
+  target?: string;
+  out: string;
+  size?: string;
+  mean?: string;
+  std?: string;
+  grayscale?: boolean;
+  bgr?: boolean;
+  cmap: string;
+  overlay?: boolean;
+  layer?: string;
+  threads?: string;
+  json?: boolean;
+}
+
+interface LoadedInput {
+  name: string;
+  tensor: Tensor;
+  display?: RgbImage;
+}
+
+async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedInput[]> {
+  const size = parseNumberList('--size', flags.size);
+  const out: LoadedInput[] = [];
+  for (const f of files) {
+    const stem = basename(f, extname(f));
+    if (isImagePath(f)) {
+      const img = await loadImage(f, {
+        size: size ? (size.length === 1 ? size[0]! : [size[0]!, size[1]!]) : undefined,
+        grayscale: flags.grayscale,
+        mean: parseNumberList('--mean', flags.mean),
+        std: parseNumberList('--std', flags.std),
+        channelOrder: flags.bgr ? 'bgr' : 'rgb',
+      });
+      out.push({ name: stem, tensor: { data: img.tensor, dims: [...img.shape] }, display: img.display });
+    } else if (extname(f).toLowerCase() === '.npy') {
+      const a = await readNpy(f);
+      const data = toFloat32(a);
+      // A .npy holds one sample or a batch: split batches so every sample gets its own heatmap.
+      const n = a.shape[0] ?? 1;
+      const per = data.length / n;
+      for (let i = 0; i < n; i++) out.push({ name: n > 1 ? `${stem}-${i}` : stem, tensor: { data: data.slice(i * per, (i + 1) * per), dims: [1, ...a.shape.slice(1)] } });
+    } else {
+      throw new InvalidArgumentError(f, 'unsupported input file type', 'pass .npy arrays or images (png, jpg, webp …)');
+    }
+  }
+  return out;
+}
+
+export function registerExplain(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('explain')
+    .description('explain inputs (.npy or images) with a method; writes attributions (.npy), heatmaps (.png) and summary.json')
+    .argument('<model>', 'ONNX model file')
+    .argument('<inputs...>', '.npy files (one sample or a batch) or images')
+    .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')}`, 'lrp')
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, 'epsilon-plus-flat')
+    .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32)', collect)
+    .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
+    .option('-o, --out <dir>', 'output directory', 'xsys-out')
+    .option('--size <h,w>', 'resize images to this size (one number: square)')
+    .option('--mean <m[,m,m]>', 'per-channel mean subtracted after scaling pixels to [0,1]')
+    .option('--std <s[,s,s]>', 'per-channel standard deviation divided by after the mean')
+    .option('--grayscale', 'load images as one channel')
+    .option('--bgr', 'feed images in BGR channel order')
+    .option('--cmap <name>', `heatmap colour map: ${COLORMAP_NAMES.join(', ')}`, 'bwr')
+    .option('--overlay', 'also write the heatmap blended over the image')
+    .option('--layer <tensor>', 'grad-cam: layer to explain (default: input of the last GlobalAveragePool/Flatten)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action((model: string, inputs: string[], flags: ExplainFlags) =>
+      run(async () => {
+        if (!METHOD_NAMES.includes(flags.method as MethodName)) throw new InvalidArgumentError('--method', `unknown method '${flags.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
+        if (!COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
+        const params = parseParams(flags.param);
+        const target = parseTarget(flags.target);
+        const threads = flags.threads ? Number(flags.threads) : undefined;
+        const mx = await ModelExplainer.load(model, { threads });
+        const loaded = await loadInputs(inputs, flags);
+        if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
+        await mkdir(flags.out, { recursive: true });
+        const bar = new ProgressBar('explaining', loaded.length);
+        const summary: Record<string, unknown>[] = [];
+        for (const [i, item] of loaded.entries()) {
+          const e = await explain(mx, item.tensor, {
+            method: flags.method as MethodName,
+            composite: flags.method === 'lrp' ? flags.composite : undefined,
+            params,
+            target: Array.isArray(target) ? target[i]! : target,
+            layer: flags.layer,
+          });
+          const a = e.attribution;
+          await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
+          const heat = attributionToHeatmap(a.data, a.dims.slice(1), { cmap: flags.cmap });
+          const scale = upscaleFactor(heat.width, heat.height);
+          await writePng(join(flags.out, `${item.name}.png`), heat, scale);
+          if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
+          let sum = 0;
+          for (const v of a.data) sum += v;
+          summary.push({
+            input: item.name,
+            method: e.method,
+            composite: e.composite,
+            target: e.targets[0],
+            prediction: Array.from(e.scores.data).indexOf(Math.max(...e.scores.data)),
+            logits: Array.from(e.scores.data),
+            relevanceSum: sum,
+            attributionShape: a.dims,
+            timing: e.timing,
+          });
+          bar.update(i + 1);
+        }
+        await writeFile(join(flags.out, 'summary.json'), JSON.stringify(summary, null, 2));
+        if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        else {
+          for (const s of summary) {
+            process.stdout.write(`${s.input}: predicted ${s.prediction}, explained class ${s.target}, relevance sum ${(s.relevanceSum as number).toPrecision(4)}\n`);
+          }
+          process.stdout.write(`wrote ${summary.length} attribution(s), heatmap(s) and summary.json to ${flags.out}\n`);
+        }
+        return 0;
+      }),
+    );
+}

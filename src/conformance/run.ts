@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { FileFormatError, XsysError } from '../errors.js';
+import { readNpy, toFloat32 } from '../io/npy.js';
+import { explain } from '../methods/explain.js';
+import { ModelExplainer } from '../methods/explainer.js';
+import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+
+/** One case of a conformance manifest (the format of ../shared/conformance/manifest.json). */
+export interface ConformanceCase {
+  id: string;
+  model: string;
+  input: string;
+  method: string;
+  targets: number[];
+  seed?: 'logit' | 'onehot';
+  expected: string;
+  composite?: string;
+  params?: Record<string, number>;
+  steps?: number;
+  baseline?: string | number;
+  window?: number;
+  stride?: number;
+  fill?: number;
+  layer?: string;
+  noise_level?: number;
+  n_iter?: number;
+}
+
+export interface ConformanceCaseResult {
+  id: string;
+  pass: boolean;
+  /** max |got − expected| / max |expected| */
+  relativeError: number;
+  tolerance: number;
+  ms: number;
+  error?: string;
+}
+
+export interface ConformanceReport {
+  manifest: string;
+  tolerance: number;
+  cases: ConformanceCaseResult[];
+  passed: number;
+  failed: number;
+}
+
+function caseParams(c: ConformanceCase): Record<string, number> {
+  switch (c.method) {
+    case 'lrp':
+      return c.params ?? {};
+    case 'integrated-gradients':
+      return { steps: c.steps ?? 20, baseline: typeof c.baseline === 'number' ? c.baseline : 0 };
+    case 'occlusion':
+      return { window: c.window ?? 8, stride: c.stride ?? 4, fill: c.fill ?? 0 };
+    case 'smoothgrad':
+      return { ...(c.noise_level !== undefined ? { noiseLevel: c.noise_level } : {}), ...(c.n_iter !== undefined ? { samples: c.n_iter } : {}) };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Runs every case of a manifest and compares with the reference by the manifest's tolerance
+ * (max |got − expected| ≤ tol · max |expected|). A case that throws is a failure with its message, not a crash.
+ */
+export async function runConformance(manifestPath: string, options: { filter?: string; onCase?: (r: ConformanceCaseResult) => void } = {}): Promise<ConformanceReport> {
+  let manifest: { tolerance?: { relative_linf?: number }; cases?: ConformanceCase[] };
+  try {
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  } catch (e) {
+    throw new FileFormatError(manifestPath, `cannot read manifest (${(e as Error).message})`);
+  }
+  if (!Array.isArray(manifest.cases)) throw new FileFormatError(manifestPath, "not a conformance manifest: no 'cases' array");
+  const tol = manifest.tolerance?.relative_linf ?? 5e-4;
+  const base = dirname(resolve(manifestPath));
+  const explainers = new Map<string, Promise<ModelExplainer>>();
+  const results: ConformanceCaseResult[] = [];
+  for (const c of manifest.cases) {
+    if (options.filter && !c.id.includes(options.filter)) continue;
+    const t0 = performance.now();
+    let result: ConformanceCaseResult;
+    try {
+      if (!METHOD_NAMES.includes(c.method as MethodName)) throw new XsysError(`unknown method '${c.method}'`);
+      const modelPath = resolve(base, c.model);
+      let mx = explainers.get(modelPath);
+      if (!mx) {
+        mx = ModelExplainer.load(modelPath);
+        explainers.set(modelPath, mx);
+      }
+      const x = await readNpy(resolve(base, c.input));
+      const expected = await readNpy(resolve(base, c.expected));
+      const method = c.method as MethodName;
+      const methodName = c.method === 'gradient-x-input' ? 'gradient-x-input' : method;
+      const e = await explain(await mx, { data: toFloat32(x), dims: x.shape }, {
+        method: methodName,
+        composite: c.composite,
+        params: caseParams(c),
+        target: c.targets,
+        layer: c.layer,
+      });
+      const got = e.attribution.data;
+      const exp = expected.data as Float64Array | Float32Array;
+      if (got.length !== exp.length) throw new XsysError(`attribution has ${got.length} values, expected ${exp.length} (shape [${expected.shape.join(', ')}])`);
+      let maxDiff = 0;
+      let maxRef = 0;
+      for (let i = 0; i < got.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(got[i]! - Number(exp[i])));
+        maxRef = Math.max(maxRef, Math.abs(Number(exp[i])));
+      }
+      const rel = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+      result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
+    } catch (err) {
+      result = { id: c.id, pass: false, relativeError: Number.NaN, tolerance: tol, ms: performance.now() - t0, error: (err as Error).message };
+    }
+    results.push(result);
+    options.onCase?.(result);
+  }
+  const passed = results.filter((r) => r.pass).length;
+  return { manifest: manifestPath, tolerance: tol, cases: results, passed, failed: results.length - passed };
+}

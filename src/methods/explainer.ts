@@ -1,0 +1,124 @@
+import type * as ort from 'onnxruntime-node';
+import type { ModelProto } from 'onnx-buf';
+import { cloneModel, parseModel, readModel } from '../onnx/model.js';
+import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
+import { Graph } from '../ir/graph.js';
+import { resolveExplainedOutput } from '../canonicalize/index.js';
+import { InvalidArgumentError, XsysError } from '../errors.js';
+import { createSession, inputShapes, runSession, validateInput } from '../runtime/session.js';
+import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
+import type { Dim } from '../ir/shapes.js';
+import type { Target } from './types.js';
+
+interface Compiled {
+  compiled: CompiledExplainer;
+  session: ort.InferenceSession;
+  sessionMs: number;
+}
+
+/**
+ * A model prepared for explaining: compiled explainers and ORT sessions are created on first use and cached, so
+ * explaining many inputs with one method compiles once.
+ */
+export class ModelExplainer {
+  private cache = new Map<string, Promise<Compiled>>();
+  private forward?: Promise<ort.InferenceSession>;
+  private probes = new Map<string, Promise<ort.InferenceSession>>();
+  readonly inputName: string;
+  readonly inputShape: Dim[] | undefined;
+  readonly scoresName: string;
+
+  private constructor(
+    readonly model: ModelProto,
+    readonly threads?: number,
+  ) {
+    const shapes = inputShapes(model);
+    const g = new Graph(cloneModel(model));
+    const floatInputs = g.inputs.filter((i) => i.type?.value.case === 'tensorType' && i.type.value.value.elemType === 1);
+    if (floatInputs.length !== 1) {
+      throw new XsysError(`xsys explain needs a model with exactly one float32 input; this one has ${floatInputs.length} (${g.inputs.map((i) => i.name).join(', ')})`, { exitCode: 3, hint: 'use compileExplainer() directly for models with several inputs' });
+    }
+    this.inputName = floatInputs[0]!.name;
+    this.inputShape = shapes[this.inputName];
+    this.scoresName = resolveExplainedOutput(g).scores;
+  }
+
+  static async load(source: string | Uint8Array | ModelProto, options: { threads?: number } = {}): Promise<ModelExplainer> {
+    const model = typeof source === 'string' ? await readModel(source) : source instanceof Uint8Array ? parseModel(source) : source;
+    return new ModelExplainer(model, options.threads);
+  }
+
+  validate(input: Tensor): void {
+    validateInput(this.inputName, input, this.inputShape);
+  }
+
+  compiled(options: CompileOptions): Promise<Compiled> {
+    const key = JSON.stringify(options);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const compiled = compileExplainer(this.model, options);
+        const t0 = performance.now();
+        const session = await createSession(compiled.model, { threads: this.threads });
+        return { compiled, session, sessionMs: performance.now() - t0 };
+      })();
+      this.cache.set(key, entry);
+      entry.catch(() => this.cache.delete(key));
+    }
+    return entry;
+  }
+
+  /** Scores (logits before a terminal Softmax) of a batch, with the plain forward graph. */
+  async scores(input: Tensor): Promise<Tensor> {
+    if (!this.forward) {
+      const m = cloneModel(this.model);
+      const g = new Graph(m);
+      const explained = resolveExplainedOutput(g);
+      if (!g.isGraphOutput(explained.scores)) g.addOutput(explained.scores);
+      this.forward = createSession(m, { threads: this.threads });
+    }
+    const out = await runSession(await this.forward, { [this.inputName]: input });
+    return out[this.scoresName]!;
+  }
+
+  /** The value of an intermediate tensor (e.g. Grad-CAM's layer activation) for a batch. */
+  async forwardTensor(input: Tensor, name: string): Promise<Tensor> {
+    let session = this.probes.get(name);
+    if (!session) {
+      const m = cloneModel(this.model);
+      const g = new Graph(m);
+      if (!g.producer(name)) throw new InvalidArgumentError('--layer', `no tensor named '${name}' in the model`, 'see `xsys inspect` for tensor names');
+      g.addOutput(name);
+      session = createSession(m, { threads: this.threads });
+      this.probes.set(name, session);
+    }
+    return (await runSession(await session, { [this.inputName]: input }))[name]!;
+  }
+
+  /** Resolves targets against the scores: 'pred' → arg-max; numbers are range-checked. */
+  resolveTargets(target: Target, scores: Tensor): number[] {
+    const n = scores.dims[0]!;
+    const classes = size(scores.dims) / n;
+    const list = target === 'pred' ? argmaxRows(scores.data, n) : Array.isArray(target) ? target : new Array<number>(n).fill(target);
+    if (list.length !== n) throw new InvalidArgumentError('--target', `${list.length} targets given for a batch of ${n}`);
+    for (const t of list) {
+      if (!Number.isInteger(t) || t < 0 || t >= classes) throw new InvalidArgumentError('--target', `class ${t} is out of range: the model has ${classes} classes (0–${classes - 1})`);
+    }
+    return list;
+  }
+
+  /** One-hot seed of shape [N, classes]. */
+  seed(targets: number[], scoresDims: number[]): Tensor {
+    const n = scoresDims[0]!;
+    const classes = size(scoresDims) / n;
+    const data = new Float32Array(n * classes);
+    targets.forEach((t, i) => (data[i * classes + t] = 1));
+    return { data, dims: [...scoresDims] };
+  }
+
+  /** Runs a compiled explainer on a batch with the given targets. */
+  async runCompiled(c: Compiled, input: Tensor, targets: number[], scoresDims: number[]): Promise<Record<string, Tensor>> {
+    const dims = [input.dims[0]!, ...scoresDims.slice(1)];
+    return runSession(c.session, { [this.inputName]: input, [c.compiled.seedName]: this.seed(targets, dims) });
+  }
+}

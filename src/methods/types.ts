@@ -1,0 +1,44 @@
+import type { Tensor } from '../runtime/tensor.js';
+
+export type MethodName = 'lrp' | 'gradient' | 'gradient-x-input' | 'smoothgrad' | 'integrated-gradients' | 'occlusion' | 'grad-cam';
+export const METHOD_NAMES: readonly MethodName[] = ['lrp', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients', 'occlusion', 'grad-cam'];
+
+/** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
+export type Target = number | number[] | 'pred';
+
+export interface ExplainOptions {
+  method?: MethodName;
+  /** lrp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
+  composite?: string;
+  /**
+   * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method:
+   * smoothgrad: noiseLevel (0.1), samples (20), seed (0); integrated-gradients: steps (20), baseline (0);
+   * occlusion: window (8), stride (4), fill (0); grad-cam: none (pass `layer`).
+   */
+  params?: Record<string, number>;
+  target?: Target;
+  /** grad-cam: the tensor to explain (default: input of the last GlobalAveragePool, else of the last Flatten). */
+  layer?: string;
+  /** Also return relevance at these intermediate tensors (lrp/gradient). */
+  relevanceAt?: string[];
+  /** Which model output to explain (default the first). */
+  output?: string;
+  /** Largest batch one ORT run may take for batched methods (SmoothGrad, IG, occlusion). Default 32. */
+  maxBatch?: number;
+  threads?: number;
+  /** Called with (done, total) during batched methods. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Explanation {
+  method: MethodName;
+  composite?: string;
+  /** Attribution for the input, same shape as the input (grad-cam: [N, 1, h, w] at the layer). */
+  attribution: Tensor;
+  /** The explained scores (logits) of the unperturbed input. */
+  scores: Tensor;
+  targets: number[];
+  /** Relevance at requested intermediate tensors. */
+  relevanceAt: Record<string, Tensor>;
+  timing: { compileMs: number; sessionMs: number; runMs: number };
+}
