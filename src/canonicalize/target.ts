@@ -21,7 +21,14 @@ export function resolveExplainedOutput(g: Graph, outputName?: string, explainPro
     throw new InvalidArgumentError('--output', `model has no output '${outputName}'`, `outputs are: ${outputs.join(', ')}`);
   }
   if (explainProbabilities) return { output, scores: output };
-  const p = g.producer(output);
-  if (p && (p.opType === 'Softmax' || p.opType === 'LogSoftmax')) return { output, scores: p.input[0]!, skipped: p.opType };
+  // Look through reshapes after the Softmax (old-opset exports wrap it in Flatten/Reshape).
+  let p = g.producer(output);
+  while (p && ['Reshape', 'Flatten', 'Identity', 'Squeeze', 'Unsqueeze'].includes(p.opType) && g.consumers(p.input[0]!).length === 1) p = g.producer(p.input[0]!);
+  if (p && (p.opType === 'Softmax' || p.opType === 'LogSoftmax')) {
+    // For an old-opset Softmax, the logits are the input of the Flatten the upgrade inserted.
+    const q = g.producer(p.input[0]!);
+    const scores = q && q.opType === 'Flatten' && g.consumers(q.output[0]!).length === 1 && q.name.endsWith('_flatten') ? q.input[0]! : p.input[0]!;
+    return { output, scores, skipped: p.opType };
+  }
   return { output, scores: output };
 }

@@ -4,6 +4,7 @@ import { defaultOpset } from '../onnx/model.js';
 import { int64Tensor, floatTensor } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import { UnsupportedNodeError } from '../errors.js';
+import { inferShapes } from '../ir/shapes.js';
 
 /** The backward pass needs ScatterElements(reduction=add) (opset 16) and Shape(start, end) (opset 15). */
 export const COMPILED_OPSET = 17;
@@ -18,6 +19,13 @@ export function upgradeOpset(g: Graph): void {
   if (from >= COMPILED_OPSET) return;
   if (from < 7) throw new UnsupportedNodeError('<model>', `opset ${from}`, 'models older than opset 7 are not supported', 're-export the model with opset ≥ 11');
   const extra: NodeProto[] = [];
+  const info = inferShapes(g);
+  // Before opset 13, Softmax flattened to 2-D at `axis`; when `axis` is the last one that is the same function.
+  const normalisesLastAxis = (n: NodeProto): boolean => {
+    const rank = info.get(n.input[0]!)?.shape?.length;
+    const axis = attrInt(n, 'axis', 1);
+    return rank !== undefined && (axis === rank - 1 || axis === -1);
+  };
   const axesInput = (n: NodeProto, attr: string) => {
     const v = attrInts(n, attr);
     n.attribute = n.attribute.filter((a) => a.name !== attr);
@@ -34,6 +42,18 @@ export function upgradeOpset(g: Graph): void {
       case 'Unsqueeze':
       case 'ReduceSum':
         if (from < 13) axesInput(n, 'axes');
+        break;
+      case 'Slice':
+        if (from < 10) {
+          // Opset 10 moved starts/ends/axes from attributes to inputs.
+          const starts = attrInts(n, 'starts') ?? [];
+          const ends = attrInts(n, 'ends') ?? [];
+          const axes = attrInts(n, 'axes');
+          n.attribute = n.attribute.filter((a) => !['starts', 'ends', 'axes'].includes(a.name));
+          n.input[1] = g.addInitializer(int64Tensor(g.fresh(`${n.name}_starts`), starts));
+          n.input[2] = g.addInitializer(int64Tensor(g.fresh(`${n.name}_ends`), ends));
+          if (axes) n.input[3] = g.addInitializer(int64Tensor(g.fresh(`${n.name}_axes`), axes));
+        }
         break;
       case 'Split':
         if (from < 13) axesInput(n, 'split');
@@ -60,7 +80,7 @@ export function upgradeOpset(g: Graph): void {
       case 'Softmax':
       case 'LogSoftmax':
       case 'Hardmax':
-        if (from < 13) {
+        if (from < 13 && !normalisesLastAxis(n)) {
           // Old semantics: flatten to 2-D at `axis` (default 1), normalise rows, reshape back.
           const axis = attrInt(n, 'axis', 1);
           const x = n.input[0]!;
