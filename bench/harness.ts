@@ -67,15 +67,22 @@ export async function timeRuns(fn: () => Promise<unknown>, runs: number, warmup:
 export type ExplainMethod = 'lrp' | 'gradient';
 
 export interface CompiledExplainer {
-  /** Serialized compiled ONNX graph. */
-  bytes: Uint8Array;
+  /**
+   * Serialized compiled ONNX graph — as agreed in the brief a Uint8Array; src/compiler/compile.ts (as committed)
+   * makes it a method that serializes on demand. Both are accepted; the worker times the call separately.
+   */
+  bytes: Uint8Array | (() => Uint8Array);
   /** The model's own inputs (the image goes here). */
   inputNames: string[];
   /** Extra input: float32 [batch, numClasses], one-hot of the target class. */
   seedName: string;
-  /** [logits, attribution]. */
+  /** Graph outputs; [logits, attribution] when scoresName/attributionNames are absent. */
   outputNames: string[];
-  /** Time spent compiling (no ORT session creation). */
+  /** The explained scores (logits) output, if the compiler names it. */
+  scoresName?: string;
+  /** Attribution output per model input, if the compiler names them. */
+  attributionNames?: Record<string, string>;
+  /** Time spent compiling (no serialization when `bytes` is a method, no ORT session creation). */
   compileMs: number;
 }
 
@@ -129,6 +136,8 @@ export interface WorkerSuccess {
   compileMs?: number;
   /** Wall-clock time around the compileExplainer call (explainer mode). */
   compileWallMs?: number;
+  /** Wall-clock time of `bytes()` when the compiler serializes on demand (0 when `bytes` is already bytes). */
+  serializeMs?: number;
   /** ORT session creation time. */
   sessionMs: number;
   timing: TimingStats;

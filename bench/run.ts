@@ -51,7 +51,10 @@ export interface BenchRow {
   maxMs?: number;
   runs?: number;
   warmup?: number;
+  /** compileMs as the compiler reports it. */
   compileMs?: number;
+  /** Serializing the compiled model to bytes, when the compiler does that on demand (`bytes()`). */
+  serializeMs?: number;
   sessionMs?: number;
   peakRssMB?: number;
   /** medianMs / forward medianMs (same model and batch). */
@@ -144,7 +147,8 @@ function evaluate(row: BenchRow, forward: BenchRow | undefined): void {
     row.timeRatio <= (row.config === 'lrp' ? TARGETS.lrpTimeRatio : TARGETS.gradientTimeRatio);
   t[`RSS ≤ ${TARGETS.rssRatio}× fwd`] = row.rssRatio <= TARGETS.rssRatio;
   if (row.model === 'resnet50' && row.compileMs !== undefined) {
-    t[`compile ≤ ${TARGETS.resnet50CompileMs / 1000} s`] = row.compileMs <= TARGETS.resnet50CompileMs;
+    // Compile to bytes: the contract's compileMs covered producing the serialized graph.
+    t[`compile ≤ ${TARGETS.resnet50CompileMs / 1000} s`] = row.compileMs + (row.serializeMs ?? 0) <= TARGETS.resnet50CompileMs;
   }
   row.targets = t;
 }
@@ -168,7 +172,7 @@ function rowCells(r: BenchRow): string[] {
     r.model,
     String(r.batch),
     r.config,
-    f0(r.compileMs),
+    r.compileMs === undefined ? '–' : r.serializeMs ? `${f0(r.compileMs)} + ${f0(r.serializeMs)}` : f0(r.compileMs),
     f0(r.sessionMs),
     f1(r.medianMs),
     r.ok ? `${f1(r.minMs)}–${f1(r.maxMs)}` : '–',
@@ -294,6 +298,7 @@ async function main(): Promise<void> {
               runs: w.timing.runsMs.length,
               warmup: w.timing.warmup,
               compileMs: w.compileMs,
+              serializeMs: w.serializeMs,
               sessionMs: w.sessionMs,
               peakRssMB: w.peakRssMB,
             });
@@ -307,7 +312,7 @@ async function main(): Promise<void> {
           console.log(
             res.ok
               ? `  ${model} b${batch} ${config}: median ${f1(row.medianMs)} ms, peak RSS ${f0(row.peakRssMB)} MiB` +
-                  `${row.compileMs !== undefined ? `, compile ${f0(row.compileMs)} ms` : ''} (${secs} s)`
+                  `${row.compileMs !== undefined ? `, compile ${f0(row.compileMs)} ms + serialize ${f0(row.serializeMs)} ms` : ''} (${secs} s)`
               : `  ${model} b${batch} ${config}: FAILED — ${res.error.split('\n')[0]}${res.stderrTail ? `\n${res.stderrTail}` : ''}`,
           );
         }
@@ -332,7 +337,8 @@ async function main(): Promise<void> {
     `Settings: ${runsNote}. ORT session options ${JSON.stringify(SESSION_OPTIONS)}. ` +
     `Times are full \`session.run\` wall-clock times. "Peak RSS" is the worker process's own high-water mark ` +
     `(${peakSource}) over reading the model bytes, compiling, creating the session and running. ` +
-    `LRP composite \`${LRP_COMPOSITE}\`.` +
+    `"compile ms" is compileExplainer's own compileMs + serializing the compiled model to bytes (\`bytes()\`); ` +
+    `the ResNet50 compile target applies to the sum. LRP composite \`${LRP_COMPOSITE}\`.` +
     (configs.length < CONFIGS.length ? ` Partial run: only ${configs.join(', ')}.` : '');
 
   console.log('');

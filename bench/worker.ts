@@ -79,18 +79,26 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   let attributionName: string | undefined;
   let compileMs: number | undefined;
   let compileWallMs: number | undefined;
+  let serializeMs: number | undefined;
   if (compileExplainer) {
     if (!args.method) throw new Error('explainer mode needs a method');
     const t0 = performance.now();
     const compiled = await compileExplainer(modelBytes, { method: args.method, composite: args.composite });
     compileWallMs = performance.now() - t0;
     compileMs = compiled.compileMs;
-    sessionBytes = compiled.bytes;
+    const t1 = performance.now();
+    sessionBytes = typeof compiled.bytes === 'function' ? compiled.bytes() : compiled.bytes;
+    serializeMs = performance.now() - t1;
     if (compiled.inputNames.length !== 1) throw new Error(`expected one model input, got ${compiled.inputNames}`);
-    if (compiled.outputNames.length !== 2) throw new Error(`expected [logits, attribution], got ${compiled.outputNames}`);
     inputName = compiled.inputNames[0]!;
     seedName = compiled.seedName;
-    [logitsName, attributionName] = compiled.outputNames as [string, string];
+    if (compiled.scoresName !== undefined && compiled.attributionNames?.[inputName] !== undefined) {
+      logitsName = compiled.scoresName;
+      attributionName = compiled.attributionNames[inputName];
+    } else {
+      if (compiled.outputNames.length !== 2) throw new Error(`expected [logits, attribution], got ${compiled.outputNames}`);
+      [logitsName, attributionName] = compiled.outputNames as [string, string];
+    }
   }
   rss.afterCompile = peakRss();
 
@@ -150,6 +158,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
     args,
     compileMs,
     compileWallMs,
+    serializeMs,
     sessionMs,
     timing,
     peakRssMB: rss.afterRuns,

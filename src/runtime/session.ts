@@ -15,6 +15,8 @@ export function ortOptions(options: SessionOptions = {}): ort.InferenceSession.S
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // Warnings only: ORT's notes about initializers it prunes are noise to a user.
+    logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
   };
 }
