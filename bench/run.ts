@@ -13,6 +13,8 @@
  *   --models vgg16,resnet50          models to run
  *   --batches 1,8                    batch sizes
  *   --no-write                       print only; leave bench/results.json and BENCHMARKS.md alone
+ *   --json <file>                    write the results JSON here instead of bench/results.json (BENCHMARKS.md is
+ *                                    then left alone)
  * Environment:
  *   BENCH_RUNS    timed runs per configuration (default 5 at batch 1, 3 at larger batches)
  *   BENCH_WARMUP  warm-up runs per configuration (default 2 at batch 1, 1 at larger batches)
@@ -83,11 +85,20 @@ function parseList<T extends string>(value: string | undefined, allowed: readonl
   return items as T[];
 }
 
-function parseArgs(argv: string[]): { configs: BenchConfig[]; models: BenchModelName[]; batches: number[]; write: boolean } {
+interface CliOptions {
+  configs: BenchConfig[];
+  models: BenchModelName[];
+  batches: number[];
+  write: boolean;
+  jsonFile?: string;
+}
+
+function parseArgs(argv: string[]): CliOptions {
   let configs: BenchConfig[] = [...CONFIGS];
   let models: BenchModelName[] = ['vgg16', 'resnet50'];
   let batches = [1, 8];
   let write = true;
+  let jsonFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -99,15 +110,21 @@ function parseArgs(argv: string[]): { configs: BenchConfig[]; models: BenchModel
       batches = (v ?? '').split(',').map(Number);
       if (!batches.length || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batches: bad value '${v}'`);
     } else if (flag === '--no-write') write = false;
+    else if (flag === '--json') {
+      jsonFile = value();
+      if (!jsonFile) throw new Error('--json needs a file name');
+    }
     else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run bench -- [--only forward,lrp,gradient] [--models vgg16,resnet50] [--batches 1,8] [--no-write]');
+      console.log(
+        'usage: npm run bench -- [--only forward,lrp,gradient] [--models vgg16,resnet50] [--batches 1,8] [--no-write] [--json file]',
+      );
       console.log('env: BENCH_RUNS (timed runs), BENCH_WARMUP (warm-up runs)');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }
   if (!configs.includes('forward')) configs.unshift('forward');
   configs = CONFIGS.filter((c) => configs.includes(c));
-  return { configs, models, batches, write };
+  return { configs, models, batches, write, jsonFile };
 }
 
 function envInt(name: string): number | undefined {
@@ -248,7 +265,7 @@ function updateBenchmarksMd(file: string, section: string): void {
 }
 
 async function main(): Promise<void> {
-  const { configs, models, batches, write } = parseArgs(process.argv.slice(2));
+  const { configs, models, batches, write, jsonFile } = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const machine = machineInfo();
   const started = Date.now();
@@ -346,8 +363,8 @@ async function main(): Promise<void> {
   console.log(`\n${settings}`);
   console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  if (write) {
-    const resultsFile = path.join(root, 'bench', 'results.json');
+  if (write || jsonFile !== undefined) {
+    const resultsFile = jsonFile !== undefined ? path.resolve(jsonFile) : path.join(root, 'bench', 'results.json');
     writeFileSync(
       resultsFile,
       `${JSON.stringify(
@@ -371,9 +388,13 @@ async function main(): Promise<void> {
         2,
       )}\n`,
     );
-    const mdFile = path.join(root, 'BENCHMARKS.md');
-    updateBenchmarksMd(mdFile, formatMarkdown(rows, machine, date, settings));
-    console.log(`wrote ${path.relative(root, resultsFile)} and ${path.relative(root, mdFile)}`);
+    if (jsonFile === undefined && write) {
+      const mdFile = path.join(root, 'BENCHMARKS.md');
+      updateBenchmarksMd(mdFile, formatMarkdown(rows, machine, date, settings));
+      console.log(`wrote ${path.relative(root, resultsFile)} and ${path.relative(root, mdFile)}`);
+    } else {
+      console.log(`wrote ${resultsFile}`);
+    }
   }
   if (rows.some((r) => !r.ok)) process.exitCode = 1;
 }

@@ -42,6 +42,7 @@ export const normalizeGemm: Canonicalizer = {
       }
       if (changes.length) reports.push({ canonicalizer: 'normalize-gemm', node: n.name, detail: changes.join('; ') });
     }
+    if (reports.length) g.pruneInitializers();
     if (inserted.length) {
       g.proto.node.push(...inserted);
       inserted = [];

@@ -110,10 +110,13 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
           });
           const a = e.attribution;
           await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
-          const heat = attributionToHeatmap(a.data, a.dims.slice(1), { cmap: flags.cmap });
-          const scale = upscaleFactor(heat.width, heat.height);
-          await writePng(join(flags.out, `${item.name}.png`), heat, scale);
-          if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
+          // Heatmaps need a picture: [C,H,W] or [H,W] per sample. Vector inputs (MLPs) get the .npy and summary only.
+          const sampleDims = a.dims.slice(1);
+          if (sampleDims.length === 2 || sampleDims.length === 3) {
+            const heat = attributionToHeatmap(a.data, sampleDims, { cmap: flags.cmap });
+            await writePng(join(flags.out, `${item.name}.png`), heat, upscaleFactor(heat.width, heat.height));
+            if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
+          }
           let sum = 0;
           for (const v of a.data) sum += v;
           summary.push({

@@ -40,7 +40,8 @@ export const zPlus: Rule = {
     const wp = L.weight('pos', pos);
     const wn = L.weight('neg', neg);
     const { z, xp, xn } = splitZ(ctx, wp, wn, L.bias('pos', pos));
-    const s = ctx.em.div(ctx.R, ctx.em.stabilize(z, ctx.params.stabilizer!));
+    // z = f(x⁺;W⁺,b⁺) + f(x⁻;W⁻,0) ≥ 0 by construction, so sign(z) = +1.
+    const s = ctx.em.div(ctx.R, ctx.em.stabilizeNonNeg(z, ctx.params.stabilizer!));
     return [splitR(ctx, s, wp, wn, xp, xn)];
   },
 };
@@ -57,7 +58,7 @@ export const alphaBeta: Rule = {
     const wp = L.weight('pos', pos);
     const wn = L.weight('neg', neg);
     const plus = splitZ(ctx, wp, wn, L.bias('pos', pos));
-    const sPlus = em.div(ctx.R, em.stabilize(plus.z, stabilizer));
+    const sPlus = em.div(ctx.R, em.stabilizeNonNeg(plus.z, stabilizer));
     const rPlus = splitR(ctx, sPlus, wp, wn, plus.xp, plus.xn);
     if (beta === 0) return [alpha === 1 ? rPlus : em.mul(rPlus, em.scalar(alpha))];
     const minus = splitZ(ctx, wn, wp, L.bias('neg', neg));
@@ -128,7 +129,7 @@ export const wSquare: Rule = {
     const { em } = ctx;
     const w2 = L.weight('sq', (v) => v * v);
     const z = L.f(em.constLike(L.x, 1), w2, L.bias('sq', (b) => b * b));
-    return [L.fT(em.div(ctx.R, em.stabilize(z, ctx.params.stabilizer!)), w2)];
+    return [L.fT(em.div(ctx.R, em.stabilizeNonNeg(z, ctx.params.stabilizer!)), w2)];
   },
 };
 
@@ -142,6 +143,6 @@ export const flat: Rule = {
     const { em } = ctx;
     const ones = L.weight('ones', () => 1);
     const z = L.f(em.constLike(L.x, 1), ones);
-    return [L.fT(em.div(ctx.R, em.stabilize(z, ctx.params.stabilizer!)), ones)];
+    return [L.fT(em.div(ctx.R, em.stabilizeNonNeg(z, ctx.params.stabilizer!)), ones)];
   },
 };

@@ -3,7 +3,9 @@ import type { Rule, RuleContext } from './types.js';
 /** R_i = x_i ⊙ ∂z/∂x_iᵀ (R / stab(z)): the basic z-rule. Epsilon and Norm differ only in where ε comes from. */
 function zRule(ctx: RuleContext, eps: number): (string | undefined)[] {
   const { em } = ctx;
-  const s = em.div(ctx.R, em.stabilize(ctx.z, eps));
+  // Sums and averages of non-negative inputs are ≥ 0: the one-op stabiliser is exact there.
+  const nonneg = ctx.unit.kind !== 'conv' && ctx.unit.kind !== 'dense' && ctx.inputs.every((x) => ctx.nonNegative(x));
+  const s = em.div(ctx.R, nonneg ? em.stabilizeNonNeg(ctx.z, eps) : em.stabilize(ctx.z, eps));
   const grads = ctx.vjp(s);
   return ctx.inputs.map((x, k) => (grads[k] ? em.mul(x, grads[k]!) : undefined));
 }
