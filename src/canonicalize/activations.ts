@@ -40,9 +40,6 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     dyn.forEach(trace);
     if (roots.size !== 1) continue;
     const root = [...roots][0]!;
-    if (members.size < 2 && dyn.every((d) => d === root)) {
-      // x·x or x+x alone is a power/scale, not an activation pattern worth naming; still element-wise, keep it.
-    }
     let output = join.output[0]!;
     // Grow downstream through constant-operand element-wise nodes (the /6 of HardSwish, the ·0.5 of GELU).
     for (;;) {
@@ -71,12 +68,12 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     if (xs && ys && (xs.length !== ys.length || xs.some((d, i) => d !== ys[i] && typeof d === 'number' && typeof ys[i] === 'number'))) continue;
     for (const m of members) taken.add(m);
     const ordered = nodes.filter((n) => members.has(n));
-    regions.push({ name: nameRegion(g, ordered), input: root, output, nodes: ordered });
+    regions.push({ name: nameRegion(ordered), input: root, output, nodes: ordered });
   }
   return regions.reverse();
 }
 
-function nameRegion(g: Graph, nodes: NodeProto[]): string {
+function nameRegion(nodes: NodeProto[]): string {
   const ops = new Set(nodes.map((n) => n.opType));
   if (ops.has('Erf')) return 'GELU';
   if (ops.has('Tanh') && ops.has('Softplus')) return 'Mish';
@@ -84,6 +81,5 @@ function nameRegion(g: Graph, nodes: NodeProto[]): string {
   if (ops.has('HardSigmoid')) return 'HardSwish';
   if (ops.has('Sigmoid') && ops.has('Mul')) return 'SiLU';
   if ((ops.has('Clip') || ops.has('Relu')) && ops.has('Add') && ops.has('Mul')) return 'HardSwish';
-  void g;
   return 'activation';
 }

@@ -62,17 +62,8 @@ export async function runModel(model: ModelProto | Uint8Array, feeds: Feeds): Pr
   return res;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers: the library's own mulberry32. */
+export { mulberry32 as rng } from '../../src/methods/random.js';
 
 /** n uniform values in [lo, hi). */
 export function uniform(r: () => number, n: number, lo = -1, hi = 1): Float32Array {

@@ -100,12 +100,13 @@ const clip: Vjp = (ctx, node, [g]) => {
   return [mask ? em.op('Where', [mask, g, em.scalar(0)]) : g, undefined, undefined];
 };
 
-const prelu: Vjp = (ctx, node, [g], needs) => {
+// The slope is a learned constant: only the input gets a cotangent.
+const prelu: Vjp = (ctx, node, [g]) => {
   const { em } = ctx;
   if (!g) return [undefined, undefined];
   const x = node.input[0]!;
   const slope = node.input[1]!;
-  return [em.op('Where', [em.op('Greater', [x, em.scalar(0)]), g, em.mul(g, slope)]), needs[1] ? undefined : undefined];
+  return [em.op('Where', [em.op('Greater', [x, em.scalar(0)]), g, em.mul(g, slope)]), undefined];
 };
 
 /** Softmax (opset ≥ 13 semantics: one axis): dx = y ⊙ (g − Σ g⊙y). */
