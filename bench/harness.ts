@@ -39,6 +39,29 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Times `a` and `b` alternately (a, b, b, a, a, b …, so neither always runs first) after one warm-up each. */
+export async function timePaired(a: () => Promise<unknown>, b: () => Promise<unknown>, pairs: number): Promise<{ a: number[]; b: number[] }> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const time = async (fn: () => Promise<unknown>, into: number[]): Promise<void> => {
+    const t0 = performance.now();
+    await fn();
+    into.push(performance.now() - t0);
+  };
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      await time(a, ta);
+      await time(b, tb);
+    } else {
+      await time(b, tb);
+      await time(a, ta);
+    }
+  }
+  return { a: ta, b: tb };
+}
+
 /** Runs `fn` `warmup` times untimed, then `runs` times timed (wall clock, `performance.now()`). */
 export async function timeRuns(fn: () => Promise<unknown>, runs: number, warmup: number): Promise<TimingStats> {
   if (!(runs >= 1)) throw new Error(`timeRuns: need at least one timed run (got ${runs})`);
@@ -110,6 +133,22 @@ export interface WorkerArgs {
   runs: number;
   warmup: number;
   numClasses: number;
+  /**
+   * Explainer mode: after its own (RSS-measured) runs, the worker also loads the plain forward model and times
+   * forward and explainer runs interleaved, `pairedRuns` pairs (0: skip). The time ratio is taken from these pairs,
+   * so that load from other processes on a shared machine hits both sides alike.
+   */
+  pairedRuns?: number;
+}
+
+/** Interleaved forward/explainer timing within one worker (see WorkerArgs.pairedRuns). */
+export interface PairedTiming {
+  forwardMs: number[];
+  explainerMs: number[];
+  /** median(explainer) / median(forward). */
+  ratioOfMedians: number;
+  /** median over pairs of explainer_i / forward_i. */
+  medianOfRatios: number;
 }
 
 /**
@@ -141,6 +180,8 @@ export interface WorkerSuccess {
   /** ORT session creation time. */
   sessionMs: number;
   timing: TimingStats;
+  /** Explainer mode with pairedRuns > 0. */
+  paired?: PairedTiming;
   /** = rss.afterRuns, MiB. */
   peakRssMB: number;
   rss: RssPhases;

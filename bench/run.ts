@@ -85,7 +85,35 @@ function parseList<T extends string>(value: string | undefined, allowed: readonl
   return items as T[];
 }
 
+/** One cell of the benchmark: `model:batch:config`, e.g. `vgg16:1:lrp`. */
+export interface BenchSpec {
+  model: BenchModelName;
+  batch: number;
+  config: BenchConfig;
+}
+
+/** Parses `--only vgg16:1:lrp,resnet50:8:gradient`; each model/batch pair also gets its forward baseline. */
+export function parseSpecs(value: string): BenchSpec[] {
+  const specs: BenchSpec[] = [];
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [model, batch, config, extra] = item.split(':');
+    if (extra !== undefined || !model || !batch || !config) throw new Error(`--only: '${item}' is not model:batch:config`);
+    if (model !== 'vgg16' && model !== 'resnet50') throw new Error(`--only: unknown model '${model}' (vgg16, resnet50)`);
+    const b = Number(batch);
+    if (!Number.isInteger(b) || b < 1) throw new Error(`--only: bad batch '${batch}' in '${item}'`);
+    if (!CONFIGS.includes(config as BenchConfig)) throw new Error(`--only: unknown config '${config}' (${CONFIGS.join(', ')})`);
+    specs.push({ model, batch: b, config: config as BenchConfig });
+  }
+  const out: BenchSpec[] = [];
+  for (const s of specs) {
+    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === 'forward')) out.push({ model: s.model, batch: s.batch, config: 'forward' });
+    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === s.config)) out.push(s);
+  }
+  return out;
+}
+
 interface CliOptions {
+  specs?: BenchSpec[];
   configs: BenchConfig[];
   models: BenchModelName[];
   batches: number[];
@@ -99,11 +127,16 @@ function parseArgs(argv: string[]): CliOptions {
   let batches = [1, 8];
   let write = true;
   let jsonFile: string | undefined;
+  let specs: BenchSpec[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
-    if (flag === '--only') configs = parseList(value(), CONFIGS, '--only');
+    if (flag === '--only') {
+      const v = value();
+      if (v?.includes(':')) specs = parseSpecs(v);
+      else configs = parseList(v, CONFIGS, '--only');
+    }
     else if (flag === '--models') models = parseList(value(), ['vgg16', 'resnet50'] as const, '--models');
     else if (flag === '--batches') {
       const v = value();
@@ -116,7 +149,7 @@ function parseArgs(argv: string[]): CliOptions {
     }
     else if (flag === '--help' || flag === '-h') {
       console.log(
-        'usage: npm run bench -- [--only forward,lrp,gradient] [--models vgg16,resnet50] [--batches 1,8] [--no-write] [--json file]',
+        'usage: npm run bench -- [--only forward,lrp,gradient | --only vgg16:1:lrp,resnet50:8:gradient] [--models vgg16,resnet50] [--batches 1,8] [--no-write] [--json file]',
       );
       console.log('env: BENCH_RUNS (timed runs), BENCH_WARMUP (warm-up runs)');
       process.exit(0);
@@ -124,7 +157,12 @@ function parseArgs(argv: string[]): CliOptions {
   }
   if (!configs.includes('forward')) configs.unshift('forward');
   configs = CONFIGS.filter((c) => configs.includes(c));
-  return { configs, models, batches, write, jsonFile };
+  if (specs) {
+    models = [...new Set(specs.map((s) => s.model))];
+    batches = [...new Set(specs.map((s) => s.batch))];
+    configs = CONFIGS.filter((c) => specs!.some((s) => s.config === c));
+  }
+  return { specs, configs, models, batches, write, jsonFile };
 }
 
 function envInt(name: string): number | undefined {
@@ -133,6 +171,11 @@ function envInt(name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (got '${v}')`);
   return n;
+}
+
+/** Interleaved forward/explainer pairs per explainer configuration (BENCH_PAIRS; default 7 at batch 1, 5 above). */
+function pairedRuns(batch: number): number {
+  return envInt('BENCH_PAIRS') ?? (batch === 1 ? 7 : 5);
 }
 
 function runCounts(batch: number): { runs: number; warmup: number } {
@@ -156,7 +199,9 @@ export function machineInfo(): Record<string, string | number> {
 
 function evaluate(row: BenchRow, forward: BenchRow | undefined): void {
   if (!row.ok || !forward?.ok) return;
-  row.timeRatio = row.medianMs! / forward.medianMs!;
+  // The interleaved pairs measured in the explainer's own worker are the fairer ratio on a shared machine.
+  const paired = row.worker.ok ? row.worker.paired : undefined;
+  row.timeRatio = paired ? paired.medianOfRatios : row.medianMs! / forward.medianMs!;
   row.rssRatio = row.peakRssMB! / forward.peakRssMB!;
   if (row.config === 'forward') return;
   const t: Record<string, boolean> = {};
@@ -265,7 +310,7 @@ function updateBenchmarksMd(file: string, section: string): void {
 }
 
 async function main(): Promise<void> {
-  const { configs, models, batches, write, jsonFile } = parseArgs(process.argv.slice(2));
+  const { specs, configs, models, batches, write, jsonFile } = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const machine = machineInfo();
   const started = Date.now();
@@ -292,6 +337,7 @@ async function main(): Promise<void> {
         const { runs, warmup } = runCounts(batch);
         let forward: BenchRow | undefined;
         for (const config of configs) {
+          if (specs && !specs.some((sp) => sp.model === model && sp.batch === batch && sp.config === config)) continue;
           const args: WorkerArgs = {
             model,
             modelPath: modelPaths.get(model)!,
@@ -302,6 +348,7 @@ async function main(): Promise<void> {
             runs,
             warmup,
             numClasses: NUM_CLASSES,
+            pairedRuns: config === 'forward' ? 0 : pairedRuns(batch),
           };
           const t0 = performance.now();
           const res = await runInChild(args);
@@ -343,7 +390,7 @@ async function main(): Promise<void> {
   const runsNote = batches
     .map((b) => {
       const { runs, warmup } = runCounts(b);
-      return `batch ${b}: median of ${runs} timed runs after ${warmup} warm-up`;
+      return `batch ${b}: median of ${runs} timed runs after ${warmup} warm-up, ratio from ${pairedRuns(b)} interleaved pairs`;
     })
     .join('; ');
   const sources = [...new Set(rows.flatMap((r) => (r.worker.ok ? [r.worker.peakRssSource] : [])))];
@@ -352,11 +399,12 @@ async function main(): Promise<void> {
     : 'Linux `VmHWM`; `resourceUsage().maxRSS` would include the parent process\'s RSS, as Linux carries it across fork+exec';
   const settings =
     `Settings: ${runsNote}. ORT session options ${JSON.stringify(SESSION_OPTIONS)}. ` +
-    `Times are full \`session.run\` wall-clock times. "Peak RSS" is the worker process's own high-water mark ` +
+    `Times are full \`session.run\` wall-clock times. "× fwd time" is the median over interleaved ` +
+    `(forward, explainer) run pairs in the explainer's worker (the machine may be shared; pairs see the same load). "Peak RSS" is the worker process's own high-water mark ` +
     `(${peakSource}) over reading the model bytes, compiling, creating the session and running. ` +
     `"compile ms" is compileExplainer's own compileMs + serializing the compiled model to bytes (\`bytes()\`); ` +
     `the ResNet50 compile target applies to the sum. LRP composite \`${LRP_COMPOSITE}\`.` +
-    (configs.length < CONFIGS.length ? ` Partial run: only ${configs.join(', ')}.` : '');
+    (specs ? ` Partial run: only ${specs.map((sp) => `${sp.model}:${sp.batch}:${sp.config}`).join(', ')}.` : configs.length < CONFIGS.length ? ` Partial run: only ${configs.join(', ')}.` : '');
 
   console.log('');
   console.log(formatTable(rows));

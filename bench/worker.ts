@@ -12,7 +12,10 @@ import * as ort from 'onnxruntime-node';
 import {
   RESULT_MARKER,
   createSession,
+  median,
+  timePaired,
   timeRuns,
+  type PairedTiming,
   type CompileExplainer,
   type RssPhases,
   type WorkerArgs,
@@ -68,7 +71,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   const compileExplainer = mode === 'explainer' ? await loadCompileExplainer() : undefined;
   const rss: Partial<RssPhases> = { afterImport: peakRss() };
 
-  const file = readFileSync(args.modelPath);
+  let file: Buffer | undefined = readFileSync(args.modelPath);
   let modelBytes: Uint8Array | undefined = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   rss.afterLoad = peakRss();
 
@@ -100,11 +103,18 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
       [logitsName, attributionName] = compiled.outputNames as [string, string];
     }
   }
+  if (compileExplainer) {
+    // The explainer needs only its compiled bytes from here on (as the forward session needs only the model's).
+    modelBytes = undefined;
+    file = undefined;
+    gc();
+  }
   rss.afterCompile = peakRss();
 
   const { session, ms: sessionMs } = await createSession(sessionBytes);
   // The session owns its copy of the weights; let the JS-side model bytes go so the run phase is not inflated.
   modelBytes = undefined;
+  file = undefined;
   sessionBytes = new Uint8Array(0);
   gc();
   rss.afterSession = peakRss();
@@ -151,6 +161,20 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
     checks.attributionNonZero = nonZero;
     checks.conservation = sum0 / logitsData[target]!;
   }
+  let paired: PairedTiming | undefined;
+  if (compileExplainer && (args.pairedRuns ?? 0) > 0) {
+    // Peak RSS is already recorded; the forward session added now does not count towards it.
+    const fwd = await createSession(readFileSync(args.modelPath));
+    const fwdFeeds = { [INPUT_NAME]: feeds[inputName]! };
+    const t = await timePaired(() => fwd.session.run(fwdFeeds), () => session.run(feeds), args.pairedRuns!);
+    await fwd.session.release();
+    paired = {
+      forwardMs: t.a,
+      explainerMs: t.b,
+      ratioOfMedians: median(t.b) / median(t.a),
+      medianOfRatios: median(t.b.map((x, i) => x / t.a[i]!)),
+    };
+  }
   await session.release();
 
   return {
@@ -161,6 +185,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
     serializeMs,
     sessionMs,
     timing,
+    paired,
     peakRssMB: rss.afterRuns,
     rss: rss as RssPhases,
     rssEndMB,

@@ -11,6 +11,8 @@ export class Emitter {
   private scalars = new Map<number, string>();
   private intConsts = new Map<string, string>();
   private shapes = new Map<string, string>();
+  private floatData = new Map<string, { data: Float32Array; dims: readonly number[] }>();
+  private derivedNames = new Map<string, string>();
   readonly created: NodeProto[] = [];
 
   constructor(
@@ -54,7 +56,27 @@ export class Emitter {
   }
 
   floats(base: string, data: Float32Array, dims: readonly number[]): string {
-    return this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/${base}`), data, dims));
+    const name = this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/${base}`), data, dims));
+    this.floatData.set(name, { data, dims });
+    return name;
+  }
+
+  /** The value of a float32 constant: one this emitter created (no decoding) or one of the model's; else undefined. */
+  floatConst(name: string): { data: Float32Array; dims: readonly number[] } | undefined {
+    const own = this.floatData.get(name);
+    if (own) return own;
+    const c = this.g.constant(name);
+    return c && c.data instanceof Float32Array ? { data: c.data, dims: c.dims } : undefined;
+  }
+
+  /** An initializer derived from others at compile time (e.g. a flipped kernel), made once per key. */
+  derived(key: string, make: () => string): string {
+    let name = this.derivedNames.get(key);
+    if (name === undefined) {
+      name = make();
+      this.derivedNames.set(key, name);
+    }
+    return name;
   }
 
   shapeOf(x: string): string {

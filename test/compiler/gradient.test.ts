@@ -200,6 +200,29 @@ const CASES: GradCase[] = [
     // (8 − 5) / 2 + 1 = 2 (floor): the last input row/column is not covered
     outDims: [1, 2, 2, 2],
   },
+  // Stride-1 convolutions: their transpose is compiled as a Conv with the flipped, channel-transposed kernel.
+  {
+    name: 'stride-1 grouped Conv (4→6, group 2), dilation 2, asymmetric pads, bias',
+    nodes: [makeNode('Conv', ['x', 'Wg', 'bg'], ['y'], 'gconv', { group: { int: 2 }, kernel_shape: { ints: [3, 2] }, dilations: { ints: [2, 1] }, pads: { ints: [0, 1, 2, 0] } })],
+    inits: [W('Wg', [6, 2, 3, 2]), W('bg', [6])],
+    inDims: [1, 4, 6, 5],
+    // H: 6 + 0 + 2 − 5 + 1 = 4; W: 5 + 1 + 0 − 2 + 1 = 5
+    outDims: [1, 6, 4, 5],
+  },
+  {
+    name: 'stride-1 Conv 3→2, 3x3, pads 1, batch 2',
+    nodes: [makeNode('Conv', ['x', 'Wc'], ['y'], 'conv', { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } })],
+    inits: [W('Wc', [2, 3, 3, 3])],
+    inDims: [2, 3, 4, 4],
+    outDims: [2, 2, 4, 4],
+  },
+  {
+    name: 'stride-1 Conv1d with pads larger than the kernel reach (transpose stays a ConvTranspose)',
+    nodes: [makeNode('Conv', ['x', 'W1'], ['y'], 'conv1d', { kernel_shape: { ints: [2] }, pads: { ints: [2, 0] } })],
+    inits: [W('W1', [2, 2, 2])],
+    inDims: [1, 2, 5],
+    outDims: [1, 2, 6],
+  },
 ];
 
 describe('compiled gradient vs finite differences', () => {
@@ -207,6 +230,20 @@ describe('compiled gradient vs finite differences', () => {
     const { checked, maxGrad } = await checkGradient(c, 100 + k);
     expect(checked).toBeGreaterThan(0);
     expect(maxGrad).toBeGreaterThan(1e-2);
+  });
+
+  it('compiles the transpose of a stride-1 Conv as a Conv (no ConvTranspose), of a strided one as a ConvTranspose', () => {
+    const ops = (prefix: string) => {
+      const c = CASES.find((cc) => cc.name.startsWith(prefix))!;
+      return compileExplainer(modelOf(c), { method: 'gradient' }).model.graph!.node.map((n) => n.opType);
+    };
+    for (const prefix of ['stride-1 grouped Conv', 'stride-1 Conv 3→2']) {
+      const o = ops(prefix);
+      expect(o.filter((t) => t === 'Conv')).toHaveLength(2);
+      expect(o).not.toContain('ConvTranspose');
+    }
+    expect(ops('stride-1 Conv1d with pads larger')).toContain('ConvTranspose');
+    expect(ops('depthwise Conv (group = C = 3)')).toContain('ConvTranspose');
   });
 
   it('returns an exact zero gradient for an input the output does not depend on, through Slice', async () => {

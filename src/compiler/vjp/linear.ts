@@ -34,6 +34,10 @@ export function convTransposeOf(ctx: VjpContext, node: NodeProto, s: string, w: 
     group: { int: geo.group },
     kernel_shape: { ints: kernel },
   };
+  if (geo.strides.every((st) => st === 1)) {
+    const asConv = stride1TransposeAsConv(ctx, s, w, geo, kernel);
+    if (asConv) return asConv;
+  }
   const xs = shapeOf(ctx, x)?.slice(2);
   const ys = shapeOf(ctx, node.output[0]!)?.slice(2);
   const k = kernel.length;
@@ -52,6 +56,58 @@ export function convTransposeOf(ctx: VjpContext, node: NodeProto, s: string, w: 
   const y = em.op('ConvTranspose', [s, w], attrs, 'conv_T');
   const axes = em.ints(Array.from({ length: k }, (_, i) => i + 2));
   return em.op('Slice', [y, em.ints(new Array<number>(k).fill(0)), em.op('Shape', [x], { start: { int: 2 } }), axes], {}, 'conv_T_crop');
+}
+
+/**
+ * W [Cout, Cin/g, k…] → W' [Cin, Cout/g, k…] with every spatial axis reversed: the kernel of the Conv that computes
+ * the transpose of Conv(·, W) at stride 1.
+ */
+export function flipTransposeKernel(data: Float32Array, dims: readonly number[], group: number): Float32Array {
+  const [cout, cinG, ...ks] = dims as [number, number, ...number[]];
+  const coutG = cout / group;
+  const area = ks.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(data.length);
+  for (let gi = 0; gi < group; gi++) {
+    for (let o = 0; o < coutG; o++) {
+      for (let i = 0; i < cinG; i++) {
+        const src = ((gi * coutG + o) * cinG + i) * area;
+        const dst = ((gi * cinG + i) * coutG + o) * area;
+        // Reversing every spatial axis of a row-major block is reversing the block.
+        for (let k = 0; k < area; k++) out[dst + area - 1 - k] = data[src + k]!;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * At stride 1 the transpose of a convolution is itself a convolution with the flipped, channel-transposed kernel
+ * and pads (eff − 1 − p). ONNX Runtime's Conv is much faster than its ConvTranspose (it gets the NCHWc kernels), so
+ * the backward pass uses it whenever the kernel is a compile-time constant and the pads allow. Exact: the same
+ * products summed, only in another order.
+ */
+function stride1TransposeAsConv(ctx: VjpContext, s: string, w: string, geo: ReturnType<typeof convGeometry>, kernel: number[]): string | undefined {
+  const { em } = ctx;
+  const k = kernel.length;
+  const pads = [...geo.pads];
+  for (let i = 0; i < k; i++) {
+    const eff = (kernel[i]! - 1) * geo.dilations[i]! + 1;
+    pads[i] = eff - 1 - geo.pads[i]!;
+    pads[i + k] = eff - 1 - geo.pads[i + k]!;
+  }
+  if (pads.some((p) => p < 0)) return undefined;
+  const wc = em.floatConst(w);
+  if (!wc || wc.dims.length !== k + 2 || wc.dims[0]! % geo.group !== 0) return undefined;
+  const flipped = em.derived(`flipT|${w}|${geo.group}`, () => {
+    const [cout, cinG, ...ks] = wc.dims as number[];
+    return em.floats(`${w}_flipT`, flipTransposeKernel(wc.data, wc.dims, geo.group), [cinG! * geo.group, cout! / geo.group, ...ks]);
+  });
+  return em.op('Conv', [s, flipped], {
+    dilations: { ints: geo.dilations },
+    pads: { ints: pads },
+    group: { int: geo.group },
+    kernel_shape: { ints: kernel },
+  }, 'conv_T');
 }
 
 /** ∂ConvTranspose/∂x applied to s: a Conv with the same kernel (its weight layout already maps out→in channels). */
