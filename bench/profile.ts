@@ -34,7 +34,17 @@ async function main(): Promise<void> {
     feeds[c.seedName] = new ort.Tensor('float32', seed, [batch, 1000]);
   }
   const prefix = path.join(os.tmpdir(), `xsys-profile-${process.pid}`);
-  const session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, enableProfiling: true, profileFilePrefix: prefix });
+  // PROFILE_OPT=disabled|basic|extended|all overrides the graph optimisation level; PROFILE_ARENA=0 turns the arena off.
+  const opt = process.env.PROFILE_OPT as ort.InferenceSession.SessionOptions['graphOptimizationLevel'] | undefined;
+  const session = await ort.InferenceSession.create(bytes, {
+    ...SESSION_OPTIONS,
+    ...(opt ? { graphOptimizationLevel: opt } : {}),
+    ...(process.env.PROFILE_ARENA === '0' ? { enableCpuMemArena: false } : {}),
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
+  const warmup = 2;
+  for (let i = 0; i < warmup; i++) await session.run(feeds);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -48,7 +58,10 @@ async function main(): Promise<void> {
   const file = path.join(dir, readdirSync(dir).find((f) => f.startsWith(path.basename(prefix)) && f.endsWith('.json'))!);
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
   rmSync(file, { force: true });
-  const nodeEvents = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  // Only the timed runs: node events after the first timed model_run began.
+  const runStarts = events.filter((e) => e.name === 'model_run').map((e) => (e as unknown as { ts: number }).ts).sort((a, b) => a - b);
+  const from = runStarts[warmup] ?? 0;
+  const nodeEvents = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && (e as unknown as { ts: number }).ts >= from);
   const byOp = new Map<string, { us: number; count: number }>();
   for (const e of nodeEvents) {
     const op = e.args?.op_name ?? '?';

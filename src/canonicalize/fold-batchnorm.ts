@@ -31,21 +31,26 @@ export const foldBatchNorm: Canonicalizer = {
       const va = asFloat32(variance);
       const outCh = ga.length;
       const scale = Float32Array.from(ga, (v, i) => v / Math.sqrt(va[i]! + eps));
-      const wd = Float32Array.from(asFloat32(w));
+      // Decoded constants are read-only (they may share the model's memory): scale into a new array, in one pass.
+      const w0 = asFloat32(w);
+      const wd = new Float32Array(w0.length);
       const transB = prev.opType === 'Gemm' && attrInt(prev, 'transB', 0) === 1;
       if (prev.opType === 'Conv' || transB) {
         // Output channel is the leading axis: W[o, ...].
         const per = wd.length / outCh;
-        for (let o = 0; o < outCh; o++) for (let j = 0; j < per; j++) wd[o * per + j]! *= scale[o]!;
+        for (let o = 0; o < outCh; o++) {
+          const so = scale[o]!;
+          for (let j = o * per; j < (o + 1) * per; j++) wd[j] = w0[j]! * so;
+        }
       } else {
         // Gemm without transB: W[k, o].
-        for (let j = 0; j < wd.length; j++) wd[j]! *= scale[j % outCh]!;
+        for (let j = 0; j < wd.length; j++) wd[j] = w0[j]! * scale[j % outCh]!;
       }
       const bd = new Float32Array(outCh);
       const bOld = b ? asFloat32(b) : undefined;
       if (bOld && bOld.length !== outCh && bOld.length !== 1) continue;
       for (let o = 0; o < outCh; o++) bd[o] = ((bOld ? bOld[bOld.length === 1 ? 0 : o]! : 0) - mu[o]!) * scale[o]! + be[o]!;
-      const wName = g.addInitializer(floatTensor(g.fresh(`${prev.input[1]}_bnfolded`), wd, w.dims));
+      const wName = g.addInitializer(floatTensor(g.fresh(`${prev.input[1]}_bnfolded`), wd, w.dims, false));
       const bName = g.addInitializer(floatTensor(g.fresh(`${prev.name || 'layer'}_bias_bnfolded`), bd, [outCh]));
       prev.input[1] = wName;
       prev.input[2] = bName;

@@ -13,6 +13,7 @@ export class Emitter {
   private shapes = new Map<string, string>();
   private floatData = new Map<string, { data: Float32Array; dims: readonly number[] }>();
   private derivedNames = new Map<string, string>();
+  private derivedDims = new Map<string, readonly number[]>();
   readonly created: NodeProto[] = [];
 
   constructor(
@@ -56,7 +57,8 @@ export class Emitter {
   }
 
   floats(base: string, data: Float32Array, dims: readonly number[]): string {
-    const name = this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/${base}`), data, dims));
+    // The emitter's arrays are made for the initializer and never written again: no copy.
+    const name = this.g.addInitializer(floatTensor(this.g.fresh(`${this.prefix}/${base}`), data, dims, false));
     this.floatData.set(name, { data, dims });
     return name;
   }
@@ -67,6 +69,21 @@ export class Emitter {
     if (own) return own;
     const c = this.g.constant(name);
     return c && c.data instanceof Float32Array ? { data: c.data, dims: c.dims } : undefined;
+  }
+
+  /**
+   * Static dims of a constant tensor: an initializer, or a weight derived from one by ops this emitter emitted
+   * (registered with `setConstDims`).
+   */
+  constDims(name: string): readonly number[] | undefined {
+    const own = this.floatData.get(name) ?? this.derivedDims.get(name);
+    if (own) return 'dims' in own ? own.dims : own;
+    const init = this.g.initializer(name);
+    return init ? init.dims.map(Number) : undefined;
+  }
+
+  setConstDims(name: string, dims: readonly number[]): void {
+    this.derivedDims.set(name, dims);
   }
 
   /** An initializer derived from others at compile time (e.g. a flipped kernel), made once per key. */

@@ -5,12 +5,19 @@ import type { LinearInfo } from './units.js';
 import { convOfTranspose, convTransposeOf, kernelOf } from './vjp/linear.js';
 import type { VjpContext } from './vjp/context.js';
 
-/** A weight tensor variant (W⁺, W⁻, W², ones …) materialised as an initializer at compile time. */
+/** A weight tensor variant (W⁺, W⁻, W², ones …) of a linear layer's constant weight. */
 export interface WeightRef {
-  name: string;
-  data: Float32Array;
-  dims: number[];
+  /** The tensor holding the variant in the compiled graph (emitted on first use). */
+  readonly name: string;
+  /** The values, computed in JS on first use (only variants without a graph form need them). */
+  readonly data: Float32Array;
+  readonly dims: number[];
 }
+
+/** w ↦ max(w, 0). Rules pass this very function for W⁺, which lets the compiler emit it as a graph op. */
+export const positivePart = (w: number): number => (w > 0 ? w : 0);
+/** w ↦ min(w, 0), likewise for W⁻. */
+export const negativePart = (w: number): number => (w < 0 ? w : 0);
 
 /**
  * The two primitives every LRP weight rule is written in: f(x; W', b') — the layer with modified parameters — and
@@ -25,26 +32,51 @@ export interface LinearOps {
   fT(s: string, w: WeightRef): string;
 }
 
-/** Variants are shared between layers' rules within one compilation (the same W⁺ is emitted once). */
+/**
+ * Variants are shared between layers' rules within one compilation (the same W⁺ is emitted once). W⁺ and W⁻ are
+ * emitted as Relu / Min on the constant weight, which ONNX Runtime folds into initializers when it creates the
+ * session: the compiled model stays the size of the original, and compiling does not loop over every weight in JS.
+ * Other variants (γ-rule, W², ones) are computed in JS — exactly as the graph ops would, element by element.
+ */
 export class WeightBank {
   private cache = new Map<string, WeightRef>();
   private transposed = new Map<string, string>();
   constructor(private readonly em: Emitter) {}
 
-  variant(source: string, data: Float32Array, dims: number[], tag: string, fn: (w: number) => number): WeightRef {
+  variant(source: string, sourceData: () => Float32Array, dims: number[], tag: string, fn: (w: number) => number): WeightRef {
     const key = `${source}|${tag}`;
     let ref = this.cache.get(key);
     if (!ref) {
-      const out = tag === 'id' ? data : data.map(fn);
       const em = this.em;
       let name: string | undefined = tag === 'id' ? source : undefined;
+      let data: Float32Array | undefined;
+      const values = (): Float32Array => {
+        if (!data) {
+          const src = sourceData();
+          if (tag === 'id') data = src;
+          else {
+            // A plain loop: TypedArray#map is several times slower on multi-million-element weights.
+            data = new Float32Array(src.length);
+            for (let i = 0; i < src.length; i++) data[i] = fn(src[i]!);
+          }
+        }
+        return data;
+      };
+      const graphOp = fn === positivePart ? 'Relu' : fn === negativePart ? 'Min' : undefined;
       // Materialised on first use only: a rule may ask for W⁻ and then find it needs only W⁺ (non-negative input).
       ref = {
         get name() {
-          name ??= em.floats(`${source}_${tag}`, out, dims);
+          if (name === undefined) {
+            if (graphOp === 'Relu') name = em.pos(source);
+            else if (graphOp === 'Min') name = em.neg(source);
+            else name = em.floats(`${source}_${tag}`, values(), dims);
+            em.setConstDims(name, dims);
+          }
           return name;
         },
-        data: out,
+        get data() {
+          return values();
+        },
         dims,
       };
       this.cache.set(key, ref);
@@ -52,14 +84,12 @@ export class WeightBank {
     return ref;
   }
 
-  /** Wᵀ of a 2-D variant, for MatMul layers. */
+  /** Wᵀ of a 2-D variant, for MatMul layers (a Transpose of the constant, folded by ONNX Runtime). */
   transpose2d(w: WeightRef): string {
     let name = this.transposed.get(w.name);
     if (!name) {
-      const [r, c] = w.dims as [number, number];
-      const out = new Float32Array(r * c);
-      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = w.data[i * c + j]!;
-      name = this.em.floats(`${w.name}_T`, out, [c, r]);
+      name = this.em.op('Transpose', [w.name], { perm: { ints: [1, 0] } }, 'weight_T');
+      this.em.setConstDims(name, [w.dims[1]!, w.dims[0]!]);
       this.transposed.set(w.name, name);
     }
     return name;
@@ -69,8 +99,9 @@ export class WeightBank {
 export function linearOps(ctx: VjpContext, bank: WeightBank, layer: LinearInfo): LinearOps {
   const { em } = ctx;
   const node = layer.node;
-  const w0 = asFloat32(layer.weight);
-  const b0 = layer.bias ? asFloat32(layer.bias) : undefined;
+  const w0 = (): Float32Array => asFloat32(layer.weight);
+  const bias = layer.bias;
+  const b0 = bias ? (): Float32Array => asFloat32(bias) : undefined;
   const op = node.opType;
   const keepAttrs = node.attribute;
   return {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
 
 export type { ModelProto } from 'onnx-buf';
@@ -46,8 +46,92 @@ export async function readModel(path: string): Promise<ModelProto> {
   return parseModel(bytes, path);
 }
 
+/** Protobuf wire tags (field number << 3 | wire type 2 = length-delimited). */
+const TAG_MODEL_GRAPH = (7 << 3) | 2;
+const TAG_GRAPH_INITIALIZER = (5 << 3) | 2;
+const TAG_TENSOR_RAW_DATA = (9 << 3) | 2;
+const EMPTY = new Uint8Array(0);
+
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * Serializes a model. Protobuf-es encodes `bytes` fields through a growing buffer, which is slow for the
+ * hundreds of MB of raw weights a CNN carries; so the graph's initializers are written here: each tensor's small
+ * fields by protobuf-es, its raw_data appended as one copy into a buffer allocated once at the final size. The bytes
+ * are a valid ModelProto: protobuf allows fields in any order (the graph comes after the model's other fields,
+ * initializers after the graph's nodes).
+ */
 export function serializeModel(model: ModelProto): Uint8Array {
-  return toBinary(ModelProtoSchema, model);
+  const graph = model.graph;
+  if (!graph) return toBinary(ModelProtoSchema, model);
+  const inits = graph.initializer;
+  const parts: { meta: Uint8Array; raw: Uint8Array; size: number }[] = [];
+  let head: Uint8Array;
+  let body: Uint8Array;
+  // The big fields are detached while protobuf-es encodes the rest, and restored whatever happens.
+  try {
+    model.graph = undefined;
+    head = toBinary(ModelProtoSchema, model);
+  } finally {
+    model.graph = graph;
+  }
+  try {
+    graph.initializer = [];
+    body = toBinary(GraphProtoSchema, graph);
+  } finally {
+    graph.initializer = inits;
+  }
+  let graphSize = body.length;
+  for (const t of inits) {
+    const raw = t.rawData;
+    let meta: Uint8Array;
+    try {
+      t.rawData = EMPTY;
+      meta = toBinary(TensorProtoSchema, t);
+    } finally {
+      t.rawData = raw;
+    }
+    const size = meta.length + (raw.length > 0 ? 1 + varintLength(raw.length) + raw.length : 0);
+    parts.push({ meta, raw, size });
+    graphSize += 1 + varintLength(size) + size;
+  }
+  const out = new Uint8Array(head.length + 1 + varintLength(graphSize) + graphSize);
+  out.set(head, 0);
+  let at = head.length;
+  out[at++] = TAG_MODEL_GRAPH;
+  at = writeVarint(out, at, graphSize);
+  out.set(body, at);
+  at += body.length;
+  for (const { meta, raw, size } of parts) {
+    out[at++] = TAG_GRAPH_INITIALIZER;
+    at = writeVarint(out, at, size);
+    out.set(meta, at);
+    at += meta.length;
+    if (raw.length > 0) {
+      out[at++] = TAG_TENSOR_RAW_DATA;
+      at = writeVarint(out, at, raw.length);
+      out.set(raw, at);
+      at += raw.length;
+    }
+  }
+  if (at !== out.length) throw new Error(`serializeModel: wrote ${at} of ${out.length} bytes`);
+  return out;
 }
 
 /** Deep copy, so that compiling never mutates the caller's model. */

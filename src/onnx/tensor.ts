@@ -16,28 +16,33 @@ export function numel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function copyBytes(raw: Uint8Array): ArrayBuffer {
-  // raw_data is not guaranteed to be aligned inside the protobuf buffer: copy before viewing it as floats.
-  // (new Uint8Array(view) copies; Buffer#slice would not.)
-  return new Uint8Array(raw).buffer;
+/**
+ * The raw bytes as an ArrayBuffer + offset at which `bytesPerElement`-sized elements can be viewed. Aligned raw_data
+ * (the usual case: it is a view into the model file) is viewed in place, without a copy — multi-hundred-MB weights
+ * would otherwise be duplicated; unaligned raw_data is copied first.
+ */
+function viewable(raw: Uint8Array, bytesPerElement: number): [ArrayBuffer, number] {
+  if (raw.byteOffset % bytesPerElement === 0) return [raw.buffer as ArrayBuffer, raw.byteOffset];
+  return [new Uint8Array(raw).buffer, 0];
 }
 
+/** Decodes a tensor's values. The result may share memory with the TensorProto: treat it as read-only. */
 export function decodeTensor(t: TensorProto): ConstTensor {
   const dims = t.dims.map(Number);
   const n = numel(dims);
   const raw = t.rawData.length > 0 ? t.rawData : undefined;
   switch (t.dataType) {
     case DT.FLOAT:
-      return { dataType: DT.FLOAT, dims, data: raw ? new Float32Array(copyBytes(raw), 0, n) : Float32Array.from(t.floatData) };
+      return { dataType: DT.FLOAT, dims, data: raw ? new Float32Array(...viewable(raw, 4), n) : Float32Array.from(t.floatData) };
     case DT.DOUBLE:
-      return { dataType: DT.DOUBLE, dims, data: raw ? new Float64Array(copyBytes(raw), 0, n) : Float64Array.from(t.doubleData) };
+      return { dataType: DT.DOUBLE, dims, data: raw ? new Float64Array(...viewable(raw, 8), n) : Float64Array.from(t.doubleData) };
     case DT.INT64:
-      return { dataType: DT.INT64, dims, data: raw ? new BigInt64Array(copyBytes(raw), 0, n) : BigInt64Array.from(t.int64Data) };
+      return { dataType: DT.INT64, dims, data: raw ? new BigInt64Array(...viewable(raw, 8), n) : BigInt64Array.from(t.int64Data) };
     case DT.INT32:
-      return { dataType: DT.INT32, dims, data: raw ? new Int32Array(copyBytes(raw), 0, n) : Int32Array.from(t.int32Data) };
+      return { dataType: DT.INT32, dims, data: raw ? new Int32Array(...viewable(raw, 4), n) : Int32Array.from(t.int32Data) };
     case DT.BOOL:
     case DT.UINT8:
-      return { dataType: t.dataType, dims, data: raw ? new Uint8Array(copyBytes(raw), 0, n) : Uint8Array.from(t.int32Data) };
+      return { dataType: t.dataType, dims, data: raw ? new Uint8Array(...viewable(raw, 1), n) : Uint8Array.from(t.int32Data) };
     default:
       throw new Error(`tensor '${t.name}': data type ${DT[t.dataType] ?? t.dataType} is not supported for constants`);
   }
@@ -48,12 +53,17 @@ export function constNumbers(c: ConstTensor): number[] {
   return Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
-export function floatTensor(name: string, data: Float32Array, dims: readonly number[]): TensorProto {
+/**
+ * A float32 initializer. `copy: false` lets the tensor keep `data`'s memory (for arrays made for it, which nothing
+ * writes to afterwards): large derived weights are then not held twice during compilation.
+ */
+export function floatTensor(name: string, data: Float32Array, dims: readonly number[], copy = true): TensorProto {
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   return create(TensorProtoSchema, {
     name,
     dataType: DT.FLOAT,
     dims: dims.map((d) => BigInt(d)),
-    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
+    rawData: copy ? bytes.slice() : bytes,
   });
 }
 

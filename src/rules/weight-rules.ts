@@ -1,8 +1,5 @@
-import type { WeightRef } from '../compiler/linear-ops.js';
+import { negativePart as neg, positivePart as pos, type WeightRef } from '../compiler/linear-ops.js';
 import type { Rule, RuleContext } from './types.js';
-
-const pos = (v: number) => (v > 0 ? v : 0);
-const neg = (v: number) => (v < 0 ? v : 0);
 
 function lin(ctx: RuleContext) {
   if (!ctx.linear) throw new Error(`rule needs a linear layer (unit '${ctx.unit.name}')`);

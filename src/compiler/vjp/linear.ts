@@ -59,32 +59,12 @@ export function convTransposeOf(ctx: VjpContext, node: NodeProto, s: string, w: 
 }
 
 /**
- * W [Cout, Cin/g, k…] → W' [Cin, Cout/g, k…] with every spatial axis reversed: the kernel of the Conv that computes
- * the transpose of Conv(·, W) at stride 1.
- */
-export function flipTransposeKernel(data: Float32Array, dims: readonly number[], group: number): Float32Array {
-  const [cout, cinG, ...ks] = dims as [number, number, ...number[]];
-  const coutG = cout / group;
-  const area = ks.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(data.length);
-  for (let gi = 0; gi < group; gi++) {
-    for (let o = 0; o < coutG; o++) {
-      for (let i = 0; i < cinG; i++) {
-        const src = ((gi * coutG + o) * cinG + i) * area;
-        const dst = ((gi * cinG + i) * coutG + o) * area;
-        // Reversing every spatial axis of a row-major block is reversing the block.
-        for (let k = 0; k < area; k++) out[dst + area - 1 - k] = data[src + k]!;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * At stride 1 the transpose of a convolution is itself a convolution with the flipped, channel-transposed kernel
- * and pads (eff − 1 − p). ONNX Runtime's Conv is much faster than its ConvTranspose (it gets the NCHWc kernels), so
- * the backward pass uses it whenever the kernel is a compile-time constant and the pads allow. Exact: the same
- * products summed, only in another order.
+ * At stride 1 the transpose of a convolution is itself a convolution, with the kernel W [Cout, Cin/g, k…] turned
+ * into W' [Cin, Cout/g, k…] (channels swapped within each group) and every spatial axis reversed, and pads
+ * (eff − 1 − p). ONNX Runtime's Conv is much faster than its ConvTranspose (it gets the NCHWc kernels), so the
+ * backward pass uses it whenever the kernel is a constant and the pads allow. Exact: the same products, summed in
+ * another order. W' is computed by graph ops on the constant kernel, which ONNX Runtime folds into an initializer
+ * when it creates the session (C++, once) — the compiled model does not carry a second copy of the weights.
  */
 function stride1TransposeAsConv(ctx: VjpContext, s: string, w: string, geo: ReturnType<typeof convGeometry>, kernel: number[]): string | undefined {
   const { em } = ctx;
@@ -96,18 +76,33 @@ function stride1TransposeAsConv(ctx: VjpContext, s: string, w: string, geo: Retu
     pads[i + k] = eff - 1 - geo.pads[i + k]!;
   }
   if (pads.some((p) => p < 0)) return undefined;
-  const wc = em.floatConst(w);
-  if (!wc || wc.dims.length !== k + 2 || wc.dims[0]! % geo.group !== 0) return undefined;
-  const flipped = em.derived(`flipT|${w}|${geo.group}`, () => {
-    const [cout, cinG, ...ks] = wc.dims as number[];
-    return em.floats(`${w}_flipT`, flipTransposeKernel(wc.data, wc.dims, geo.group), [cinG! * geo.group, cout! / geo.group, ...ks]);
-  });
+  const dims = em.constDims(w);
+  if (!dims || dims.length !== k + 2 || dims[0]! % geo.group !== 0) return undefined;
+  const flipped = em.derived(`flipT|${w}|${geo.group}`, () => flippedTransposedKernel(ctx, w, dims, geo.group));
   return em.op('Conv', [s, flipped], {
     dilations: { ints: geo.dilations },
     pads: { ints: pads },
     group: { int: geo.group },
     kernel_shape: { ints: kernel },
   }, 'conv_T');
+}
+
+/** W [Cout, Cin/g, k…] → W' [Cin, Cout/g, k…], spatial axes reversed, as constant-foldable graph ops. */
+function flippedTransposedKernel(ctx: VjpContext, w: string, dims: readonly number[], group: number): string {
+  const { em } = ctx;
+  const [cout, cinG, ...ks] = dims as [number, number, ...number[]];
+  const spatial = ks.map((_, i) => i + 2);
+  let t: string;
+  if (group === 1) t = em.op('Transpose', [w], { perm: { ints: [1, 0, ...spatial] } }, 'kernel_T');
+  else {
+    const grouped = em.op('Reshape', [w, em.ints([group, cout / group, cinG, ...ks])], {}, 'kernel_groups');
+    const swapped = em.op('Transpose', [grouped], { perm: { ints: [0, 2, 1, ...spatial.map((a) => a + 1)] } }, 'kernel_T');
+    t = em.op('Reshape', [swapped, em.ints([cinG * group, cout / group, ...ks])], {}, 'kernel_T');
+  }
+  // Slice with step −1 from the last element to before the first reverses an axis.
+  const out = em.op('Slice', [t, em.ints(ks.map(() => -1)), em.ints(ks.map(() => Number.MIN_SAFE_INTEGER)), em.ints(spatial), em.ints(ks.map(() => -1))], {}, 'kernel_flipT');
+  em.setConstDims(out, [cinG * group, cout / group, ...ks]);
+  return out;
 }
 
 /** ∂ConvTranspose/∂x applied to s: a Conv with the same kernel (its weight layout already maps out→in channels). */
