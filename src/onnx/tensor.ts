@@ -26,9 +26,30 @@ function viewable(raw: Uint8Array, bytesPerElement: number): [ArrayBuffer, numbe
   return [new Uint8Array(raw).buffer, 0];
 }
 
-/** Decodes a tensor's values. The result may share memory with the TensorProto: treat it as read-only. */
+const DECODABLE = new Set<number>([DT.FLOAT, DT.DOUBLE, DT.INT64, DT.INT32, DT.BOOL, DT.UINT8]);
+
+/**
+ * Decodes a tensor's values. The values are decoded on first access of `data` — asking whether a tensor is a
+ * constant, or for its dims, must not copy hundreds of MB of weights. They may share memory with the TensorProto:
+ * treat them as read-only.
+ */
 export function decodeTensor(t: TensorProto): ConstTensor {
   const dims = t.dims.map(Number);
+  if (!DECODABLE.has(t.dataType)) {
+    throw new Error(`tensor '${t.name}': data type ${DT[t.dataType] ?? t.dataType} is not supported for constants`);
+  }
+  let data: TypedData | undefined;
+  return {
+    dataType: t.dataType,
+    dims,
+    get data(): TypedData {
+      data ??= decodeData(t, dims).data;
+      return data;
+    },
+  };
+}
+
+function decodeData(t: TensorProto, dims: number[]): ConstTensor {
   const n = numel(dims);
   const raw = t.rawData.length > 0 ? t.rawData : undefined;
   switch (t.dataType) {
