@@ -7,6 +7,36 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { BenchModelName } from './models.js';
 
+export const CONFIGS = ['forward', 'lrp', 'gradient'] as const;
+export type BenchConfig = (typeof CONFIGS)[number];
+
+/** One cell of the benchmark: `model:batch:config`, e.g. `vgg16:1:lrp`. */
+export interface BenchSpec {
+  model: BenchModelName;
+  batch: number;
+  config: BenchConfig;
+}
+
+/** Parses `--only vgg16:1:lrp,resnet50:8:gradient`; each model/batch pair also gets its forward baseline. */
+export function parseSpecs(value: string): BenchSpec[] {
+  const specs: BenchSpec[] = [];
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [model, batch, config, extra] = item.split(':');
+    if (extra !== undefined || !model || !batch || !config) throw new Error(`--only: '${item}' is not model:batch:config`);
+    if (model !== 'vgg16' && model !== 'resnet50') throw new Error(`--only: unknown model '${model}' (vgg16, resnet50)`);
+    const b = Number(batch);
+    if (!Number.isInteger(b) || b < 1) throw new Error(`--only: bad batch '${batch}' in '${item}'`);
+    if (!CONFIGS.includes(config as BenchConfig)) throw new Error(`--only: unknown config '${config}' (${CONFIGS.join(', ')})`);
+    specs.push({ model, batch: b, config: config as BenchConfig });
+  }
+  const out: BenchSpec[] = [];
+  for (const s of specs) {
+    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === 'forward')) out.push({ model: s.model, batch: s.batch, config: 'forward' });
+    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === s.config)) out.push(s);
+  }
+  return out;
+}
+
 /** Session options used for every measurement, forward and explainer alike. */
 export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({
   intraOpNumThreads: 2,
@@ -177,6 +207,8 @@ export interface WorkerSuccess {
   compileWallMs?: number;
   /** Wall-clock time of `bytes()` when the compiler serializes on demand (0 when `bytes` is already bytes). */
   serializeMs?: number;
+  /** CPU time (user + system) of compiling + serializing, ms: a load-independent view of the compile cost. */
+  compileCpuMs?: number;
   /** ORT session creation time. */
   sessionMs: number;
   timing: TimingStats;

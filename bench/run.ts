@@ -10,6 +10,7 @@
  *
  * Options:
  *   --only forward[,lrp,gradient]   configurations to run (forward is always added: it is the baseline)
+ *   --only vgg16:1:lrp[,…]           single cells, model:batch:config (each with its forward baseline)
  *   --models vgg16,resnet50          models to run
  *   --batches 1,8                    batch sizes
  *   --no-write                       print only; leave bench/results.json and BENCHMARKS.md alone
@@ -18,17 +19,27 @@
  * Environment:
  *   BENCH_RUNS    timed runs per configuration (default 5 at batch 1, 3 at larger batches)
  *   BENCH_WARMUP  warm-up runs per configuration (default 2 at batch 1, 1 at larger batches)
+ *   BENCH_PAIRS   interleaved (forward, explainer) pairs timed in each explainer's worker, from which "× fwd time"
+ *                 is taken (default 7 at batch 1, 5 at larger batches)
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { SESSION_OPTIONS, runInChild, type WorkerArgs, type WorkerResult, type WorkerSuccess } from './harness.js';
+import {
+  CONFIGS,
+  SESSION_OPTIONS,
+  parseSpecs,
+  runInChild,
+  type BenchConfig,
+  type BenchSpec,
+  type WorkerArgs,
+  type WorkerResult,
+  type WorkerSuccess,
+} from './harness.js';
 import { BENCH_MODELS, type BenchModelName } from './models.js';
 
-export const CONFIGS = ['forward', 'lrp', 'gradient'] as const;
-export type BenchConfig = (typeof CONFIGS)[number];
 
 const LRP_COMPOSITE = 'epsilon-plus-flat';
 const NUM_CLASSES = 1000;
@@ -83,33 +94,6 @@ function parseList<T extends string>(value: string | undefined, allowed: readonl
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const it of items) if (!allowed.includes(it as T)) throw new Error(`${flag}: unknown '${it}' (${allowed.join(', ')})`);
   return items as T[];
-}
-
-/** One cell of the benchmark: `model:batch:config`, e.g. `vgg16:1:lrp`. */
-export interface BenchSpec {
-  model: BenchModelName;
-  batch: number;
-  config: BenchConfig;
-}
-
-/** Parses `--only vgg16:1:lrp,resnet50:8:gradient`; each model/batch pair also gets its forward baseline. */
-export function parseSpecs(value: string): BenchSpec[] {
-  const specs: BenchSpec[] = [];
-  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [model, batch, config, extra] = item.split(':');
-    if (extra !== undefined || !model || !batch || !config) throw new Error(`--only: '${item}' is not model:batch:config`);
-    if (model !== 'vgg16' && model !== 'resnet50') throw new Error(`--only: unknown model '${model}' (vgg16, resnet50)`);
-    const b = Number(batch);
-    if (!Number.isInteger(b) || b < 1) throw new Error(`--only: bad batch '${batch}' in '${item}'`);
-    if (!CONFIGS.includes(config as BenchConfig)) throw new Error(`--only: unknown config '${config}' (${CONFIGS.join(', ')})`);
-    specs.push({ model, batch: b, config: config as BenchConfig });
-  }
-  const out: BenchSpec[] = [];
-  for (const s of specs) {
-    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === 'forward')) out.push({ model: s.model, batch: s.batch, config: 'forward' });
-    if (!out.some((o) => o.model === s.model && o.batch === s.batch && o.config === s.config)) out.push(s);
-  }
-  return out;
 }
 
 interface CliOptions {
@@ -227,7 +211,7 @@ function targetCell(row: BenchRow): string {
     .join(', ');
 }
 
-const HEADER = ['model', 'batch', 'config', 'compile ms', 'session ms', 'median ms', 'min–max ms', '× fwd time', 'peak RSS MiB', '× fwd RSS', 'targets'];
+const HEADER = ['model', 'batch', 'config', 'compile ms', 'compile CPU ms', 'session ms', 'median ms', 'min–max ms', '× fwd time', 'peak RSS MiB', '× fwd RSS', 'targets'];
 
 function rowCells(r: BenchRow): string[] {
   return [
@@ -235,6 +219,7 @@ function rowCells(r: BenchRow): string[] {
     String(r.batch),
     r.config,
     r.compileMs === undefined ? '–' : r.serializeMs ? `${f0(r.compileMs)} + ${f0(r.serializeMs)}` : f0(r.compileMs),
+    r.worker.ok && r.worker.compileCpuMs !== undefined ? f0(r.worker.compileCpuMs) : '–',
     f0(r.sessionMs),
     f1(r.medianMs),
     r.ok ? `${f1(r.minMs)}–${f1(r.maxMs)}` : '–',
@@ -261,7 +246,7 @@ export function formatMarkdown(rows: BenchRow[], machine: Record<string, string 
     settings,
     '',
     `| ${HEADER.join(' | ')} |`,
-    `|${HEADER.map((_, i) => (i >= 3 && i <= 9 ? ' ---: ' : ' --- ')).join('|')}|`,
+    `|${HEADER.map((_, i) => (i >= 3 && i <= 10 ? ' ---: ' : ' --- ')).join('|')}|`,
     ...rows.map((r) => `| ${rowCells(r).map(esc).join(' | ')} |`),
   ];
   return md.join('\n');
@@ -402,7 +387,8 @@ async function main(): Promise<void> {
     `Times are full \`session.run\` wall-clock times. "× fwd time" is the median over interleaved ` +
     `(forward, explainer) run pairs in the explainer's worker (the machine may be shared; pairs see the same load). "Peak RSS" is the worker process's own high-water mark ` +
     `(${peakSource}) over reading the model bytes, compiling, creating the session and running. ` +
-    `"compile ms" is compileExplainer's own compileMs + serializing the compiled model to bytes (\`bytes()\`); ` +
+    `"compile ms" is compileExplainer's own compileMs + serializing the compiled model to bytes (\`bytes()\`), wall clock; ` +
+    `"compile CPU ms" the CPU time of both (less inflated when other processes share the cores); ` +
     `the ResNet50 compile target applies to the sum. LRP composite \`${LRP_COMPOSITE}\`.` +
     (specs ? ` Partial run: only ${specs.map((sp) => `${sp.model}:${sp.batch}:${sp.config}`).join(', ')}.` : configs.length < CONFIGS.length ? ` Partial run: only ${configs.join(', ')}.` : '');
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
 
@@ -98,14 +98,19 @@ export function serializeModel(model: ModelProto): Uint8Array {
     graph.initializer = inits;
   }
   let graphSize = body.length;
+  const rawField = TensorProtoSchema.field.rawData!;
   for (const t of inits) {
-    const raw = t.rawData;
+    const raw = isFieldSet(t, rawField) ? t.rawData : EMPTY;
     let meta: Uint8Array;
-    try {
-      t.rawData = EMPTY;
-      meta = toBinary(TensorProtoSchema, t);
-    } finally {
-      t.rawData = raw;
+    if (raw.length === 0) meta = toBinary(TensorProtoSchema, t);
+    else {
+      // Unset (not emptied: proto2 would then write an empty raw_data, which ONNX Runtime reads as present).
+      try {
+        clearField(t, rawField);
+        meta = toBinary(TensorProtoSchema, t);
+      } finally {
+        t.rawData = raw;
+      }
     }
     const size = meta.length + (raw.length > 0 ? 1 + varintLength(raw.length) + raw.length : 0);
     parts.push({ meta, raw, size });
