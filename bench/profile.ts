@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { SESSION_OPTIONS } from './harness.js';
+import { EXPLAINER_SESSION_OPTIONS, SESSION_OPTIONS } from './harness.js';
 import { BENCH_MODELS, IMAGE_SHAPE, INPUT_NAME, randomImages, type BenchModelName } from './models.js';
 import { compileExplainer } from '../src/index.js';
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   // PROFILE_OPT=disabled|basic|extended|all overrides the graph optimisation level; PROFILE_ARENA=0 turns the arena off.
   const opt = process.env.PROFILE_OPT as ort.InferenceSession.SessionOptions['graphOptimizationLevel'] | undefined;
   const session = await ort.InferenceSession.create(bytes, {
-    ...SESSION_OPTIONS,
+    ...(config === 'forward' ? SESSION_OPTIONS : EXPLAINER_SESSION_OPTIONS),
     ...(opt ? { graphOptimizationLevel: opt } : {}),
     ...(process.env.PROFILE_ARENA === '0' ? { enableCpuMemArena: false } : {}),
     enableProfiling: true,

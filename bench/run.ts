@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import {
   CONFIGS,
+  EXPLAINER_SESSION_OPTIONS,
   SESSION_OPTIONS,
   parseSpecs,
   runInChild,
@@ -383,7 +384,8 @@ async function main(): Promise<void> {
     ? '`process.resourceUsage().maxRSS`'
     : 'Linux `VmHWM`; `resourceUsage().maxRSS` would include the parent process\'s RSS, as Linux carries it across fork+exec';
   const settings =
-    `Settings: ${runsNote}. ORT session options ${JSON.stringify(SESSION_OPTIONS)}. ` +
+    `Settings: ${runsNote}. ORT session options (the library's, src/runtime/session.ts): forward ${JSON.stringify(SESSION_OPTIONS)}, ` +
+    `explainers ${JSON.stringify(EXPLAINER_SESSION_OPTIONS)}. ` +
     `Times are full \`session.run\` wall-clock times. "× fwd time" is the median over interleaved ` +
     `(forward, explainer) run pairs in the explainer's worker (the machine may be shared; pairs see the same load). "Peak RSS" is the worker process's own high-water mark ` +
     `(${peakSource}) over reading the model bytes, compiling, creating the session and running. ` +
@@ -410,7 +412,7 @@ async function main(): Promise<void> {
             models,
             batches,
             runs: Object.fromEntries(batches.map((b) => [b, runCounts(b)])),
-            sessionOptions: SESSION_OPTIONS,
+            sessionOptions: { forward: SESSION_OPTIONS, explainer: EXPLAINER_SESSION_OPTIONS },
             lrpComposite: LRP_COMPOSITE,
             modelSeed: MODEL_SEED,
             numClasses: NUM_CLASSES,

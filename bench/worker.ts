@@ -118,7 +118,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   }
   rss.afterCompile = peakRss();
 
-  const { session, ms: sessionMs } = await createSession(sessionBytes);
+  const { session, ms: sessionMs } = await createSession(sessionBytes, mode);
   // The session owns its copy of the weights; let the JS-side model bytes go so the run phase is not inflated.
   modelBytes = undefined;
   file = undefined;
