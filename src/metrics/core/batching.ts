@@ -1,0 +1,112 @@
+import { InvalidArgumentError, InputDataError } from '../../errors.js';
+import type { ExplainFn, MetricContext, ModelHandle, ScoreFn } from '../types.js';
+
+export const DEFAULT_BATCH_SIZE = 64;
+
+export function batchSizeOf(ctx: MetricContext): number {
+  const b = ctx.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(b) || b < 1) throw new InvalidArgumentError('batchSize', `must be a positive integer, got ${b}`);
+  return b;
+}
+
+export function requireScore(metric: string, ctx: MetricContext): ScoreFn {
+  const f = ctx.score ?? ctx.model?.score;
+  if (!f) throw new InvalidArgumentError('model', `metric '${metric}' needs the model's scores (a ScoreFn in the context)`, 'evaluate it with a model');
+  return f;
+}
+
+export function requireExplain(metric: string, ctx: MetricContext): ExplainFn {
+  const f = ctx.explain ?? ctx.model?.explain;
+  if (!f) throw new InvalidArgumentError('explain', `metric '${metric}' re-explains inputs and needs an ExplainFn in the context`, 'evaluate it with a model and an explanation method');
+  return f;
+}
+
+export function requireModel(metric: string, ctx: MetricContext): ModelHandle {
+  if (!ctx.model) throw new InvalidArgumentError('model', `metric '${metric}' randomises the model's weights and needs a ModelHandle in the context`, 'evaluate it with an ONNX model');
+  return ctx.model;
+}
+
+/** Class scores of many inputs, [count, classes] row-major. */
+export interface ScoreRows {
+  classes: number;
+  data: Float32Array;
+}
+
+/** Row `row`'s score for class `cls`, through a softmax over the row when asked (Quantus' `softmax` option). */
+export function classScore(r: ScoreRows, row: number, cls: number, softmax: boolean): number {
+  const C = r.classes;
+  if (!(cls >= 0 && cls < C)) throw new InputDataError(`target class ${cls} is outside the model's ${C} class scores`, 'targets must index the model output');
+  const off = row * C;
+  if (!softmax) return r.data[off + cls]!;
+  let m = -Infinity;
+  for (let c = 0; c < C; c++) m = Math.max(m, r.data[off + c]!);
+  let z = 0;
+  for (let c = 0; c < C; c++) z += Math.exp(r.data[off + c]! - m);
+  return Math.exp(r.data[off + cls]! - m) / z;
+}
+
+/**
+ * Scores `total` inputs that `fill(k, dst)` writes one at a time (k = 0, 1, … in order, so a metric can perturb
+ * cumulatively), calling the ScoreFn once per `batchSize` inputs. Checks that the ScoreFn returns class scores:
+ * the same positive number of finite values per input on every call.
+ */
+export async function scoreMany(metric: string, ctx: MetricContext, sampleShape: readonly number[], total: number, fill: (k: number, dst: Float32Array) => void): Promise<ScoreRows> {
+  const score = requireScore(metric, ctx);
+  const bs = batchSizeOf(ctx);
+  const d = sampleShape.reduce((p, v) => p * v, 1);
+  let classes = -1;
+  let data = new Float32Array(0);
+  const buf = new Float32Array(Math.min(bs, Math.max(total, 1)) * d);
+  for (let start = 0; start < total; start += bs) {
+    const m = Math.min(bs, total - start);
+    const chunk = buf.subarray(0, m * d);
+    for (let j = 0; j < m; j++) fill(start + j, chunk.subarray(j * d, (j + 1) * d));
+    const out = await score(chunk, [m, ...sampleShape]);
+    if (!(out instanceof Float32Array) || out.length === 0 || out.length % m !== 0) {
+      throw new InputDataError(`the model's scores for ${m} inputs have ${out?.length} values, not [${m}, classes]`, 'the ScoreFn must return one row of class scores per input');
+    }
+    const C = out.length / m;
+    if (classes < 0) {
+      classes = C;
+      data = new Float32Array(total * C);
+    } else if (C !== classes) {
+      throw new InputDataError(`the model returned ${C} class scores per input after ${classes} before`, 'the ScoreFn must return class scores of a fixed width');
+    }
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i]!)) throw new InputDataError(`the model's score ${i % C} for perturbed input ${start + Math.floor(i / C)} is ${out[i]}`, 'the model produced non-finite scores');
+    }
+    data.set(out, start * C);
+    ctx.onProgress?.(start + m, total);
+  }
+  return { classes: Math.max(classes, 0), data };
+}
+
+/**
+ * Explains `total` inputs (written by `fill(k, dst)`, which returns the target class of input k) in batches of
+ * `batchSize`, handing each attribution to `consume(k, attribution)` so that only one batch is held at a time.
+ */
+export async function explainMany(
+  metric: string,
+  explain: ExplainFn,
+  ctx: MetricContext,
+  sampleShape: readonly number[],
+  total: number,
+  fill: (k: number, dst: Float32Array) => number,
+  consume: (k: number, attribution: Float32Array) => void,
+): Promise<void> {
+  const bs = batchSizeOf(ctx);
+  const d = sampleShape.reduce((p, v) => p * v, 1);
+  const buf = new Float32Array(Math.min(bs, Math.max(total, 1)) * d);
+  const targets = new Int32Array(Math.min(bs, Math.max(total, 1)));
+  for (let start = 0; start < total; start += bs) {
+    const m = Math.min(bs, total - start);
+    const chunk = buf.subarray(0, m * d);
+    for (let j = 0; j < m; j++) targets[j] = fill(start + j, chunk.subarray(j * d, (j + 1) * d));
+    const out = await explain(chunk, [m, ...sampleShape], targets.subarray(0, m));
+    if (!(out instanceof Float32Array) || out.length !== m * d) {
+      throw new InputDataError(`the explanation of ${m} inputs has ${out?.length} values, expected ${m * d} (the input's shape)`, 'the ExplainFn must return attributions with the shape of its input');
+    }
+    for (let j = 0; j < m; j++) consume(start + j, out.subarray(j * d, (j + 1) * d));
+    ctx.onProgress?.(start + m, total);
+  }
+}

@@ -1,0 +1,48 @@
+/** The metric registry: every metric by its kebab-case name. */
+import { InvalidArgumentError } from '../errors.js';
+import type { Metric, MetricCategory } from './types.js';
+import { sparseness } from './complexity/sparseness.js';
+import { complexity } from './complexity/complexity.js';
+import { effectiveComplexity } from './complexity/effective-complexity.js';
+import { mstC } from './complexity/mst-c.js';
+import { pointingGame } from './localisation/pointing-game.js';
+import { attributionLocalisation } from './localisation/attribution-localisation.js';
+import { topKIntersection } from './localisation/top-k-intersection.js';
+import { relevanceMassAccuracy } from './localisation/relevance-mass-accuracy.js';
+import { relevanceRankAccuracy } from './localisation/relevance-rank-accuracy.js';
+import { auc } from './localisation/auc.js';
+import { focus } from './localisation/focus.js';
+import { pixelFlipping } from './faithfulness/pixel-flipping.js';
+
+export * from './types.js';
+
+const ALL: Metric[] = [
+  // faithfulness
+  pixelFlipping,
+  // localisation
+  pointingGame,
+  attributionLocalisation,
+  topKIntersection,
+  relevanceMassAccuracy,
+  relevanceRankAccuracy,
+  auc,
+  focus,
+  // complexity
+  sparseness,
+  complexity,
+  effectiveComplexity,
+  mstC,
+];
+
+export const METRICS: ReadonlyMap<string, Metric> = new Map(ALL.map((m) => [m.name, m]));
+export const METRIC_NAMES: readonly string[] = ALL.map((m) => m.name);
+
+export function getMetric(name: string): Metric {
+  const m = METRICS.get(name);
+  if (!m) throw new InvalidArgumentError('--metric', `unknown metric '${name}'`, `metrics: ${METRIC_NAMES.join(', ')}`);
+  return m;
+}
+
+export function metricsIn(category: MetricCategory): Metric[] {
+  return ALL.filter((m) => m.category === category);
+}
