@@ -7,6 +7,7 @@ import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/model.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { registerExplain } from './explain-command.js';
+import { registerEvaluate } from './evaluate-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerExplain(program, run);
+  registerEvaluate(program, run);
 
   program
     .command('conformance')
