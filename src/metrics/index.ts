@@ -13,12 +13,34 @@ import { relevanceRankAccuracy } from './localisation/relevance-rank-accuracy.js
 import { auc } from './localisation/auc.js';
 import { focus } from './localisation/focus.js';
 import { pixelFlipping } from './faithfulness/pixel-flipping.js';
+import { faithfulnessCorrelation } from './faithfulness/faithfulness-correlation.js';
+import { faithfulnessEstimate } from './faithfulness/faithfulness-estimate.js';
+import { regionPerturbation } from './faithfulness/region-perturbation.js';
+import { selectivity } from './faithfulness/selectivity.js';
+import { monotonicity } from './faithfulness/monotonicity.js';
+import { monotonicityCorrelation } from './faithfulness/monotonicity-correlation.js';
+import { sensitivityN } from './faithfulness/sensitivity-n.js';
+import { irof } from './faithfulness/irof.js';
+import { road } from './faithfulness/road.js';
+import { infidelity } from './faithfulness/infidelity.js';
+import { sufficiency } from './faithfulness/sufficiency.js';
 
 export * from './types.js';
 
 const ALL: Metric[] = [
   // faithfulness
+  faithfulnessCorrelation,
+  faithfulnessEstimate,
   pixelFlipping,
+  regionPerturbation,
+  selectivity,
+  monotonicity,
+  monotonicityCorrelation,
+  sensitivityN,
+  irof,
+  road,
+  infidelity,
+  sufficiency,
   // localisation
   pointingGame,
   attributionLocalisation,

@@ -110,3 +110,9 @@ export async function explainMany(
     ctx.onProgress?.(start + m, total);
   }
 }
+
+/** The unperturbed class scores of every sample of a batch (one row per sample). */
+export async function scoreSamples(metric: string, ctx: MetricContext, x: Float32Array, shape: readonly number[]): Promise<ScoreRows> {
+  const d = x.length / shape[0]!;
+  return scoreMany(metric, ctx, shape.slice(1), shape[0]!, (k, dst) => dst.set(x.subarray(k * d, (k + 1) * d)));
+}

@@ -219,11 +219,15 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
         return which === 'iec' ? nanMean(slice(r.iec)) : nanMean(methods.flatMap((name) => slice(r.iac[name]!)));
       });
     const parts = [perIteration(nr, 'iac'), perIteration(ar, 'iac'), perIteration(nr, 'iec'), perIteration(ar, 'iec')];
-    const mcPerIteration = Array.from({ length: iterations }, (_, it) => nanMean(parts.map((p) => p[it]!)));
+    // MC needs all four parts: a test that kept no sample in any draw (e.g. no prediction ever flipped under AR)
+    // leaves its part undefined, and so MC — averaging the other three would overstate the metric.
+    const mean4 = (v: number[]) => (v.every(Number.isFinite) ? (v[0]! + v[1]! + v[2]! + v[3]!) / 4 : NaN);
+    const mcPerIteration = Array.from({ length: iterations }, (_, it) => mean4(parts.map((p) => p[it]!)));
     const [iacNr, iacAr, iecNr, iecAr] = parts.map(nanMean) as [number, number, number, number];
-    families[family] = { IAC_NR: iacNr, IAC_AR: iacAr, IEC_NR: iecNr, IEC_AR: iecAr, MC: nanMean([iacNr, iacAr, iecNr, iecAr]), MCstd: nanStd(mcPerIteration) };
+    families[family] = { IAC_NR: iacNr, IAC_AR: iacAr, IEC_NR: iecNr, IEC_AR: iecAr, MC: mean4([iacNr, iacAr, iecNr, iecAr]), MCstd: nanStd(mcPerIteration) };
   }
   const mcs = Object.values(families).map((f) => f.MC);
+  // MC̄ likewise needs every family's MC.
   return {
     metric: metric.name,
     category: metric.category,
@@ -232,7 +236,7 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
     samples: shape[0]!,
     tests: results,
     families,
-    mc: mcs.length ? nanMean(mcs) : NaN,
+    mc: mcs.length && mcs.every(Number.isFinite) ? mcs.reduce((a, b) => a + b, 0) / mcs.length : NaN,
     settings: { iterations, perturbations, seed, tests },
     timing: { totalMs: performance.now() - t0 },
   };
