@@ -117,7 +117,7 @@ function idxToFloat(a: IdxArray): Float32Array {
 
 async function loadIdxDataset(path: string, options: DatasetOptions): Promise<Dataset> {
   const a = await readIdx(path);
-  if (a.shape.length < 2) throw new InputDataError(`${path}: IDX shape [${a.shape.join(', ')}] holds no samples of features`, 'this looks like a labels file; pass it with --labels and give the images file as the dataset');
+  if (a.shape.length < 2) throw new InputDataError(`${path}: IDX shape [${a.shape.join(', ')}] is one value per sample: this looks like a labels file, not inputs`, 'pass it with --labels and give the images file as the dataset');
   // [n, h, w] images get a channel axis (NCHW, as MNIST models expect); other ranks are kept.
   const shape = a.shape.length === 3 ? [a.shape[0]!, 1, a.shape[1]!, a.shape[2]!] : [...a.shape];
   const scale = a.dtype === 'uint8' ? (options.scale ?? 255) : 1;
