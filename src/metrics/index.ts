@@ -24,6 +24,13 @@ import { irof } from './faithfulness/irof.js';
 import { road } from './faithfulness/road.js';
 import { infidelity } from './faithfulness/infidelity.js';
 import { sufficiency } from './faithfulness/sufficiency.js';
+import { maxSensitivity } from './robustness/max-sensitivity.js';
+import { avgSensitivity } from './robustness/avg-sensitivity.js';
+import { localLipschitzEstimate } from './robustness/local-lipschitz-estimate.js';
+import { continuity } from './robustness/continuity.js';
+import { consistency } from './robustness/consistency.js';
+import { relativeInputStability } from './robustness/relative-input-stability.js';
+import { relativeOutputStability } from './robustness/relative-output-stability.js';
 
 export * from './types.js';
 
@@ -41,6 +48,14 @@ const ALL: Metric[] = [
   road,
   infidelity,
   sufficiency,
+  // robustness
+  maxSensitivity,
+  avgSensitivity,
+  localLipschitzEstimate,
+  continuity,
+  consistency,
+  relativeInputStability,
+  relativeOutputStability,
   // localisation
   pointingGame,
   attributionLocalisation,
