@@ -180,6 +180,7 @@ export function registerEvaluate(program: Command, run: (fn: () => Promise<numbe
         const [iNr, iAr] = noise('--input-noise', flags.inputNoise);
         const tests: MetaTest[] = METAQUANTUS_TESTS.filter((t) => families.includes(t.family)).map((t) => ({ ...t, noise: t.family === 'model' ? (t.kind === 'resilience' ? mNr : mAr) : t.kind === 'resilience' ? iNr : iAr }));
         const ort = await OrtModel.load(model, { batchSize: int('--batch-size', flags.batchSize, 1), threads: int('--threads', flags.threads, 1) });
+        ort.validate(dataset.x, dataset.shape);
         const subject = ortMetaSubject(ort, methods);
         const results: MetaEvaluationResult[] = [];
         for (const r of metrics) {

@@ -105,6 +105,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   const target = options.target ?? 'pred';
   const ortStart = { ms: model.timer.ms, runs: model.timer.runs };
 
+  model.validate(data.x, data.shape);
   const preds = await model.predict(data.x, data.shape);
   if (target === 'label' && !data.labels) throw new InvalidArgumentError('--target', "'label' needs labels", 'pass --labels, or explain the prediction (--target pred)');
   const y = target === 'label' ? data.labels! : preds;

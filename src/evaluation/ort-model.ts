@@ -87,6 +87,11 @@ export class OrtModel {
     return out ?? new Float32Array(0);
   };
 
+  /** Throws InputDataError when x cannot be the model's input (rank, static dims, NaN/Inf). */
+  validate(x: Float32Array, shape: readonly number[]): void {
+    this.explainer.validate({ data: x, dims: [...shape] });
+  }
+
   /** Arg-max class per sample. */
   async predict(x: Float32Array, shape: readonly number[]): Promise<Int32Array> {
     const logits = await this.score(x, shape);

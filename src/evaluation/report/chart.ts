@@ -138,7 +138,7 @@ function basename(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
 
-/** Rasterises an SVG to PNG with sharp (librsvg), at `density` dpi (96 = 1:1). */
+/** Rasterises an SVG to PNG with sharp (librsvg) at `density` dpi: 72 is 1 px per SVG unit, the default 144 is 2×. */
 export async function svgToPng(svg: string, density = 144): Promise<Uint8Array> {
   return new Uint8Array(await sharp(Buffer.from(svg), { density }).png().toBuffer());
 }
