@@ -31,6 +31,10 @@ import { continuity } from './robustness/continuity.js';
 import { consistency } from './robustness/consistency.js';
 import { relativeInputStability } from './robustness/relative-input-stability.js';
 import { relativeOutputStability } from './robustness/relative-output-stability.js';
+import { mprt } from './randomisation/mprt.js';
+import { smoothMprt } from './randomisation/smooth-mprt.js';
+import { efficientMprt } from './randomisation/efficient-mprt.js';
+import { randomLogit } from './randomisation/random-logit.js';
 
 export * from './types.js';
 
@@ -69,6 +73,11 @@ const ALL: Metric[] = [
   complexity,
   effectiveComplexity,
   mstC,
+  // randomisation
+  mprt,
+  smoothMprt,
+  efficientMprt,
+  randomLogit,
 ];
 
 export const METRICS: ReadonlyMap<string, Metric> = new Map(ALL.map((m) => [m.name, m]));
