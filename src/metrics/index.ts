@@ -35,6 +35,9 @@ import { mprt } from './randomisation/mprt.js';
 import { smoothMprt } from './randomisation/smooth-mprt.js';
 import { efficientMprt } from './randomisation/efficient-mprt.js';
 import { randomLogit } from './randomisation/random-logit.js';
+import { completeness } from './axiomatic/completeness.js';
+import { nonSensitivity } from './axiomatic/non-sensitivity.js';
+import { inputInvariance } from './axiomatic/input-invariance.js';
 
 export * from './types.js';
 
@@ -78,6 +81,10 @@ const ALL: Metric[] = [
   smoothMprt,
   efficientMprt,
   randomLogit,
+  // axiomatic
+  completeness,
+  nonSensitivity,
+  inputInvariance,
 ];
 
 export const METRICS: ReadonlyMap<string, Metric> = new Map(ALL.map((m) => [m.name, m]));

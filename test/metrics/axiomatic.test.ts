@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { getMetric } from '../../src/metrics/index.js';
+import type { ExplainFn } from '../../src/metrics/types.js';
+import { input, linearExplain, linearScore } from './helpers.js';
+
+describe('completeness', () => {
+  const w = [[1], [-2], [0.5], [3]];
+  const x = [2, 3, 5, 7];
+  // black baseline = min x = 2, so f(x) − f(x̄) = Σ (x − 2)·w = 0 − 2 + 1.5 + 15 = 14.5
+  it('holds for attributions that sum to f(x) − f(baseline), within the tolerance, and fails otherwise', async () => {
+    const exact = x.map((v, j) => (v - 2) * w[j]![0]!);
+    const gxi = x.map((v, j) => v * w[j]![0]!); // Σ = 2 − 6 + 2.5 + 21 = 19.5
+    const near = exact.map((v) => v * 1.005);
+    const r = await getMetric('completeness').evaluate(input([x, x, x], [exact, gxi, near], [0, 0, 0]), { score: linearScore(w) });
+    expect(Array.from(r.scores)).toEqual([1, 0, 1]);
+    expect(r.curves![1]![0]).toBeCloseTo(19.5, 5);
+    expect(r.curves![1]![1]).toBeCloseTo(14.5, 5);
+    const strict = await getMetric('completeness').evaluate(input([x], [near], [0]), { score: linearScore(w) }, { tolerance: 1e-4 });
+    expect(strict.scores[0]).toBe(0);
+  });
+});
+
+describe('non-sensitivity', () => {
+  it('counts features where zero attribution and zero output sensitivity disagree; batches the perturbations', async () => {
+    const score = linearScore([[1], [0], [2], [0]]);
+    const r = await getMetric('non-sensitivity').evaluate(input([[1, 2, 3, 4]], [[1, 0, 0, 0]], [0]), { score, seed: 2 }, { nrSamples: 5, softmax: false });
+    // feature 2 moves the output but has no attribution
+    expect(r.scores[0]).toBe(1);
+    expect(r.curves![0]![1]).toBe(0);
+    expect(r.curves![0]![2]).toBeGreaterThan(0);
+    expect(score.inputs).toBe(20);
+    expect(score.calls).toBe(1);
+    const ok = await getMetric('non-sensitivity').evaluate(input([[1, 2, 3, 4]], [[1, 0, 5, 0]], [0]), { score }, { nrSamples: 5, softmax: false });
+    expect(ok.scores[0]).toBe(0);
+  });
+});
+
+describe('input-invariance', () => {
+  it('1 for an explanation that ignores a constant shift (the gradient of a linear model), 0 for gradient × input', async () => {
+    const W = [[1], [2], [3]];
+    const gradient: ExplainFn = async (x, shape, t) => Float32Array.from({ length: x.length }, (_, k) => W[k % 3]![t[Math.floor(k / 3)]!]!);
+    const inp = input([[1, 2, 3]], [[1, 2, 3]], [0]);
+    expect((await getMetric('input-invariance').evaluate(inp, { explain: gradient })).scores[0]).toBe(1);
+    const gxi = input([[1, 2, 3]], [[1, 4, 9]], [0]);
+    const r = await getMetric('input-invariance').evaluate(gxi, { explain: linearExplain(W) });
+    expect(r.scores[0]).toBe(0);
+    // a(x − 1) = [0, 2, 6]: largest change 3 relative to max |a| = 9
+    expect(r.curves![0]![0]).toBeCloseTo(3 / 9, 6);
+  });
+});
+
+describe('registry', () => {
+  it('has every metric of the issue, each with a category, a direction and Quantus-style defaults', async () => {
+    const { METRIC_NAMES, METRICS } = await import('../../src/metrics/index.js');
+    const want = [
+      'faithfulness-correlation', 'faithfulness-estimate', 'pixel-flipping', 'region-perturbation', 'selectivity', 'monotonicity',
+      'monotonicity-correlation', 'sensitivity-n', 'irof', 'road', 'infidelity', 'sufficiency',
+      'max-sensitivity', 'avg-sensitivity', 'local-lipschitz-estimate', 'continuity', 'consistency', 'relative-input-stability', 'relative-output-stability',
+      'pointing-game', 'attribution-localisation', 'top-k-intersection', 'relevance-mass-accuracy', 'relevance-rank-accuracy', 'auc', 'focus',
+      'sparseness', 'complexity', 'effective-complexity', 'mst-c',
+      'mprt', 'smooth-mprt', 'efficient-mprt', 'random-logit',
+      'completeness', 'non-sensitivity', 'input-invariance',
+    ];
+    expect([...METRIC_NAMES].sort()).toEqual([...want].sort());
+    for (const m of METRICS.values()) {
+      expect(['higher', 'lower']).toContain(m.direction);
+      expect(m.defaults).toHaveProperty('normalise');
+      expect(m.defaults).toHaveProperty('abs');
+      expect(m.description.length).toBeGreaterThan(10);
+    }
+  });
+});
