@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany } from '../core/batching.js';
+import { scoreTargets } from '../core/batching.js';
 
 /**
  * Nguyen & Martínez 2020: a feature group with (near-)zero attribution should not move the output, and one that
@@ -26,14 +26,15 @@ export const nonSensitivity = defineMetric({
     const softmax = boolParam('non-sensitivity', params, 'softmax');
     const groups = Math.ceil(p.d / step);
     const per = groups * samples;
-    const rows = await scoreMany('non-sensitivity', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
+    const rows = await scoreTargets('non-sensitivity', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
       const i = Math.floor(k / per);
       const g = Math.floor((k % per) / samples);
       const x = sampleOf(p.x, i, p.d);
       dst.set(x);
       const b = baselineFor('non-sensitivity', params.baseline!, x, rand);
       for (let j = g * step; j < Math.min((g + 1) * step, p.d); j++) dst[j] = b[j]!;
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const a = sampleOf(p.a, i, p.d);
       let disagree = 0;
@@ -42,7 +43,7 @@ export const nonSensitivity = defineMetric({
         let s = 0;
         let s2 = 0;
         for (let r = 0; r < samples; r++) {
-          const v = classScore(rows, i * per + g * samples + r, p.y[i]!, softmax);
+          const v = rows[i * per + g * samples + r]!;
           s += v;
           s2 += v * v;
         }

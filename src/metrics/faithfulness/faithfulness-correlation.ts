@@ -3,7 +3,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { chooseSubset } from '../core/sample.js';
 import { pearson } from '../core/stats.js';
 
@@ -25,7 +25,7 @@ export const faithfulnessCorrelation = defineMetric({
     if (size > p.d) throw new InvalidArgumentError('faithfulness-correlation.subsetSize', `subset size ${size} exceeds the ${p.d} features of a sample`, `choose subsetSize ≤ ${p.d}`);
     const base = await scoreSamples('faithfulness-correlation', ctx, p.x, p.shape);
     const sums = new Float64Array(p.n * runs);
-    const rows = await scoreMany('faithfulness-correlation', ctx, p.shape.slice(1), p.n * runs, (k, dst) => {
+    const rows = await scoreTargets('faithfulness-correlation', ctx, p.shape.slice(1), p.n * runs, (k, dst) => {
       const i = Math.floor(k / runs);
       const xs = sampleOf(p.x, i, p.d);
       const b = baselineFor('faithfulness-correlation', params.baseline!, xs, rand);
@@ -37,10 +37,11 @@ export const faithfulnessCorrelation = defineMetric({
         s += a[j]!;
       }
       sums[k] = s;
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
-      const deltas = Float64Array.from({ length: runs }, (_, r) => y0 - classScore(rows, i * runs + r, p.y[i]!, softmax));
+      const deltas = Float64Array.from({ length: runs }, (_, r) => y0 - rows[i * runs + r]!);
       out.set(i, pearson(sums.subarray(i * runs, (i + 1) * runs), deltas), 'constant attribution sums or score changes: correlation undefined');
     }
   },

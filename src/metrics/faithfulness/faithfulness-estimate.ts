@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { argsortDesc, pearson } from '../core/stats.js';
 
 /**
@@ -24,7 +24,7 @@ export const faithfulnessEstimate = defineMetric({
     const orders = Array.from({ length: p.n }, (_, i) => argsortDesc(sampleOf(p.a, i, p.d)));
     const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('faithfulness-estimate', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const sums = new Float64Array(p.n * steps);
-    const rows = await scoreMany('faithfulness-estimate', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
+    const rows = await scoreTargets('faithfulness-estimate', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
       const i = Math.floor(k / steps);
       const t = k % steps;
       const a = sampleOf(p.a, i, p.d);
@@ -36,10 +36,11 @@ export const faithfulnessEstimate = defineMetric({
         s += a[f]!;
       }
       sums[k] = s;
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
-      const deltas = Float64Array.from({ length: steps }, (_, t) => y0 - classScore(rows, i * steps + t, p.y[i]!, softmax));
+      const deltas = Float64Array.from({ length: steps }, (_, t) => y0 - rows[i * steps + t]!);
       out.set(i, pearson(sums.subarray(i * steps, (i + 1) * steps), deltas), 'constant attributions or score changes: correlation undefined');
     }
   },

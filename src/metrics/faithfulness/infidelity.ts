@@ -3,7 +3,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { gridPatches, layoutOf, patchIndices } from '../core/spatial.js';
 
 /**
@@ -37,7 +37,7 @@ export const infidelity = defineMetric({
     const running = new Float32Array(p.d);
     let run = 0;
     let base: Float32Array = new Float32Array(0);
-    const rows = await scoreMany('infidelity', ctx, p.shape.slice(1), total, (k, dst) => {
+    const rows = await scoreTargets('infidelity', ctx, p.shape.slice(1), total, (k, dst) => {
       while (run + 1 < runs.length && k >= runs[run + 1]!.offset) run++;
       const { sample, grid, offset } = runs[run]!;
       const t = k - offset;
@@ -52,13 +52,14 @@ export const infidelity = defineMetric({
       for (let j = 0; j < p.d; j++) s += a[j]! * (xs[j]! - running[j]!);
       predicted[k] = s;
       dst.set(running);
-    });
+      return p.y[sample]!;
+    }, softmax);
     const y0 = await scoreSamples('infidelity', ctx, p.x, p.shape);
     const losses: number[][] = Array.from({ length: p.n }, () => []);
     for (const { sample, grid, offset } of runs) {
       const f0 = classScore(y0, sample, p.y[sample]!, softmax);
       let se = 0;
-      for (let t = 0; t < grid.length; t++) se += (f0 - classScore(rows, offset + t, p.y[sample]!, softmax) - predicted[offset + t]!) ** 2;
+      for (let t = 0; t < grid.length; t++) se += (f0 - rows[offset + t]! - predicted[offset + t]!) ** 2;
       losses[sample]!.push(se / grid.length);
     }
     for (let i = 0; i < p.n; i++) out.set(i, losses[i]!.reduce((s, v) => s + v, 0) / losses[i]!.length);

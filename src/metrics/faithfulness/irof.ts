@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { layoutOf } from '../core/spatial.js';
 import { trapezoid } from '../core/stats.js';
 import { slic } from './superpixels.js';
@@ -42,16 +42,17 @@ export const irof = defineMetric({
     const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('irof', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const running = new Float32Array(p.d);
     let sample = 0;
-    const rows = await scoreMany('irof', ctx, p.shape.slice(1), offsets[p.n]!, (k, dst) => {
+    const rows = await scoreTargets('irof', ctx, p.shape.slice(1), offsets[p.n]!, (k, dst) => {
       while (k >= offsets[sample + 1]!) sample++;
       const t = k - offsets[sample]!;
       if (t === 0) running.set(sampleOf(p.x, sample, p.d));
       for (const j of segs[sample]![t]!) running[j] = baselines[sample]![j]!;
       dst.set(running);
-    });
+      return p.y[sample]!;
+    }, true);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, true);
-      const curve = Float64Array.from({ length: segs[i]!.length }, (_, t) => classScore(rows, offsets[i]! + t, p.y[i]!, true) / y0);
+      const curve = Float64Array.from({ length: segs[i]!.length }, (_, t) => rows[offsets[i]! + t]! / y0);
       out.curve(i, curve);
       out.set(i, curve.length - trapezoid(curve));
     }

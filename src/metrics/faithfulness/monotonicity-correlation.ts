@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { argsortAsc, spearman } from '../core/stats.js';
 
 /**
@@ -26,14 +26,15 @@ export const monotonicityCorrelation = defineMetric({
     const per = steps * samples;
     const base = await scoreSamples('monotonicity-correlation', ctx, p.x, p.shape);
     const orders = Array.from({ length: p.n }, (_, i) => argsortAsc(sampleOf(p.a, i, p.d)));
-    const rows = await scoreMany('monotonicity-correlation', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
+    const rows = await scoreTargets('monotonicity-correlation', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
       const i = Math.floor(k / per);
       const t = Math.floor((k % per) / samples);
       const xs = sampleOf(p.x, i, p.d);
       dst.set(xs);
       const b = baselineFor('monotonicity-correlation', params.baseline!, xs, rand);
       for (let j = t * step; j < Math.min((t + 1) * step, p.d); j++) dst[orders[i]![j]!] = b[orders[i]![j]!]!;
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
       const inv = Math.abs(y0) >= eps ? 1 / (y0 * y0) : 1;
@@ -43,7 +44,7 @@ export const monotonicityCorrelation = defineMetric({
       for (let t = 0; t < steps; t++) {
         for (let j = t * step; j < Math.min((t + 1) * step, p.d); j++) atts[t]! += a[orders[i]![j]!]!;
         let s = 0;
-        for (let r = 0; r < samples; r++) s += (classScore(rows, i * per + t * samples + r, p.y[i]!, softmax) - y0) ** 2;
+        for (let r = 0; r < samples; r++) s += (rows[i * per + t * samples + r]! - y0) ** 2;
         vars[t] = (s / samples) * inv;
       }
       out.set(i, spearman(atts, vars), 'constant attributions or variances: correlation undefined');

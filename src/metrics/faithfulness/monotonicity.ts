@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany } from '../core/batching.js';
+import { scoreTargets } from '../core/batching.js';
 import { argsortAsc } from '../core/stats.js';
 
 /**
@@ -24,7 +24,7 @@ export const monotonicity = defineMetric({
     const steps = Math.ceil(p.d / step);
     const orders = Array.from({ length: p.n }, (_, i) => argsortAsc(sampleOf(p.a, i, p.d)));
     const running = new Float32Array(p.d);
-    const rows = await scoreMany('monotonicity', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
+    const rows = await scoreTargets('monotonicity', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
       const i = Math.floor(k / steps);
       const t = k % steps;
       const xs = sampleOf(p.x, i, p.d);
@@ -34,9 +34,10 @@ export const monotonicity = defineMetric({
         running[f] = xs[f]!;
       }
       dst.set(running);
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
-      const curve = Float64Array.from({ length: steps }, (_, t) => classScore(rows, i * steps + t, p.y[i]!, softmax));
+      const curve = Float64Array.from({ length: steps }, (_, t) => rows[i * steps + t]!);
       out.curve(i, curve);
       let ok = 1;
       for (let t = 1; t < steps; t++) if (curve[t]! < curve[t - 1]!) ok = 0;

@@ -3,7 +3,7 @@ import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { argsortDesc } from '../core/stats.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany } from '../core/batching.js';
+import { scoreTargets } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
 
 /**
@@ -24,7 +24,7 @@ export const pixelFlipping = defineMetric({
     const orders = Array.from({ length: p.n }, (_, i) => argsortDesc(sampleOf(p.a, i, p.d)));
     const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('pixel-flipping', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const running = new Float32Array(p.d);
-    const rows = await scoreMany('pixel-flipping', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
+    const rows = await scoreTargets('pixel-flipping', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
       const i = Math.floor(k / steps);
       const t = k % steps;
       if (t === 0) running.set(sampleOf(p.x, i, p.d));
@@ -32,10 +32,11 @@ export const pixelFlipping = defineMetric({
       const base = baselines[i]!;
       for (let j = t * step; j < Math.min((t + 1) * step, p.d); j++) running[order[j]!] = base[order[j]!]!;
       dst.set(running);
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const curve = new Float64Array(steps);
-      for (let t = 0; t < steps; t++) curve[t] = classScore(rows, i * steps + t, p.y[i]!, softmax);
+      for (let t = 0; t < steps; t++) curve[t] = rows[i * steps + t]!;
       out.curve(i, curve);
       out.set(i, curveScore('pixel-flipping', params, curve));
     }

@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, choiceParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
 import { layoutOf, overlaps, patchIndices, slidingPatches, type Patch } from '../core/spatial.js';
 import { shuffle } from '../core/sample.js';
@@ -51,16 +51,17 @@ export const regionPerturbation = defineMetric({
     const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('region-perturbation', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const running = new Float32Array(p.d);
     let sample = 0;
-    const rows = await scoreMany('region-perturbation', ctx, p.shape.slice(1), offsets[p.n]!, (k, dst) => {
+    const rows = await scoreTargets('region-perturbation', ctx, p.shape.slice(1), offsets[p.n]!, (k, dst) => {
       while (k >= offsets[sample + 1]!) sample++;
       const t = k - offsets[sample]!;
       if (t === 0) running.set(sampleOf(p.x, sample, p.d));
       for (const j of patchIndices(layout, chosen[sample]![t]!)) running[j] = baselines[sample]![j]!;
       dst.set(running);
-    });
+      return p.y[sample]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
-      const curve = Float64Array.from({ length: chosen[i]!.length }, (_, t) => y0 - classScore(rows, offsets[i]! + t, p.y[i]!, softmax));
+      const curve = Float64Array.from({ length: chosen[i]!.length }, (_, t) => y0 - rows[offsets[i]! + t]!);
       out.curve(i, curve);
       out.set(i, curveScore('region-perturbation', params, curve));
     }

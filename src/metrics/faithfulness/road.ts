@@ -1,7 +1,7 @@
 import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { scoreMany } from '../core/batching.js';
+import { predictMany } from '../core/batching.js';
 import { layoutOf } from '../core/spatial.js';
 import { argsortDesc, mean } from '../core/stats.js';
 import { noisyLinearImputation } from './imputation.js';
@@ -29,7 +29,7 @@ export const road = defineMetric({
     const P = percents.length;
     const orders = Array.from({ length: p.n }, (_, i) => argsortDesc(sampleOf(p.a, i, p.d)));
     const removed = new Uint8Array(p.d);
-    const rows = await scoreMany('road', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
+    const predicted = await predictMany('road', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
       const i = Math.floor(k / P);
       const count = Math.floor((p.d * percents[k % P]!) / 100);
       removed.fill(0);
@@ -38,12 +38,7 @@ export const road = defineMetric({
       noisyLinearImputation(dst, layout, removed, noise, rand);
     });
     for (let i = 0; i < p.n; i++) {
-      const curve = Float64Array.from({ length: P }, (_, t) => {
-        const off = (i * P + t) * rows.classes;
-        let best = 0;
-        for (let c = 1; c < rows.classes; c++) if (rows.data[off + c]! > rows.data[off + best]!) best = c;
-        return best === p.y[i] ? 1 : 0;
-      });
+      const curve = Float64Array.from({ length: P }, (_, t) => (predicted[i * P + t] === p.y[i] ? 1 : 0));
       out.curve(i, curve);
       out.set(i, mean(curve));
     }

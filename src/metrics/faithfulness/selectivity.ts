@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany } from '../core/batching.js';
+import { scoreTargets } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
 import { gridPatches, layoutOf, patchIndices } from '../core/spatial.js';
 
@@ -30,15 +30,16 @@ export const selectivity = defineMetric({
     });
     const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('selectivity', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const running = new Float32Array(p.d);
-    const rows = await scoreMany('selectivity', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
+    const rows = await scoreTargets('selectivity', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
       const i = Math.floor(k / P);
       const t = k % P;
       if (t === 0) running.set(sampleOf(p.x, i, p.d));
       for (const j of cells[orders[i]![t]!]!) running[j] = baselines[i]![j]!;
       dst.set(running);
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
-      const curve = Float64Array.from({ length: P }, (_, t) => classScore(rows, i * P + t, p.y[i]!, softmax));
+      const curve = Float64Array.from({ length: P }, (_, t) => rows[i * P + t]!);
       out.curve(i, curve);
       out.set(i, curveScore('selectivity', params, curve));
     }

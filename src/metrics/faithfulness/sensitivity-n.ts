@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreMany, scoreSamples } from '../core/batching.js';
+import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { chooseSubset } from '../core/sample.js';
 import { mean, pearson } from '../core/stats.js';
 
@@ -32,7 +32,7 @@ export const sensitivityN = defineMetric({
     const per = sizes.length * nrSubsets;
     const base = await scoreSamples('sensitivity-n', ctx, p.x, p.shape);
     const sums = new Float64Array(p.n * per);
-    const rows = await scoreMany('sensitivity-n', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
+    const rows = await scoreTargets('sensitivity-n', ctx, p.shape.slice(1), p.n * per, (k, dst) => {
       const i = Math.floor(k / per);
       const size = sizes[Math.floor((k % per) / nrSubsets)]!;
       const xs = sampleOf(p.x, i, p.d);
@@ -45,12 +45,13 @@ export const sensitivityN = defineMetric({
         s += a[j]!;
       }
       sums[k] = s;
-    });
+      return p.y[i]!;
+    }, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
       const curve = sizes.map((_, z) => {
         const off = i * per + z * nrSubsets;
-        const deltas = Float64Array.from({ length: nrSubsets }, (_, r) => y0 - classScore(rows, off + r, p.y[i]!, softmax));
+        const deltas = Float64Array.from({ length: nrSubsets }, (_, r) => y0 - rows[off + r]!);
         return pearson(sums.subarray(off, off + nrSubsets), deltas);
       });
       out.curve(i, curve);

@@ -1,7 +1,7 @@
 import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { scoreSamples } from '../core/batching.js';
+import { argmaxRow, scoreSamples } from '../core/batching.js';
 
 /**
  * Dasgupta et al. 2022: among the other samples of the batch whose explanations are close (Euclidean distance,
@@ -18,11 +18,7 @@ export const sufficiency = defineMetric({
   async compute(p, ctx, params, out) {
     const threshold = numParam('sufficiency', params, 'threshold', { min: 0 });
     const rows = await scoreSamples('sufficiency', ctx, p.x, p.shape);
-    const pred = Int32Array.from({ length: p.n }, (_, i) => {
-      let best = 0;
-      for (let c = 1; c < rows.classes; c++) if (rows.data[i * rows.classes + c]! > rows.data[i * rows.classes + best]!) best = c;
-      return best;
-    });
+    const pred = Int32Array.from({ length: p.n }, (_, i) => argmaxRow(rows.data.subarray(i * rows.classes, (i + 1) * rows.classes)));
     const dist = new Float64Array(p.n * p.n);
     let max = 0;
     for (let i = 0; i < p.n; i++) for (let j = i + 1; j < p.n; j++) {

@@ -1,7 +1,7 @@
 import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { scoreSamples } from '../core/batching.js';
+import { argmaxRow, scoreSamples } from '../core/batching.js';
 import { argsortAsc } from '../core/stats.js';
 
 /**
@@ -24,11 +24,7 @@ export const consistency = defineMetric({
       return top.map((j) => `${j}${Math.sign(a[j]!)}`).join(',');
     });
     const rows = await scoreSamples('consistency', ctx, p.x, p.shape);
-    const pred = Int32Array.from({ length: p.n }, (_, i) => {
-      let best = 0;
-      for (let c = 1; c < rows.classes; c++) if (rows.data[i * rows.classes + c]! > rows.data[i * rows.classes + best]!) best = c;
-      return best;
-    });
+    const pred = Int32Array.from({ length: p.n }, (_, i) => argmaxRow(rows.data.subarray(i * rows.classes, (i + 1) * rows.classes)));
     for (let i = 0; i < p.n; i++) {
       let same = 0;
       let agree = 0;

@@ -2,7 +2,7 @@ import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
-import { requireExplain, scoreMany } from '../core/batching.js';
+import { requireExplain, scoreTargets } from '../core/batching.js';
 import { gridPatches, layoutOf, patchIndices } from '../core/spatial.js';
 import { mean, spearman } from '../core/stats.js';
 import { explainPerturbed } from './perturbed-explanations.js';
@@ -36,7 +36,10 @@ export const continuity = defineMetric({
         dst[j] = q >= s ? x[j - s]! : baselines[i]![j]!;
       }
     };
-    const rows = await scoreMany('continuity', ctx, p.shape.slice(1), p.n * steps, (k, dst) => shift(Math.floor(k / steps), k % steps, dst));
+    const logits = await scoreTargets('continuity', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
+      shift(Math.floor(k / steps), k % steps, dst);
+      return p.y[Math.floor(k / steps)]!;
+    }, false);
     const patchSums = Array.from({ length: p.n }, () => cells.map(() => new Float64Array(steps)));
     await explainPerturbed('continuity', p, ctx, params, steps, shift, (i, r, _x, a) => {
       cells.forEach((idx, c) => {
@@ -46,7 +49,7 @@ export const continuity = defineMetric({
       });
     });
     for (let i = 0; i < p.n; i++) {
-      const logit = Float64Array.from({ length: steps }, (_, r) => rows.data[(i * steps + r) * rows.classes + p.y[i]!]!);
+      const logit = logits.subarray(i * steps, (i + 1) * steps);
       const corr = patchSums[i]!.map((s) => spearman(s, logit)).filter((v) => !Number.isNaN(v));
       if (corr.length === 0) out.undefinedFor(i, 'no patch relevance (or the logit) varies along the translation');
       else out.set(i, mean(corr));

@@ -1,7 +1,7 @@
 import type { Metric } from '../types.js';
 import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
-import { scoreMany, scoreSamples, type ScoreRows } from '../core/batching.js';
+import { argmaxRow, scoreMany, scoreSamples, type ScoreRows } from '../core/batching.js';
 import { explainPerturbed, original } from './perturbed-explanations.js';
 
 /** ‖(u − v) / u‖₂ with u's zeros replaced by eps (Agarwal et al.'s relative change). */
@@ -15,9 +15,7 @@ function relativeChange(u: ArrayLike<number>, v: ArrayLike<number>, eps: number)
 }
 
 function argmax(r: ScoreRows, row: number): number {
-  let best = 0;
-  for (let c = 1; c < r.classes; c++) if (r.data[row * r.classes + c]! > r.data[row * r.classes + best]!) best = c;
-  return best;
+  return argmaxRow(r.data.subarray(row * r.classes, (row + 1) * r.classes));
 }
 
 /**
