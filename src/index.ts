@@ -19,3 +19,8 @@ export { COLORMAP_NAMES, colormap } from './render/colormaps.js';
 export { runConformance, type ConformanceReport, type ConformanceCaseResult } from './conformance/run.js';
 export type { Tensor } from './runtime/tensor.js';
 export * from './errors.js';
+// Evaluation metrics (Quantus v0.6 definitions): registry, contract, ONNX weight randomisation, conformance.
+export { METRICS, METRIC_NAMES, getMetric, metricsIn } from './metrics/index.js';
+export type { Metric, MetricInput, MetricContext, MetricResult, MetricParams, MetricCategory, ScoreDirection, ScoreFn, ExplainFn, ModelHandle } from './metrics/types.js';
+export { parameterisedLayers, randomiseLayers } from './metrics/randomisation/weights.js';
+export { runMetricsConformance, isMetricsManifest } from './conformance/metrics.js';

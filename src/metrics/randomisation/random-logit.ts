@@ -35,7 +35,9 @@ export const randomLogit = defineMetric({
       },
       (i, a) => raw.set(a, i * p.d),
     );
-    const a2 = preprocessAttributions(raw, p.n, p.d, normaliseMode('random-logit', params.normalise), boolParam('random-logit', params, 'abs'));
+    // Each off-class explanation is normalised on its own, as Quantus explains (and normalises) one sample at a time.
+    const mode = normaliseMode('random-logit', params.normalise);
+    const a2 = preprocessAttributions(raw, p.n, p.d, mode === 'none' ? 'none' : 'sample', boolParam('random-logit', params, 'abs'));
     for (let i = 0; i < p.n; i++) out.set(i, similarity(sim, sampleOf(p.a, i, p.d), sampleOf(a2, i, p.d)), 'similarity undefined (constant explanation or too few features for SSIM)');
   },
 });
