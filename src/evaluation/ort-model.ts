@@ -65,7 +65,7 @@ export class OrtModel {
    * `sampleShape` = [1, ...]), so that later explain() timings are runs, not compilation.
    */
   async warm(specs: readonly MethodSpec[], sampleShape: readonly number[]): Promise<void> {
-    const per = sampleShape.slice(1).reduce((a, b) => a + b, 1);
+    const per = sampleShape.slice(1).reduce((a, b) => a * b, 1);
     await this.setupTimer.time(async () => {
       for (const spec of specs) {
         await explain(this.explainer, { data: new Float32Array(per), dims: [1, ...sampleShape.slice(1)] }, { method: spec.method, composite: spec.composite, params: spec.params, target: 0, maxBatch: this.batchSize });

@@ -177,3 +177,19 @@ describe('ortMetaSubject', () => {
     expect(subject.context(0).score).toBe(m.score);
   });
 });
+
+describe('OrtModel.warm', () => {
+  it('compiles and opens sessions up front, so explanation timings afterwards are runs only', async () => {
+    const m = await OrtModel.load(MNIST_MODEL);
+    const specs = parseMethodList('lrp:epsilon-plus-flat,gradient');
+    await m.warm(specs, [5, 1, 28, 28]);
+    expect(m.setupTimer.runs).toBe(1);
+    expect(m.explainTimer.runs).toBe(0);
+    const ds = await loadDataset('examples/mnist/samples.npy');
+    const t0 = performance.now();
+    await m.explainFn(specs[0]!)(ds.x, ds.shape, Int32Array.from([0, 1, 2, 4, 5, 6, 7, 9]));
+    expect(m.explainTimer.runs).toBe(1);
+    // A warmed explainer does not compile again: far below the compile time spent in warm().
+    expect(performance.now() - t0).toBeLessThan(m.setupTimer.ms);
+  });
+});
