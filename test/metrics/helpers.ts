@@ -1,4 +1,8 @@
-import type { ExplainFn, MetricInput, ScoreFn } from '../../src/metrics/types.js';
+import type { ExplainFn, MetricInput, ModelHandle, ScoreFn } from '../../src/metrics/types.js';
+import type { ModelProto } from '../../src/onnx/model.js';
+import { ModelExplainer } from '../../src/methods/explainer.js';
+import { explain } from '../../src/methods/explain.js';
+import { parameterisedLayers, randomiseLayers } from '../../src/metrics/randomisation/weights.js';
 
 /** A ScoreFn for logits = x · W (W [d, classes]) that counts its calls and inputs. */
 export function linearScore(W: number[][]): ScoreFn & { calls: number; inputs: number } {
@@ -52,3 +56,20 @@ export function input(x: number[][], a: number[][], y: number[], s?: number[][],
     shape: [x.length, ...(sampleShape ?? [d])],
   };
 }
+
+/** A ModelHandle on ONNX Runtime explaining with gradient × input. */
+export async function ortHandle(model: ModelProto, method: 'gradient-x-input' | 'gradient' | 'lrp' = 'gradient-x-input'): Promise<ModelHandle & { explainCalls: number }> {
+  const mx = await ModelExplainer.load(model);
+  const h = {
+    explainCalls: 0,
+    layers: parameterisedLayers(model),
+    score: async (x: Float32Array, shape: readonly number[]) => (await mx.scores({ data: x, dims: [...shape] })).data,
+    explain: (async (x, shape, targets) => {
+      h.explainCalls++;
+      return (await explain(mx, { data: x, dims: [...shape] }, { method, target: Array.from(targets) })).attribution.data;
+    }) as ExplainFn,
+    randomised: async (layers: readonly string[], seed: number) => ortHandle(randomiseLayers(model, layers, seed), method),
+  };
+  return h;
+}
+

@@ -6,32 +6,14 @@ import { histogramEntropy } from '../../src/metrics/randomisation/efficient-mprt
 import { spearman, ssim } from '../../src/metrics/core/stats.js';
 import { readModel, type ModelProto } from '../../src/onnx/model.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
-import { ModelExplainer } from '../../src/methods/explainer.js';
-import { explain } from '../../src/methods/explain.js';
 import { readNpy, toFloat32 } from '../../src/io/npy.js';
-import { input, linearExplain, linearScore } from './helpers.js';
+import { input, linearExplain, linearScore, ortHandle } from './helpers.js';
 
 const LINEAR = 'test/fixtures/metrics-conformance/models/linear.onnx';
 const MLP = 'test/fixtures/conformance/models/mlp.onnx';
 
 function weightsOf(m: ModelProto, name: string): Float32Array {
   return decodeTensor(m.graph!.initializer.find((t) => t.name === name)!).data as Float32Array;
-}
-
-/** A ModelHandle on ONNX Runtime explaining with gradient × input. */
-async function ortHandle(model: ModelProto): Promise<ModelHandle & { explainCalls: number }> {
-  const mx = await ModelExplainer.load(model);
-  const h = {
-    explainCalls: 0,
-    layers: parameterisedLayers(model),
-    score: async (x: Float32Array, shape: readonly number[]) => (await mx.scores({ data: x, dims: [...shape] })).data,
-    explain: (async (x, shape, targets) => {
-      h.explainCalls++;
-      return (await explain(mx, { data: x, dims: [...shape] }, { method: 'gradient-x-input', target: Array.from(targets) })).attribution.data;
-    }) as ExplainFn,
-    randomised: async (layers: readonly string[], seed: number) => ortHandle(randomiseLayers(model, layers, seed)),
-  };
-  return h;
 }
 
 describe('ONNX weight randomisation', () => {
