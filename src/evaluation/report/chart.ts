@@ -101,7 +101,7 @@ export function metaChart(results: readonly MetaEvaluationResult[], subtitle = '
   p.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   p.push(`<text x="16" y="28" font-size="18" font-weight="bold" fill="#111">Meta-consistency (MetaQuantus MC̄) per metric</text>`);
   if (subtitle) p.push(`<text x="16" y="48" font-size="12" fill="#555">${esc(subtitle)}</text>`);
-  p.push(`<text x="16" y="66" font-size="11" fill="#777">Bar: MC̄ = mean of model- and input-test MC (1 = ideal). ● model MC, ◆ input MC. ★ best in its category.</text>`);
+  p.push(`<text x="16" y="66" font-size="11" fill="#777">Bar: MC̄ = mean of model- and input-test MC (1 = ideal). ○ model MC, ◇ input MC. ★ best in its category.</text>`);
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
     const x = labelW + t * barW;
     p.push(`<line x1="${x}" x2="${x}" y1="${top - 6}" y2="${top + rows.length * rowH}" stroke="#ddd"/>`);
