@@ -108,15 +108,15 @@ function markdown(results: readonly MetaEvaluationResult[], samples: number, acc
   const byCat = new Map<string, MetaEvaluationResult[]>();
   for (const r of results) byCat.set(r.category, [...(byCat.get(r.category) ?? []), r]);
   const lines = [
-    `| category | metric | dir | MC̄ | model MC | input MC | IAC_NR m/i | IAC_AR m/i | IEC_NR m/i | IEC_AR m/i | xsys winner | paper winner |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|`,
+    `| category | metric | dir | MC̄ | model MC | input MC | IAC_NR m/i | IAC_AR m/i | IEC_NR m/i | IEC_AR m/i | MC̄ all-lower | xsys winner | paper winner |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   for (const [cat, rs] of [...byCat.entries()].sort()) {
     const best = Math.max(...rs.map((r) => (Number.isFinite(r.mc) ? r.mc : -Infinity)));
     for (const r of [...rs].sort((a, b) => b.mc - a.mc)) {
       const m = r.families.model;
       const i = r.families.input;
-      lines.push(`| ${cat} | ${r.metric} | ${r.direction === 'higher' ? '↑' : '↓'} | **${f(r.mc)}** | ${f(m?.MC)} | ${f(i?.MC)} | ${f(m?.IAC_NR)} / ${f(i?.IAC_NR)} | ${f(m?.IAC_AR)} / ${f(i?.IAC_AR)} | ${f(m?.IEC_NR)} / ${f(i?.IEC_NR)} | ${f(m?.IEC_AR)} / ${f(i?.IEC_AR)} | ${r.mc === best ? '★' : ''} | ${PAPER_WINNERS.has(r.metric) ? '★' : ''} |`);
+      lines.push(`| ${cat} | ${r.metric} | ${r.direction === 'higher' ? '↑' : '↓'} | **${f(r.mc)}** | ${f(m?.MC)} | ${f(i?.MC)} | ${f(m?.IAC_NR)} / ${f(i?.IAC_NR)} | ${f(m?.IAC_AR)} / ${f(i?.IAC_AR)} | ${f(m?.IEC_NR)} / ${f(i?.IEC_NR)} | ${f(m?.IEC_AR)} / ${f(i?.IEC_AR)} | ${f(m && i ? (m.MC_allLowerIsBetter + i.MC_allLowerIsBetter) / 2 : undefined)} | ${r.mc === best ? '★' : ''} | ${PAPER_WINNERS.has(r.metric) ? '★' : ''} |`);
     }
   }
   const s = results[0]?.settings;

@@ -160,6 +160,11 @@ describe('runMetaEvaluation', () => {
     expect(f.IEC_AR).toBe(0);
     expect(f.MC).toBeCloseTo((pAllNegative + 1 - pAllNegative + 1 + 0) / 4, 12);
     expect(f.MCstd).toBeCloseTo(0, 12);
+    // Treated as lower-is-better (MetaQuantus' convention) the rising scores would count as "worse": IEC_AR = 1.
+    expect(ar.iecAllLowerIsBetter!.every((v) => v === 1)).toBe(true);
+    expect(f.IEC_AR_allLowerIsBetter).toBe(1);
+    expect(f.MC_allLowerIsBetter).toBeCloseTo((pAllNegative + 1 - pAllNegative + 1 + 1) / 4, 12);
+    expect(nr.iecAllLowerIsBetter).toBeUndefined();
     expect(res.families.input).toBeUndefined();
     expect(res.mc).toBeCloseTo(0.5, 12);
     expect(res.tests[1]!.meanScore.a!.perturbed).toBeCloseTo(3 * res.tests[1]!.meanScore.a!.unperturbed, 9);

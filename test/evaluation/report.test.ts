@@ -89,10 +89,10 @@ describe('tables', () => {
   });
 
   it('meta table and CSV list MC̄ and the four parts per family', () => {
-    const fam = { IAC_NR: 0.9, IAC_AR: 0.8, IEC_NR: 0.7, IEC_AR: 0.6, MC: 0.75, MCstd: 0.01 };
+    const fam = { IAC_NR: 0.9, IAC_AR: 0.8, IEC_NR: 0.7, IEC_AR: 0.6, MC: 0.75, MCstd: 0.01, IEC_AR_allLowerIsBetter: 0.4, MC_allLowerIsBetter: 0.7 };
     const r = { metric: 'sparseness', category: 'complexity', direction: 'higher', methods: ['a', 'b'], samples: 4, tests: [], families: { model: fam, input: { ...fam, MC: 0.5 } }, mc: 0.625, settings: { iterations: 1, perturbations: 1, seed: 0, tests: [] }, timing: { totalMs: 1 } } as MetaEvaluationResult;
     expect(metaTable([r])).toMatch(/sparseness\s+complexity\s+↑\s+0\.625\s+0\.750\s+0\.900\s+0\.800\s+0\.700\s+0\.600\s+0\.500/);
-    expect(metaCsv([r]).split('\n')[1]).toBe('sparseness,complexity,higher,0.625,model,0.75,0.01,0.9,0.8,0.7,0.6');
+    expect(metaCsv([r]).split('\n')[1]).toBe('sparseness,complexity,higher,0.625,model,0.75,0.01,0.9,0.8,0.7,0.6,0.4,0.7');
     const svg = metaChart([r, { ...r, metric: 'complexity', mc: 0.4 }], 'sub');
     expect(svg).toContain('★ sparseness');
     expect(svg).not.toContain('★ complexity');

@@ -77,9 +77,9 @@ export function metaTable(results: readonly MetaEvaluationResult[]): string {
 }
 
 export function metaCsv(results: readonly MetaEvaluationResult[]): string {
-  const rows: (string | number)[][] = [['metric', 'category', 'direction', 'mc_bar', 'family', 'mc', 'mc_std', 'iac_nr', 'iac_ar', 'iec_nr', 'iec_ar']];
+  const rows: (string | number)[][] = [['metric', 'category', 'direction', 'mc_bar', 'family', 'mc', 'mc_std', 'iac_nr', 'iac_ar', 'iec_nr', 'iec_ar', 'iec_ar_all_lower_is_better', 'mc_all_lower_is_better']];
   for (const r of results) {
-    for (const [family, s] of Object.entries(r.families)) rows.push([r.metric, r.category, r.direction, r.mc, family, s.MC, s.MCstd, s.IAC_NR, s.IAC_AR, s.IEC_NR, s.IEC_AR]);
+    for (const [family, s] of Object.entries(r.families)) rows.push([r.metric, r.category, r.direction, r.mc, family, s.MC, s.MCstd, s.IAC_NR, s.IAC_AR, s.IEC_NR, s.IEC_AR, s.IEC_AR_allLowerIsBetter, s.MC_allLowerIsBetter]);
   }
   return toCsv(rows);
 }

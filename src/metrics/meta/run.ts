@@ -78,6 +78,11 @@ export interface MetaTestResult {
   iac: Record<string, number[]>;
   /** IEC per draw. */
   iec: number[];
+  /**
+   * AR tests only: IEC with every metric taken as lower-is-better, the convention MetaQuantus' code ends up with —
+   * kept beside the direction-aware `iec` so the effect of the difference can be read off.
+   */
+  iecAllLowerIsBetter?: number[];
   /** Mean share of samples kept per draw (prediction unchanged for NR, changed for AR). */
   keptFraction: number;
   iacMean: number;
@@ -91,6 +96,9 @@ export interface FamilyScores {
   IAC_AR: number;
   IEC_NR: number;
   IEC_AR: number;
+  /** IEC_AR and MC as they come out when every metric is treated as lower-is-better (MetaQuantus' convention). */
+  IEC_AR_allLowerIsBetter: number;
+  MC_allLowerIsBetter: number;
   /** Mean of the four. */
   MC: number;
   /** Standard deviation over iterations of the per-iteration MC (MetaQuantus' MC_std). */
@@ -165,6 +173,7 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
     for (let m = 0; m < methods.length; m++) q.push((await score(subject, m, x, y, baseA[m]!, drawSeed(seed, ti, 0xffff, m))).scores);
     const iac: Record<string, number[]> = Object.fromEntries(methods.map((name) => [name, [] as number[]]));
     const iec: number[] = [];
+    const iecLower: number[] = [];
     const perturbedSum = new Float64Array(methods.length);
     let kept = 0;
     for (let it = 0; it < iterations; it++) {
@@ -192,6 +201,7 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
           perturbedSum[m]! += nanMean(qHat[m]!);
         });
         iec.push(test.kind === 'resilience' ? iecResilience(q, qHat, indices) : iecAdversary(q, qHat, indices, metric.direction));
+        if (test.kind === 'adversary') iecLower.push(iecAdversary(q, qHat, indices, 'lower'));
         options.onProgress?.(++done, total);
       }
     }
@@ -200,6 +210,7 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
       test,
       iac,
       iec,
+      ...(test.kind === 'adversary' ? { iecAllLowerIsBetter: iecLower } : {}),
       keptFraction: kept / draws,
       iacMean: nanMean(methods.flatMap((name) => iac[name]!)),
       iecMean: nanMean(iec),
@@ -224,7 +235,17 @@ export async function runMetaEvaluation(options: MetaEvaluationOptions): Promise
     const mean4 = (v: number[]) => (v.every(Number.isFinite) ? (v[0]! + v[1]! + v[2]! + v[3]!) / 4 : NaN);
     const mcPerIteration = Array.from({ length: iterations }, (_, it) => mean4(parts.map((p) => p[it]!)));
     const [iacNr, iacAr, iecNr, iecAr] = parts.map(nanMean) as [number, number, number, number];
-    families[family] = { IAC_NR: iacNr, IAC_AR: iacAr, IEC_NR: iecNr, IEC_AR: iecAr, MC: mean4([iacNr, iacAr, iecNr, iecAr]), MCstd: nanStd(mcPerIteration) };
+    const iecArLower = nanMean(ar.iecAllLowerIsBetter ?? []);
+    families[family] = {
+      IAC_NR: iacNr,
+      IAC_AR: iacAr,
+      IEC_NR: iecNr,
+      IEC_AR: iecAr,
+      MC: mean4([iacNr, iacAr, iecNr, iecAr]),
+      MCstd: nanStd(mcPerIteration),
+      IEC_AR_allLowerIsBetter: iecArLower,
+      MC_allLowerIsBetter: mean4([iacNr, iacAr, iecNr, iecArLower]),
+    };
   }
   const mcs = Object.values(families).map((f) => f.MC);
   // MC̄ likewise needs every family's MC.
