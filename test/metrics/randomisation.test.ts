@@ -43,6 +43,16 @@ describe('ONNX weight randomisation', () => {
     expect(Math.max(...Array.from(first, Math.abs))).toBeLessThanOrEqual(1 / 4);
     expect(Math.max(...Array.from(first, Math.abs))).toBeGreaterThan(1 / Math.sqrt(32));
   });
+  it('Conv weights use fan_in = C_in · k_h · k_w', async () => {
+    const m = await readModel('test/fixtures/conformance/models/vggish.onnx');
+    expect(parameterisedLayers(m)).toEqual(['/0/Conv', '/3/Conv', '/6/Conv', '/10/Gemm', '/12/Gemm']);
+    const r = randomiseLayers(m, ['/3/Conv'], 3);
+    const w = weightsOf(r, '3.weight');
+    const bound = 1 / Math.sqrt(16 * 9);
+    expect(Math.max(...Array.from(w, Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...Array.from(w, Math.abs))).toBeGreaterThan(bound * 0.95);
+    expect(Array.from(weightsOf(r, '6.weight'))).toEqual(Array.from(weightsOf(m, '6.weight')));
+  });
   it('rejects unknown layer names', async () => {
     const m = await readModel(LINEAR);
     expect(() => randomiseLayers(m, ['nope'], 1)).toThrow(/no parameterised layer named 'nope'.*/);

@@ -58,7 +58,8 @@ function fanIn(node: NodeProto, weightDims: readonly number[], role: 'A' | 'B' |
     case 'Conv':
       return weightDims[1]! * receptive;
     case 'ConvTranspose':
-      return weightDims[1]! * receptive * attrInt(node, 'group', 1);
+      // torch lays ConvTranspose weights out as [in, out / groups, k…] and takes fan_in from dim 1.
+      return weightDims[1]! * receptive;
     case 'Gemm':
       if (role === 'B') return attrInt(node, 'transB', 0) ? weightDims[1]! : weightDims[0]!;
       return attrInt(node, 'transA', 0) ? weightDims[0]! : weightDims[1]!;
