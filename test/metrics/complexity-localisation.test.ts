@@ -106,3 +106,31 @@ describe('input validation', () => {
     expect(() => getMetric('pixelflipping')).toThrow(/unknown metric 'pixelflipping'.*/);
   });
 });
+
+describe('mst-c geometry', () => {
+  it('the ring-search k-NN graph equals brute force on random grid points', async () => {
+    const { symmetricKnnEdges, minimumSpanningForest, convexHullArea, percentile } = await import('../../src/metrics/complexity/geometry.js');
+    const { mulberry32 } = await import('../../src/methods/random.js');
+    const rand = mulberry32(9);
+    const cells = new Set<number>();
+    while (cells.size < 60) cells.add(Math.floor(rand() * 15 * 15));
+    const pts = [...cells];
+    const px = Float64Array.from(pts, (c) => Math.floor(c / 15));
+    const py = Float64Array.from(pts, (c) => c % 15);
+    for (const k of [1, 3, 7]) {
+      const fast = symmetricKnnEdges(px, py, k, 15, 15);
+      const brute = new Map<string, number>();
+      for (let i = 0; i < pts.length; i++) {
+        const order = pts.map((_, j) => j).filter((j) => j !== i).sort((a, b) => Math.hypot(px[i]! - px[a]!, py[i]! - py[a]!) - Math.hypot(px[i]! - px[b]!, py[i]! - py[b]!) || a - b);
+        for (const j of order.slice(0, k)) brute.set(`${Math.min(i, j)}-${Math.max(i, j)}`, Math.hypot(px[i]! - px[j]!, py[i]! - py[j]!));
+      }
+      expect(new Map(fast.map((e) => [`${Math.min(e.u, e.v)}-${Math.max(e.u, e.v)}`, e.w]))).toEqual(brute);
+      // the forest length does not depend on how ties were broken
+      expect(minimumSpanningForest(pts.length, fast).length).toBeCloseTo(minimumSpanningForest(pts.length, [...brute].map(([key, w]) => ({ u: Number(key.split('-')[0]), v: Number(key.split('-')[1]), w }))).length, 10);
+    }
+    // a unit square's hull, numpy's linear percentile
+    expect(convexHullArea(Float64Array.from([0, 0, 1, 1, 0.5]), Float64Array.from([0, 1, 0, 1, 0.5]))).toBeCloseTo(1, 12);
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
+    expect(percentile([0, 10], 80)).toBe(8);
+  });
+});

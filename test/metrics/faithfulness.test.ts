@@ -102,6 +102,25 @@ describe('patch-based faithfulness', () => {
     expect(Array.from(lerf.curves![0]!)).toEqual([3, 5, 6, 6]);
     await expect(m.evaluate(img(x, [[4, 3, 2, 1]], [0]), { score: model([1, 1, 1, 1]) }, { patchSize: 3 })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
   });
+  it('region-perturbation ranks a patch at every position (clipped at the border) and keeps non-overlapping ones', async () => {
+    const a = new Array(16).fill(0);
+    a[5] = 5; // (1, 1)
+    a[10] = 4; // (2, 2)
+    const x16 = Array.from({ length: 16 }, (_, j) => j + 1);
+    const r = await getMetric('region-perturbation').evaluate(input([x16], [a], [0], undefined, [1, 4, 4]), { score: model(new Array(16).fill(1)) }, { ...logits, patchSize: 2, regionsEvaluation: 2 });
+    // first the 2×2 window at (1, 1) (sum 9): x 6, 7, 10, 11 → baseline 1; then, among the zero-sum windows, the
+    // last position (3, 3), clipped to one pixel: x 16 → 1
+    expect(Array.from(r.curves![0]!)).toEqual([30, 45]);
+  });
+  it('summed-area patch sums equal direct sums', async () => {
+    const { summedArea, rectSum, patchIndices } = await import('../../src/metrics/core/spatial.js');
+    const l = { C: 2, H: 3, W: 5 };
+    const a = Array.from({ length: 30 }, (_, j) => Math.sin(j * 1.7));
+    const t = summedArea(a, l);
+    for (const p of [{ r0: 0, r1: 3, c0: 0, c1: 5 }, { r0: 1, r1: 3, c0: 2, c1: 4 }, { r0: 2, r1: 3, c0: 4, c1: 5 }]) {
+      expect(rectSum(t, l.W, p)).toBeCloseTo(patchIndices(l, p).reduce((s, j) => s + a[j]!, 0), 12);
+    }
+  });
   it('selectivity: f(x̃) under cumulative grid-patch removal', async () => {
     const r = await getMetric('selectivity').evaluate(img(x, [[4, 3, 2, 1]], [0]), { score: model([1, 1, 1, 1]) }, { ...logits, patchSize: 1 });
     expect(Array.from(r.curves![0]!)).toEqual([10, 9, 7, 4]);

@@ -40,28 +40,47 @@ export interface Edge {
 }
 
 /**
- * Undirected k-nearest-neighbour graph (Euclidean), an edge kept when either end chose the other
- * (sklearn kneighbors_graph, then max(G, Gᵀ)). Ties in distance are broken by point order.
+ * Undirected k-nearest-neighbour graph (Euclidean) of points on an integer grid of `H × W` cells, an edge kept when
+ * either end chose the other (sklearn kneighbors_graph, then max(G, Gᵀ)). Ties in distance are broken by point
+ * order. Neighbours are searched ring by ring (Chebyshev radius r) on an occupancy grid and the search stops once
+ * the k-th distance is ≤ r — nothing farther out can be closer — so dense maps cost about O(|V|·k), not O(|V|²).
  */
-export function symmetricKnnEdges(px: Float64Array, py: Float64Array, k: number): Edge[] {
+export function symmetricKnnEdges(px: Float64Array, py: Float64Array, k: number, H: number, W: number): Edge[] {
   const n = px.length;
+  const grid = new Int32Array(H * W).fill(-1);
+  for (let i = 0; i < n; i++) grid[px[i]! * W + py[i]!] = i;
   const seen = new Set<number>();
   const edges: Edge[] = [];
-  const dist = new Float64Array(n);
-  const order = new Int32Array(n);
+  const kk = Math.min(k, n - 1);
+  const maxR = Math.max(H, W);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      dist[j] = Math.hypot(px[i]! - px[j]!, py[i]! - py[j]!);
-      order[j] = j;
+    const r0 = px[i]!;
+    const c0 = py[i]!;
+    const cand: { j: number; d: number }[] = [];
+    for (let r = 1; r <= maxR; r++) {
+      for (let dr = -r; dr <= r; dr++) {
+        const rr = r0 + dr;
+        if (rr < 0 || rr >= H) continue;
+        const step = Math.abs(dr) === r ? 1 : 2 * r;
+        for (let dc = -r; dc <= r; dc += step) {
+          const cc = c0 + dc;
+          if (cc < 0 || cc >= W) continue;
+          const j = grid[rr * W + cc]!;
+          if (j >= 0) cand.push({ j, d: Math.hypot(dr, dc) });
+        }
+      }
+      if (cand.length >= kk) {
+        cand.sort((u, v) => u.d - v.d || u.j - v.j);
+        if (cand[kk - 1]!.d <= r) break;
+      }
     }
-    dist[i] = Infinity;
-    order.sort((a, b) => dist[a]! - dist[b]! || a - b);
-    for (let t = 0; t < Math.min(k, n - 1); t++) {
-      const j = order[t]!;
+    cand.sort((u, v) => u.d - v.d || u.j - v.j);
+    for (let t = 0; t < kk; t++) {
+      const { j, d } = cand[t]!;
       const key = i < j ? i * n + j : j * n + i;
       if (seen.has(key)) continue;
       seen.add(key);
-      edges.push({ u: i, v: j, w: dist[j]! });
+      edges.push({ u: i, v: j, w: d });
     }
   }
   return edges;

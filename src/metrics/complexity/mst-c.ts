@@ -56,10 +56,10 @@ export const mstC = defineMetric({
       const area = convexHullArea(px, py);
       const sqrtArea = area > 1e-12 ? Math.sqrt(area) : diagonal;
       let k = Math.min(k0, m - 1);
-      let forest = minimumSpanningForest(m, symmetricKnnEdges(px, py, k));
+      let forest = minimumSpanningForest(m, symmetricKnnEdges(px, py, k, H, W));
       while (autoK && forest.components !== 1 && k < m - 1) {
         k++;
-        forest = minimumSpanningForest(m, symmetricKnnEdges(px, py, k));
+        forest = minimumSpanningForest(m, symmetricKnnEdges(px, py, k, H, W));
       }
       if (!(forest.length > 0)) {
         out.undefinedFor(i, 'the minimum spanning tree has zero length');

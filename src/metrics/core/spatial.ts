@@ -63,3 +63,26 @@ function checkSize(metric: string, l: Layout, size: number): void {
 export function overlaps(a: Patch, b: Patch): boolean {
   return a.r0 < b.r1 && b.r0 < a.r1 && a.c0 < b.c1 && b.c0 < a.c1;
 }
+
+/**
+ * Summed-area table of a sample's attribution summed over channels: (H + 1) × (W + 1), so that any patch sum
+ * costs four lookups (region perturbation ranks a patch at every pixel).
+ */
+export function summedArea(a: ArrayLike<number>, l: Layout): Float64Array {
+  const { C, H, W } = l;
+  const t = new Float64Array((H + 1) * (W + 1));
+  for (let r = 0; r < H; r++) {
+    let row = 0;
+    for (let q = 0; q < W; q++) {
+      for (let c = 0; c < C; c++) row += a[c * H * W + r * W + q]!;
+      t[(r + 1) * (W + 1) + q + 1] = t[r * (W + 1) + q + 1]! + row;
+    }
+  }
+  return t;
+}
+
+/** Sum over a patch from a summed-area table. */
+export function rectSum(t: Float64Array, W: number, p: Patch): number {
+  const w = W + 1;
+  return t[p.r1 * w + p.c1]! - t[p.r0 * w + p.c1]! - t[p.r1 * w + p.c0]! + t[p.r0 * w + p.c0]!;
+}

@@ -4,7 +4,7 @@ import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
 import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
-import { layoutOf, overlaps, patchIndices, slidingPatches, type Patch } from '../core/spatial.js';
+import { layoutOf, overlaps, patchIndices, rectSum, slidingPatches, summedArea, type Patch } from '../core/spatial.js';
 import { shuffle } from '../core/sample.js';
 
 /**
@@ -26,11 +26,10 @@ export const regionPerturbation = defineMetric({
     const softmax = boolParam('region-perturbation', params, 'softmax');
     const layout = layoutOf(p.shape);
     const candidates = slidingPatches('region-perturbation', layout, size);
-    const cells = candidates.map((c) => patchIndices(layout, c));
     const chosen: Patch[][] = [];
     for (let i = 0; i < p.n; i++) {
-      const a = sampleOf(p.a, i, p.d);
-      const sums = cells.map((idx) => idx.reduce((s, j) => s + a[j]!, 0));
+      const table = summedArea(sampleOf(p.a, i, p.d), layout);
+      const sums = candidates.map((c) => rectSum(table, layout.W, c));
       let ranked = Int32Array.from(candidates.keys());
       if (order === 'random') shuffle(ranked, rand);
       // Ascending with ties by position, reversed for morf (numpy's argsort(...)[::-1]).
