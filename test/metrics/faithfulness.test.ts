@@ -169,6 +169,31 @@ describe('road', () => {
     noisyLinearImputation(x, { C: 1, H: 5, W: 5 }, removed, 0, mulberry32(0));
     for (let p = 0; p < 25; p++) expect(x[p]).toBeCloseTo(ramp[p]!, 4);
   });
+  it('solves the imputation system: every imputed pixel is the weighted mean of its neighbours, also in a large hole', () => {
+    const H = 30;
+    const W = 30;
+    const x = Float32Array.from({ length: H * W }, (_, p) => Math.sin(p / 7) + (p % W) / 10);
+    const removed = new Uint8Array(H * W);
+    for (let r = 3; r < 25; r++) for (let q = 5; q < 28; q++) removed[r * W + q] = 1;
+    removed[0] = 1; // a corner pixel: fewer neighbours
+    noisyLinearImputation(x, { C: 1, H, W }, removed, 0, mulberry32(0));
+    let worst = 0;
+    for (let p = 0; p < H * W; p++) {
+      if (!removed[p]) continue;
+      const r = Math.floor(p / W);
+      const q = p % W;
+      let s = 0;
+      let w = 0;
+      for (let dr = -1; dr <= 1; dr++) for (let dq = -1; dq <= 1; dq++) {
+        if ((dr === 0 && dq === 0) || r + dr < 0 || r + dr >= H || q + dq < 0 || q + dq >= W) continue;
+        const wt = dr === 0 || dq === 0 ? 1 / 6 : 1 / 12;
+        s += wt * x[(r + dr) * W + q + dq]!;
+        w += wt;
+      }
+      worst = Math.max(worst, Math.abs(x[p]! - s / w));
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
   it('curve: does the prediction survive imputing the top p%', async () => {
     // logit0 = x0, logit1 = 0.5
     const score = linearScore([[1, 0], [0, 0], [0, 0], [0, 0]]);
