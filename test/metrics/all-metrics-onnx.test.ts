@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/metrics/index.js';
-import type { MetricInput, MetricParams, ModelHandle } from '../../src/metrics/types.js';
+import type { ExplainFn, MetricInput, MetricParams, ModelHandle, ScoreFn } from '../../src/metrics/types.js';
 import { readModel } from '../../src/onnx/model.js';
 import { readNpy, toFloat32 } from '../../src/io/npy.js';
 import { ortHandle } from './helpers.js';
@@ -54,8 +54,22 @@ describe('all metrics on vggish through ONNX Runtime', () => {
   for (const name of METRICS.keys()) {
     it(name, async () => {
       const m = METRICS.get(name)!;
-      const ctx = { model: handle, score: handle.score, explain: handle.explain, batchSize: 32, seed: 5 };
+      const count = { score: 0, scored: 0, explain: 0, explained: 0 };
+      const score: ScoreFn = async (x, shape) => {
+        count.score++;
+        count.scored += shape[0]!;
+        return handle.score(x, shape);
+      };
+      const explain: ExplainFn = async (x, shape, t) => {
+        count.explain++;
+        count.explained += shape[0]!;
+        return handle.explain(x, shape, t);
+      };
+      const ctx = { model: handle, score, explain, batchSize: 32, seed: 5 };
       const r = await m.evaluate(inp, ctx, SMALL[name] ?? {});
+      // Batched: no more calls than full batches plus one partial batch per phase (at most 3 phases).
+      expect(count.score).toBeLessThanOrEqual(Math.ceil(count.scored / 32) + 3);
+      expect(count.explain).toBeLessThanOrEqual(Math.ceil(count.explained / 32) + 3);
       expect(r.scores.length).toBe(inp.shape[0]);
       r.scores.forEach((v, i) => {
         if (Number.isNaN(v)) expect(r.reasons?.[i], `${name} sample ${i}`).toBeTruthy();
