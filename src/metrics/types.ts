@@ -27,6 +27,12 @@ export interface ModelHandle {
   readonly explain: ExplainFn;
   readonly layers: readonly string[];
   randomised(layers: readonly string[], seed: number): Promise<ModelHandle>;
+  /**
+   * Optional: a copy of the model whose first layer absorbs a constant input shift, f'(x + shift) = f(x)
+   * (Kindermans et al.'s input-invariance test; `compensateInputShift` in axiomatic/input-shift.ts builds it on
+   * ONNX). Used by input-invariance with `compensate: true`.
+   */
+  withInputShift?(shift: number): Promise<ModelHandle>;
 }
 
 export interface MetricInput {

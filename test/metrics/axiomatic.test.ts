@@ -48,3 +48,43 @@ describe('input-invariance', () => {
     expect(r.curves![0]![0]).toBeCloseTo(3 / 9, 6);
   });
 });
+
+describe('input-invariance with a shift-compensated model (Kindermans et al.)', () => {
+  it('compensateInputShift: f′(x + shift) = f(x) for a Gemm with bias and a MatMul without', async () => {
+    const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
+    const { readModel } = await import('../../src/onnx/model.js');
+    const { ModelExplainer } = await import('../../src/methods/explainer.js');
+    for (const [file, dims] of [['test/fixtures/conformance/models/mlp.onnx', [3, 16]], ['test/fixtures/metrics-conformance/models/linear.onnx', [2, 1, 8, 8]]] as const) {
+      const m = await readModel(file);
+      const size = dims.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({ length: size }, (_, i) => Math.sin(i));
+      const shifted = Float32Array.from(x, (v) => v - 1);
+      const f = await (await ModelExplainer.load(m)).scores({ data: x, dims: [...dims] });
+      const g = await (await ModelExplainer.load(compensateInputShift(m, -1))).scores({ data: shifted, dims: [...dims] });
+      const plain = await (await ModelExplainer.load(m)).scores({ data: shifted, dims: [...dims] });
+      for (let i = 0; i < f.data.length; i++) expect(g.data[i]).toBeCloseTo(f.data[i]!, 4);
+      expect(Math.max(...Array.from(plain.data, (v, i) => Math.abs(v - f.data[i]!)))).toBeGreaterThan(1e-2);
+    }
+  });
+  it('rejects a padded first convolution', async () => {
+    const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
+    const { readModel } = await import('../../src/onnx/model.js');
+    const vgg = await readModel('test/fixtures/conformance/models/vggish.onnx');
+    expect(() => compensateInputShift(vgg, -1)).toThrow(/padded convolution/);
+  });
+  it('the gradient passes and gradient × input fails on the MLP; without a capable handle compensate is an error', async () => {
+    const { readModel } = await import('../../src/onnx/model.js');
+    const { ortHandle } = await import('./helpers.js');
+    const m = await readModel('test/fixtures/conformance/models/mlp.onnx');
+    const x = Float32Array.from({ length: 32 }, (_, i) => Math.cos(i));
+    const y = Int32Array.from([0, 2]);
+    for (const [method, want] of [['gradient', 1], ['gradient-x-input', 0]] as const) {
+      const h = await ortHandle(m, method);
+      const a = await h.explain(x, [2, 16], y);
+      const r = await getMetric('input-invariance').evaluate({ x, shape: [2, 16], y, a }, { model: h, explain: h.explain }, { compensate: true, tolerance: 1e-4 });
+      expect(Array.from(r.scores)).toEqual([want, want]);
+    }
+    const inp = input([[1, 2, 3]], [[1, 2, 3]], [0]);
+    await expect(getMetric('input-invariance').evaluate(inp, { explain: linearExplain([[1], [1], [1]]) }, { compensate: true })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
+  });
+});

@@ -3,6 +3,7 @@ import type { ModelProto } from '../../src/onnx/model.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { explain } from '../../src/methods/explain.js';
 import { parameterisedLayers, randomiseLayers } from '../../src/metrics/randomisation/weights.js';
+import { compensateInputShift } from '../../src/metrics/axiomatic/input-shift.js';
 
 /** A ScoreFn for logits = x · W (W [d, classes]) that counts its calls and inputs. */
 export function linearScore(W: number[][]): ScoreFn & { calls: number; inputs: number } {
@@ -69,6 +70,7 @@ export async function ortHandle(model: ModelProto, method: 'gradient-x-input' | 
       return (await explain(mx, { data: x, dims: [...shape] }, { method, target: Array.from(targets) })).attribution.data;
     }) as ExplainFn,
     randomised: async (layers: readonly string[], seed: number) => ortHandle(randomiseLayers(model, layers, seed), method),
+    withInputShift: async (shift: number) => ortHandle(compensateInputShift(model, shift), method),
   };
   return h;
 }

@@ -1,13 +1,15 @@
 import { defineMetric } from '../core/define.js';
-import { numParam } from '../core/params.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { explainMany, requireExplain } from '../core/batching.js';
+import { explainMany, requireExplain, requireModel } from '../core/batching.js';
 
 /**
  * Kindermans et al. 2017: shifting the input by a constant should not change the explanation. The batch is
  * re-explained at x + inputShift; 1 when max |a(x) − a(x + shift)| ≤ tolerance · max(1, max |a(x)|), else 0.
- * As in Quantus, the same model explains both (the paper also shifts the first layer's bias so that the outputs
- * match; a method that passes here is invariant without that compensation).
+ * With `compensate: false` (Quantus' behaviour) the same model explains both; with `compensate: true` the shifted
+ * input is explained by the model whose first layer absorbs the shift (`ctx.model.withInputShift`), as in the
+ * paper: both networks compute the same function, so only the explanation method can break the invariance.
  */
 export const inputInvariance = defineMetric({
   name: 'input-invariance',
@@ -15,10 +17,15 @@ export const inputInvariance = defineMetric({
   direction: 'higher',
   needs: { explain: true },
   description: 'Is the explanation unchanged when a constant is added to the input (Kindermans et al., 2017).',
-  defaults: { normalise: 'none', abs: false, inputShift: -1, tolerance: 1e-5 },
+  defaults: { normalise: 'none', abs: false, inputShift: -1, tolerance: 1e-5, compensate: false },
   async compute(p, ctx, params, out) {
-    const explain = requireExplain('input-invariance', ctx);
     const shift = numParam('input-invariance', params, 'inputShift');
+    let explain = requireExplain('input-invariance', ctx);
+    if (boolParam('input-invariance', params, 'compensate')) {
+      const model = requireModel('input-invariance', ctx);
+      if (!model.withInputShift) throw new InvalidArgumentError('input-invariance.compensate', 'the ModelHandle cannot build a shift-compensated model (no withInputShift)', 'set compensate to false, or use a handle on an ONNX model');
+      explain = (await model.withInputShift(shift)).explain;
+    }
     const tol = numParam('input-invariance', params, 'tolerance', { min: 0 });
     const gap = new Float64Array(p.n);
     await explainMany('input-invariance', explain, ctx, p.shape.slice(1), p.n,
