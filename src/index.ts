@@ -23,6 +23,7 @@ export * from './errors.js';
 export { METRICS, METRIC_NAMES, getMetric, metricsIn } from './metrics/index.js';
 export type { Metric, MetricInput, MetricContext, MetricResult, MetricParams, MetricCategory, ScoreDirection, ScoreFn, ExplainFn, ModelHandle } from './metrics/types.js';
 export { parameterisedLayers, randomiseLayers } from './metrics/randomisation/weights.js';
+export { compensateInputShift } from './metrics/axiomatic/input-shift.js';
 export { runMetricsConformance, isMetricsManifest } from './conformance/metrics.js';
 // Evaluation (issue 4): datasets, ORT-backed metric runner, MetaQuantus meta-evaluation, reports.
 export { loadDataset, type Dataset, type DatasetOptions } from './data/dataset.js';
