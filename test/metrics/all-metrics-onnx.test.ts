@@ -75,7 +75,7 @@ describe('all metrics on vggish through ONNX Runtime', () => {
         if (Number.isNaN(v)) expect(r.reasons?.[i], `${name} sample ${i}`).toBeTruthy();
         else expect(Number.isFinite(v)).toBe(true);
       });
-      if (['faithfulness-correlation', 'sensitivity-n', 'max-sensitivity', 'road'].includes(name)) {
+      if (['faithfulness-correlation', 'sensitivity-n', 'max-sensitivity', 'road', 'relative-input-stability', 'smooth-mprt'].includes(name)) {
         const again = await m.evaluate(inp, ctx, SMALL[name] ?? {});
         expect(Array.from(again.scores)).toEqual(Array.from(r.scores));
       }

@@ -3,6 +3,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { argmaxRow, scoreMany, scoreSamples, type ScoreRows } from '../core/batching.js';
 import { explainPerturbed, original } from './perturbed-explanations.js';
+import { mulberry32 } from '../../methods/random.js';
 
 /** ‖(u − v) / u‖₂ with u's zeros replaced by eps (Agarwal et al.'s relative change). */
 function relativeChange(u: ArrayLike<number>, v: ArrayLike<number>, eps: number): number {
@@ -36,17 +37,19 @@ export function relativeStabilityMetric(name: string, against: 'input' | 'output
       const r = numParam(name, params, 'lowerBound', { min: 0 });
       const eps = numParam(name, params, 'epsMin', { min: 0 });
       const skipChanged = boolParam(name, params, 'nanWhenPredictionChanges');
-      // Draw the noisy inputs once: they are scored and explained.
-      const noisy = new Float32Array(p.n * n * p.d);
-      for (let i = 0; i < p.n; i++) {
+      // Each noisy input is scored and explained: it is regenerated from its own seed (derived from the metric's
+      // stream) instead of being stored, so memory stays at one batch.
+      const base0 = Math.floor(rand() * 4294967296);
+      const noisy = (i: number, k: number, dst: Float32Array): void => {
+        const r2 = mulberry32((base0 ^ Math.imul(i * n + k + 1, 0x9e3779b1)) >>> 0);
         const x = original(p, i).x;
-        for (let k = 0; k < n; k++) for (let j = 0; j < p.d; j++) noisy[(i * n + k) * p.d + j] = x[j]! + (-r + 2 * r * rand());
-      }
+        for (let j = 0; j < p.d; j++) dst[j] = x[j]! + (-r + 2 * r * r2());
+      };
       const base = await scoreSamples(name, ctx, p.x, p.shape);
-      const pert = await scoreMany(name, ctx, p.shape.slice(1), p.n * n, (k, dst) => dst.set(noisy.subarray(k * p.d, (k + 1) * p.d)));
+      const pert = await scoreMany(name, ctx, p.shape.slice(1), p.n * n, (k, dst) => noisy(Math.floor(k / n), k % n, dst));
       const best = new Float64Array(p.n).fill(Number.NaN);
       await explainPerturbed(name, p, ctx, params, n,
-        (i, k, dst) => dst.set(noisy.subarray((i * n + k) * p.d, (i * n + k + 1) * p.d)),
+        (i, k, dst) => noisy(i, k, dst),
         (i, k, x2, a2) => {
           const row = i * n + k;
           if (skipChanged && argmax(pert, row) !== argmax(base, i)) return;
