@@ -164,6 +164,9 @@ export class OrtModel {
 
   /** A copy of this model with noisy parameters (MetaQuantus' model perturbation), sharing the timer. */
   async withWeightNoise(noise: WeightNoise): Promise<OrtModel> {
-    return OrtModel.load(perturbWeights(this.model, noise).model, { ...this.options, timer: this.timer, explainTimer: this.explainTimer, setupTimer: this.setupTimer });
+    // Drawing the noise and preparing the copy is set-up time too.
+    return this.setupTimer.time(async () =>
+      OrtModel.load(perturbWeights(this.model, noise).model, { ...this.options, timer: this.timer, explainTimer: this.explainTimer, setupTimer: this.setupTimer }),
+    );
   }
 }

@@ -7,11 +7,24 @@
  * as buffers, not parameters, so MetaQuantus never perturbs them (and a multiplied variance can turn negative).
  * The noise comes from mulberry32(seed) in initializer order, so the same seed gives the same model.
  */
+
+/**
+ * Fills `out` with standard normal samples by Box–Muller, using both values of each pair (cos and sin): a
+ * perturbed copy of a model needs one sample per parameter, and the transcendental calls are its main cost.
+ */
+export function fillGaussian(out: Float32Array | Float64Array, rand: () => number): void {
+  for (let i = 0; i < out.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-12)));
+    const theta = 2 * Math.PI * rand();
+    out[i] = r * Math.cos(theta);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(theta);
+  }
+}
 import type { ModelProto } from 'onnx-buf';
 import { InvalidArgumentError } from '../errors.js';
 import { cloneModel } from '../onnx/model.js';
 import { DataType, decodeTensor, floatTensor } from '../onnx/tensor.js';
-import { gaussian, mulberry32 } from '../methods/random.js';
+import { mulberry32 } from '../methods/random.js';
 
 export interface WeightNoise {
   /** Standard deviation σ of the noise. */
@@ -50,8 +63,10 @@ export function perturbWeights(model: ModelProto, noise: WeightNoise): { model: 
     if (!names.has(t.name)) return t;
     const c = decodeTensor(t);
     const w = new Float32Array(c.data as Float32Array);
+    const z = new Float64Array(w.length);
+    fillGaussian(z, rand);
     for (let i = 0; i < w.length; i++) {
-      const e = mean + noise.std * gaussian(rand);
+      const e = mean + noise.std * z[i]!;
       w[i] = type === 'multiplicative' ? w[i]! * e : w[i]! + e;
     }
     perturbed.push(t.name);

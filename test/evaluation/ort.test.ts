@@ -1,14 +1,14 @@
 /** The ORT side of evaluation: batched ScoreFn, ExplainFn, weight perturbation, method specs, runEvaluation. */
 import { describe, expect, it } from 'vitest';
 import { OrtModel } from '../../src/evaluation/ort-model.js';
-import { parameterNames, perturbWeights } from '../../src/evaluation/perturb-weights.js';
+import { fillGaussian, parameterNames, perturbWeights } from '../../src/evaluation/perturb-weights.js';
 import { parseMethodList, parseMethodSpec } from '../../src/evaluation/methods.js';
 import { runEvaluation, summarise } from '../../src/evaluation/evaluate.js';
 import { ortMetaSubject } from '../../src/evaluation/meta-subject.js';
 import { explain } from '../../src/methods/explain.js';
 import { readModel } from '../../src/onnx/model.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
-import { gaussian, mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/methods/random.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { getMetric } from '../../src/metrics/index.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
@@ -67,14 +67,26 @@ describe('OrtModel', () => {
   });
 });
 
+/** Box–Muller pairs written out independently of the implementation. */
+function normals(seed: number, n: number): number[] {
+  const rand = mulberry32(seed);
+  const out: number[] = [];
+  while (out.length < n) {
+    const u = Math.max(rand(), 1e-12);
+    const v = rand();
+    out.push(Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v), Math.sqrt(-2 * Math.log(u)) * Math.sin(2 * Math.PI * v));
+  }
+  return out.slice(0, n);
+}
+
 describe('perturbWeights', () => {
   it('multiplies every float parameter by N(1, σ) noise drawn from the seed, leaving the input model alone', () => {
     const model = linearModel();
     const { model: noisy, perturbed } = perturbWeights(model, { std: 0.5, seed: 42 });
     expect(perturbed).toEqual(['W']);
     const w = decodeTensor(noisy.graph!.initializer[0]!).data as Float32Array;
-    const rand = mulberry32(42);
-    const expected = [1, 0, 0, 1, 1, -1].map((v) => Math.fround(v * (1 + 0.5 * gaussian(rand))));
+    const z = normals(42, 6);
+    const expected = [1, 0, 0, 1, 1, -1].map((v, i) => Math.fround(v * (1 + 0.5 * z[i]!)));
     expect(Array.from(w)).toEqual(expected);
     expect(Array.from(decodeTensor(model.graph!.initializer[0]!).data as Float32Array)).toEqual([1, 0, 0, 1, 1, -1]);
     // Same seed, same model; another seed, another model.
@@ -83,9 +95,19 @@ describe('perturbWeights', () => {
     const other = decodeTensor(perturbWeights(model, { std: 0.5, seed: 43 }).model.graph!.initializer[0]!).data;
     expect(Array.from(other)).not.toEqual(expected);
     const additive = decodeTensor(perturbWeights(model, { std: 0.5, seed: 42, type: 'additive' }).model.graph!.initializer[0]!).data;
-    const r2 = mulberry32(42);
-    expect(Array.from(additive)).toEqual([1, 0, 0, 1, 1, -1].map((v) => Math.fround(v + 0.5 * gaussian(r2))));
+    expect(Array.from(additive)).toEqual([1, 0, 0, 1, 1, -1].map((v, i) => Math.fround(v + 0.5 * z[i]!)));
     expect(() => perturbWeights(model, { std: 0 })).toThrow(/σ must be positive/);
+  });
+
+  it('fillGaussian gives standard normal pairs (odd lengths too)', () => {
+    const z = new Float64Array(100001);
+    fillGaussian(z, mulberry32(5));
+    expect(Array.from(z.subarray(0, 4))).toEqual(normals(5, 4));
+    const mean = z.reduce((a, b) => a + b, 0) / z.length;
+    const variance = z.reduce((a, b) => a + (b - mean) ** 2, 0) / z.length;
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.02);
+    expect(Number.isFinite(z[100000]!)).toBe(true);
   });
 
   it("skips BatchNormalization's running statistics (buffers, not parameters)", () => {
@@ -170,8 +192,8 @@ describe('ortMetaSubject', () => {
     // Gradient of logit 0 of x·W is W[:, 0].
     expect(Array.from(await subject.explain(0, x, [1, 3], Int32Array.from([0])))).toEqual([1, 0, 1]);
     const noisy = await subject.withWeightNoise(0.5, 42);
-    const rand = mulberry32(42);
-    const w = [1, 0, 0, 1, 1, -1].map((v) => Math.fround(v * (1 + 0.5 * gaussian(rand))));
+    const z = normals(42, 6);
+    const w = [1, 0, 0, 1, 1, -1].map((v, i) => Math.fround(v * (1 + 0.5 * z[i]!)));
     const g = await noisy.explain(0, x, [1, 3], Int32Array.from([0]));
     expect(Array.from(g)).toEqual([w[0], w[2], w[4]]);
     expect(subject.context(0).score).toBe(m.score);
