@@ -14,6 +14,7 @@ import type { ExplainFn, ModelHandle, ScoreFn } from '../metrics/types.js';
 import type { MethodSpec } from './methods.js';
 import { perturbWeights, type WeightNoise } from './perturb-weights.js';
 import { parameterisedLayers, randomiseLayers } from '../metrics/randomisation/weights.js';
+import { compensateInputShift } from '../metrics/axiomatic/input-shift.js';
 
 /** Wall time spent inside ORT runs (and how many runs). */
 export class OrtTimer {
@@ -157,6 +158,10 @@ export class OrtModel {
       layers: parameterisedLayers(this.model),
       randomised: async (layers, seed) => {
         const m = await OrtModel.load(randomiseLayers(this.model, layers, seed), { ...this.options, timer: this.timer, explainTimer: this.explainTimer, setupTimer: this.setupTimer });
+        return m.handle(spec);
+      },
+      withInputShift: async (shift) => {
+        const m = await OrtModel.load(compensateInputShift(this.model, shift), { ...this.options, timer: this.timer, explainTimer: this.explainTimer, setupTimer: this.setupTimer });
         return m.handle(spec);
       },
     };

@@ -215,3 +215,22 @@ describe('OrtModel.warm', () => {
     expect(performance.now() - t0).toBeLessThan(m.setupTimer.ms);
   });
 });
+
+describe('OrtModel.handle', () => {
+  it('withInputShift: the compensated copy scores x + shift as the original scores x; randomised copies differ', async () => {
+    const lin = await OrtModel.load(linearModel());
+    const x = Float32Array.from([1, 2, 3, 0, -1, 0.5]);
+    const shifted = await lin.handle(parseMethodSpec('gradient')).withInputShift!(0.5);
+    const a = await lin.score(x, [2, 3]);
+    const b = await shifted.score(x.map((v) => v + 0.5), [2, 3]);
+    for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]!, 5);
+    // The MNIST CNN's first conv is padded: the shift cannot be absorbed, and that is an error, not a wrong model.
+    const m = await OrtModel.load(MNIST_MODEL);
+    const h = m.handle(parseMethodSpec('gradient'));
+    await expect(h.withInputShift!(0.5)).rejects.toThrow(/padded convolution/);
+    expect(h.layers.length).toBeGreaterThanOrEqual(4);
+    const ds = await loadDataset('examples/mnist/samples.npy');
+    const r = await h.randomised(h.layers, 1);
+    expect(Array.from(await r.score(ds.x, ds.shape))).not.toEqual(Array.from(await m.score(ds.x, ds.shape)));
+  });
+});
