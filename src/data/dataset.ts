@@ -65,19 +65,36 @@ function perChannel(values: number[] | undefined, fallback: number, channels: nu
   return values;
 }
 
-/** Loads a dataset from a path (file or folder) with optional labels and masks. */
-export async function loadDataset(path: string, options: DatasetOptions = {}): Promise<Dataset> {
-  let ds: Dataset;
-  if ((await kind(path)) === 'dir') ds = await loadImageFolder(path, options);
-  else if (extname(path).toLowerCase() === '.npy') ds = await loadNpyDataset(path);
-  else if (isIdxPath(path) || (await looksLikeIdx(path))) ds = await loadIdxDataset(path, options);
-  else if (isImagePath(path)) ds = await loadImageFiles([path], options, path);
-  else throw new FileFormatError(path, 'unsupported dataset type', 'pass a .npy file, an IDX file (e.g. t10k-images-idx3-ubyte) or a folder of images');
+/** Samples [offset, end) of a source with `total` samples, checked. */
+export function resolveRange(total: number, offset = 0, limit?: number): { offset: number; end: number } {
+  if (!Number.isInteger(offset) || offset < 0 || offset >= total) throw new InvalidArgumentError('--offset', `must be an integer in [0, ${total - 1}] for ${total} samples, got ${offset}`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('--limit', `must be a positive integer, got ${limit}`);
+  return { offset, end: Math.min(total, offset + (limit ?? total)) };
+}
 
-  // Labels and masks describe the whole source, so they are attached before the slice is taken.
-  if (options.labels) ds.labels = await loadLabels(options.labels, ds.shape[0]!);
-  if (options.masks) ds.masks = await loadMasks(options.masks, ds);
-  return sliceDataset(ds, options.offset ?? 0, options.limit);
+/**
+ * Loads a dataset from a path (file or folder) with optional labels and masks. Only the requested samples
+ * (--offset/--limit) are decoded and normalised; label and mask files must still describe the whole source.
+ */
+export async function loadDataset(path: string, options: DatasetOptions = {}): Promise<Dataset> {
+  let loaded: { ds: Dataset; total: number; offset: number };
+  if ((await kind(path)) === 'dir') loaded = await loadImageFolder(path, options);
+  else if (extname(path).toLowerCase() === '.npy') {
+    const full = await loadNpyDataset(path);
+    const total = full.shape[0]!;
+    const r = resolveRange(total, options.offset, options.limit);
+    loaded = { ds: sliceDataset(full, r.offset, r.end - r.offset), total, offset: r.offset };
+  } else if (isIdxPath(path) || (await looksLikeIdx(path))) loaded = await loadIdxDataset(path, options);
+  else if (isImagePath(path)) {
+    resolveRange(1, options.offset, options.limit);
+    loaded = { ds: await loadImageFiles([path], options, path), total: 1, offset: 0 };
+  } else throw new FileFormatError(path, 'unsupported dataset type', 'pass a .npy file, an IDX file (e.g. t10k-images-idx3-ubyte) or a folder of images');
+
+  const { ds, total, offset } = loaded;
+  const n = ds.shape[0]!;
+  if (options.labels) ds.labels = (await loadLabels(options.labels, total)).slice(offset, offset + n);
+  if (options.masks) ds.masks = await loadMasks(options.masks, ds, { offset, total });
+  return ds;
 }
 
 async function looksLikeIdx(path: string): Promise<boolean> {
@@ -88,9 +105,7 @@ async function looksLikeIdx(path: string): Promise<boolean> {
 /** Samples [offset, offset + limit) of a dataset (labels, masks and names follow). */
 export function sliceDataset(ds: Dataset, offset: number, limit?: number): Dataset {
   const n = ds.shape[0]!;
-  if (!Number.isInteger(offset) || offset < 0 || offset >= n) throw new InvalidArgumentError('--offset', `must be an integer in [0, ${n - 1}] for ${n} samples, got ${offset}`);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('--limit', `must be a positive integer, got ${limit}`);
-  const end = Math.min(n, offset + (limit ?? n));
+  const { end } = resolveRange(n, offset, limit);
   if (offset === 0 && end === n) return ds;
   const per = ds.x.length / n;
   return {
@@ -111,25 +126,24 @@ async function loadNpyDataset(path: string): Promise<Dataset> {
   return { x, shape: [...a.shape], names: Array.from({ length: a.shape[0]! }, (_, i) => `${basename(path, '.npy')}-${i}`), source: path };
 }
 
-function idxToFloat(a: IdxArray): Float32Array {
-  return Float32Array.from(a.data as ArrayLike<number>);
-}
-
-async function loadIdxDataset(path: string, options: DatasetOptions): Promise<Dataset> {
+async function loadIdxDataset(path: string, options: DatasetOptions): Promise<{ ds: Dataset; total: number; offset: number }> {
   const a = await readIdx(path);
   if (a.shape.length < 2) throw new InputDataError(`${path}: IDX shape [${a.shape.join(', ')}] is one value per sample: this looks like a labels file, not inputs`, 'pass it with --labels and give the images file as the dataset');
+  const total = a.shape[0]!;
+  const { offset, end } = resolveRange(total, options.offset, options.limit);
+  const per = a.data.length / total;
   // [n, h, w] images get a channel axis (NCHW, as MNIST models expect); other ranks are kept.
-  const shape = a.shape.length === 3 ? [a.shape[0]!, 1, a.shape[1]!, a.shape[2]!] : [...a.shape];
+  const rest = a.shape.length === 3 ? [1, a.shape[1]!, a.shape[2]!] : a.shape.slice(1);
+  const shape = [end - offset, ...rest];
   const scale = a.dtype === 'uint8' ? (options.scale ?? 255) : 1;
-  const intensity = idxToFloat(a);
-  for (let i = 0; i < intensity.length; i++) intensity[i]! /= scale;
+  const intensity = Float32Array.from(a.data.subarray(offset * per, end * per) as ArrayLike<number>, (v) => v / scale);
   const x = normalise(intensity, shape, options);
-  const ds: Dataset = { x, shape, intensity, names: Array.from({ length: shape[0]! }, (_, i) => `${basename(path)}#${i}`), source: path };
+  const ds: Dataset = { x, shape, intensity, names: Array.from({ length: end - offset }, (_, i) => `${basename(path)}#${offset + i}`), source: path };
   if (!options.labels) {
     const sibling = siblingLabels(path);
-    if (sibling && (await exists(sibling))) ds.labels = await loadLabels(sibling, shape[0]!);
+    if (sibling && (await exists(sibling))) ds.labels = (await loadLabels(sibling, total)).slice(offset, end);
   }
-  return ds;
+  return { ds, total, offset };
 }
 
 function normalise(intensity: Float32Array, shape: number[], options: DatasetOptions): Float32Array {
@@ -194,11 +208,14 @@ export async function loadLabels(path: string, expected: number): Promise<Int32A
   return Int32Array.from(values);
 }
 
-async function loadImageFolder(dir: string, options: DatasetOptions): Promise<Dataset> {
+async function loadImageFolder(dir: string, options: DatasetOptions): Promise<{ ds: Dataset; total: number; offset: number }> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   const images = entries.filter((e) => e.isFile() && isImagePath(e.name)).map((e) => join(dir, e.name));
   const classDirs = entries.filter((e) => e.isDirectory());
-  if (images.length > 0) return loadImageFiles(images, options, dir);
+  if (images.length > 0) {
+    const { offset, end } = resolveRange(images.length, options.offset, options.limit);
+    return { ds: await loadImageFiles(images.slice(offset, end), options, dir), total: images.length, offset };
+  }
   if (classDirs.length === 0) throw new FileFormatError(dir, 'contains no images and no class folders', 'an image folder holds images, or one sub-folder per class (folder name = class index)');
   // ImageFolder convention: one sub-folder per class. Integer names are the class indices; otherwise the sorted
   // position is (torchvision's rule).
@@ -213,10 +230,12 @@ async function loadImageFolder(dir: string, options: DatasetOptions): Promise<Da
     }
   }
   if (files.length === 0) throw new FileFormatError(dir, 'its class folders contain no images');
-  const ds = await loadImageFiles(files, options, dir);
-  ds.labels = Int32Array.from(labels);
-  ds.names = files.map((f) => `${basename(dirname(f))}/${basename(f)}`);
-  return ds;
+  const { offset, end } = resolveRange(files.length, options.offset, options.limit);
+  const picked = files.slice(offset, end);
+  const ds = await loadImageFiles(picked, options, dir);
+  ds.labels = Int32Array.from(labels.slice(offset, end));
+  ds.names = picked.map((f) => `${basename(dirname(f))}/${basename(f)}`);
+  return { ds, total: files.length, offset };
 }
 
 async function loadImageFiles(files: string[], options: DatasetOptions, source: string): Promise<Dataset> {

@@ -15,8 +15,11 @@ import { readNpy, toFloat32 } from '../io/npy.js';
 import { readIdx } from './idx.js';
 import type { Dataset } from './dataset.js';
 
-/** Loads or derives masks for `ds` (see the module comment for `spec`). Result has the shape of ds.x. */
-export async function loadMasks(spec: string, ds: Pick<Dataset, 'x' | 'shape' | 'intensity' | 'names'>): Promise<Float32Array> {
+/**
+ * Loads or derives masks for `ds` (see the module comment for `spec`). Result has the shape of ds.x. A mask file
+ * describes the whole source (`range.total` samples); the rows of ds (from `range.offset`) are taken from it.
+ */
+export async function loadMasks(spec: string, ds: Pick<Dataset, 'x' | 'shape' | 'intensity' | 'names'>, range?: { offset: number; total: number }): Promise<Float32Array> {
   const m = /^threshold:(.+)$/.exec(spec);
   if (m) {
     const t = Number(m[1]);
@@ -36,7 +39,12 @@ export async function loadMasks(spec: string, ds: Pick<Dataset, 'x' | 'shape' | 
     values = Float32Array.from(a.data as ArrayLike<number>);
     shape = a.shape;
   }
-  const masks = broadcastMasks(values, shape, ds.shape, spec);
+  const n = ds.shape[0]!;
+  const total = range?.total ?? n;
+  const offset = range?.offset ?? 0;
+  const full = broadcastMasks(values, shape, [total, ...ds.shape.slice(1)], spec);
+  const per = full.length / total;
+  const masks = full.subarray(offset * per, (offset + n) * per);
   validateMasks(masks, ds.shape, ds.names, spec);
   return masks;
 }

@@ -121,6 +121,26 @@ describe('loadDataset', () => {
     await expect(loadDataset(`${MNIST}/t10k-labels-idx1-ubyte`)).rejects.toThrow(/looks like a labels file/);
   });
 
+  it('takes the rows of label and mask files that match --offset/--limit', async () => {
+    const x = join(tmp, 'x5.npy');
+    await writeNpy(x, Float32Array.from({ length: 5 * 4 }, (_, i) => i), [5, 1, 2, 2]);
+    writeFileSync(join(tmp, 'y5.json'), '[0, 1, 2, 3, 4]');
+    const m = join(tmp, 'm5.npy');
+    // Sample s has its single mask pixel at position s % 4.
+    await writeNpy(m, Float32Array.from({ length: 5 * 4 }, (_, i) => (i % 4 === Math.floor(i / 4) % 4 ? 1 : 0)), [5, 2, 2]);
+    const ds = await loadDataset(x, { labels: join(tmp, 'y5.json'), masks: m, offset: 2, limit: 2 });
+    expect(Array.from(ds.x)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(Array.from(ds.labels!)).toEqual([2, 3]);
+    expect(Array.from(ds.masks!)).toEqual([0, 0, 1, 0, 0, 0, 0, 1]);
+    await expect(loadDataset(x, { offset: 5 })).rejects.toThrow(/--offset: must be an integer in \[0, 4\]/);
+    // IDX: only the requested images are decoded, the sibling labels follow.
+    const idx = await loadDataset(`${MNIST}/t10k-images-idx3-ubyte`, { offset: 9998, limit: 5 });
+    expect(idx.shape[0]).toBe(2);
+    expect(idx.names).toEqual(['t10k-images-idx3-ubyte#9998', 't10k-images-idx3-ubyte#9999']);
+    const labels = await readIdx(`${MNIST}/t10k-labels-idx1-ubyte`);
+    expect(Array.from(idx.labels!)).toEqual([labels.data[9998], labels.data[9999]]);
+  });
+
   it('slices with range checks', () => {
     const ds = { x: Float32Array.from([0, 1, 2, 3, 4, 5]), shape: [3, 2], names: ['a', 'b', 'c'], source: 's', labels: Int32Array.from([5, 6, 7]) };
     const s = sliceDataset(ds, 1, 1);
