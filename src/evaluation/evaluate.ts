@@ -65,6 +65,7 @@ export interface EvaluationResult {
   accuracy?: number;
   cells: CellResult[];
   settings: { batchSize: number; seed: number; target: 'pred' | 'label' };
+  /** ortMs/ortRuns: the forward ORT runs of the ScoreFn (predictions and every metric's perturbed inputs). */
   timing: { totalMs: number; explainMs: number; metricsMs: number; ortMs: number; ortRuns: number };
 }
 
