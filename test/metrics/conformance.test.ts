@@ -1,23 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { isMetricsManifest, onnxScoreFn, runMetricsConformance } from '../../src/conformance/metrics.js';
 import { readNpy, toFloat32 } from '../../src/io/npy.js';
 import { fixtureWeights, linearScore } from './helpers.js';
 
 const FIX = 'test/fixtures/metrics-conformance';
 const MANIFEST = `${FIX}/manifest.json`;
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 let tmp: string;
 beforeAll(() => {
@@ -65,16 +56,34 @@ describe('metrics conformance with Quantus v0.6', () => {
     for (let i = 0; i < 6; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
   });
 
-  it('xsys conformance runs a metrics manifest end to end', () => {
-    const main = 'dist/src/cli/main.js';
-    if (!existsSync(main) || statSync(main).mtimeMs < newestMtime('src')) {
-      execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-    }
-    const r = spawnSync(process.execPath, ['bin/xsys.js', 'conformance', MANIFEST, '--filter', 'pixel-flipping'], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/PASS\s+pixel-flipping\/auc/);
-    expect(r.stdout).toContain('2 passed, 0 failed');
-    const j = spawnSync(process.execPath, ['bin/xsys.js', 'conformance', MANIFEST, '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(j.stdout).passed).toBe(12);
+  it('xsys conformance runs a metrics manifest end to end (the CLI entry point, in process)', async () => {
+    // In process rather than through bin/xsys.js: other test files rebuild dist/ concurrently.
+    const run = async (...args: string[]): Promise<{ code: number; out: string }> => {
+      let out = '';
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out += String(chunk);
+        return true;
+      });
+      try {
+        return { code: await main(['node', 'xsys', ...args]), out };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const r = await run('conformance', MANIFEST, '--filter', 'pixel-flipping');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/PASS\s+pixel-flipping\/auc/);
+    expect(r.out).toContain('2 passed, 0 failed');
+    const j = await run('conformance', MANIFEST, '--json');
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.out).passed).toBe(12);
+    // a failing metrics case makes the command exit non-zero
+    const m = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+    m.cases = [{ ...m.cases[0], expected: [0, 0] }];
+    cpSync(FIX, join(tmp, 'fx2'), { recursive: true });
+    writeFileSync(join(tmp, 'fx2', 'manifest.json'), JSON.stringify(m));
+    const bad = await run('conformance', join(tmp, 'fx2', 'manifest.json'));
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/FAIL\s+sparseness\/default/);
   });
 });
