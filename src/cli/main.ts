@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { XsysError } from '../errors.js';
 import { runConformance } from '../conformance/run.js';
+import { isMetricsManifest, runMetricsConformance } from '../conformance/metrics.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/model.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { registerExplain } from './explain-command.js';
+import { registerEvaluate } from './evaluate-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -42,16 +44,18 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerExplain(program, run);
+  registerEvaluate(program, run);
 
   program
     .command('conformance')
-    .description('run a conformance manifest (reference outputs of Zennit/Captum) and report the worst relative error per case')
+    .description('run a conformance manifest (reference outputs of Zennit/Captum, or Quantus metric values) and report the worst relative error per case')
     .argument('<manifest>', 'manifest.json (paths inside are relative to it)')
     .option('--json', 'print the report as JSON')
     .option('--filter <text>', 'only cases whose id contains this text')
     .action((manifest: string, flags: { json?: boolean; filter?: string }) =>
       run(async () => {
-        const report = await runConformance(manifest, {
+        const runner = (await isMetricsManifest(manifest)) ? runMetricsConformance : runConformance;
+        const report = await runner(manifest, {
           filter: flags.filter,
           onCase: (r) => {
             if (!flags.json) process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'}  ${r.id.padEnd(42)} rel.err ${Number.isNaN(r.relativeError) ? '   n/a   ' : r.relativeError.toExponential(2)}  (tol ${r.tolerance})${r.error ? `  ${r.error}` : ''}\n`);
