@@ -32,7 +32,8 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     const roots = new Set<string>();
     const trace = (t: string): void => {
       const p = g.producer(t);
-      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && dynamicInputs(g, p).length === 1 && !g.isGraphOutput(t)) {
+      // Only scalar constants belong to an activation's formula; a per-feature constant (a bias Add) is a layer's.
+      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && dynamicInputs(g, p).length === 1 && !g.isGraphOutput(t) && scalarConstants(g, p)) {
         members.add(p);
         trace(dynamicInputs(g, p)[0]!);
       } else roots.add(t);
@@ -71,6 +72,10 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     regions.push({ name: nameRegion(ordered), input: root, output, nodes: ordered });
   }
   return regions.reverse();
+}
+
+function scalarConstants(g: Graph, n: NodeProto): boolean {
+  return n.input.every((i) => !i || !g.isConstant(i) || g.constant(i)!.data.length === 1);
 }
 
 function nameRegion(nodes: NodeProto[]): string {
