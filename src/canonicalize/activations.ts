@@ -33,9 +33,11 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     const trace = (t: string): void => {
       const p = g.producer(t);
       // Only scalar constants belong to an activation's formula; a per-feature constant (a bias Add) is a layer's.
-      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && dynamicInputs(g, p).length === 1 && !g.isGraphOutput(t) && scalarConstants(g, p)) {
+      // Inner joins are followed too (x + c·x³ inside the tanh-approximated GELU): all leaves must meet in one root.
+      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && !g.isGraphOutput(t) && scalarConstants(g, p)) {
+        if (members.has(p)) return;
         members.add(p);
-        trace(dynamicInputs(g, p)[0]!);
+        dynamicInputs(g, p).forEach(trace);
       } else roots.add(t);
     };
     dyn.forEach(trace);

@@ -63,7 +63,7 @@ const SAME_AS_INPUT = new Set([
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign',
   'Clip', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Identity', 'Dropout', 'Softmax', 'LogSoftmax',
   'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Gelu', 'Mish', 'Floor', 'Ceil', 'Round',
-  'Sign', 'Not', 'PRelu', 'LRN', 'Sin', 'Cos', 'ThresholdedRelu', 'CumSum',
+  'Sign', 'Not', 'PRelu', 'LRN', 'Sin', 'Cos', 'ThresholdedRelu', 'CumSum', 'Trilu', 'IsNaN', 'IsInf',
 ]);
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'And', 'Or', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Mod']);
 const BOOL_OUT = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Not', 'IsNaN', 'IsInf']);
