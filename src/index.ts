@@ -19,3 +19,8 @@ export { COLORMAP_NAMES, colormap } from './render/colormaps.js';
 export { runConformance, type ConformanceReport, type ConformanceCaseResult } from './conformance/run.js';
 export type { Tensor } from './runtime/tensor.js';
 export * from './errors.js';
+export { MultiInputExplainer, FEEDS_METHODS, scoreRows, type FeedsExplainOptions, type FeedsExplanation, type FeedsMethod } from './methods/multi-input.js';
+export { declaredInputs, feedFromArray, validateFeed, runFeeds, type Feed, type FeedDtype, type DeclaredInput } from './runtime/feeds.js';
+export { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './compiler/sources.js';
+export { loadTokenizer, readTokenIds, idsFromJson, type TextTokenizer } from './io/tokens.js';
+export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRelevance } from './render/tokens.js';

@@ -153,3 +153,36 @@ describe('xsys explain on a ViT with attnlrp', () => {
     expect(a.shape).toEqual([1, 3, 16, 16]);
   });
 });
+
+describe('the README examples (examples/transformers, trained and exported by PyTorch)', () => {
+  it('text classifier: "wonderful" carries the positive decision, "not" speaks against it', () => {
+    const out = join(tmp, 'out-example');
+    const r = xsys('explain', 'examples/transformers/text-classifier.onnx', '--text', 'the acting was not good but the story was really wonderful .', '--tokenizer', 'examples/transformers/tokenizer.json', '-o', out, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rec = JSON.parse(readFileSync(join(out, 'text.tokens.json'), 'utf8')) as { prediction: number; target: number; tokens: { token: string; relevance: number }[] };
+    expect(rec.prediction).toBe(1);
+    const rel = rec.tokens.map((t) => t.relevance);
+    expect(rec.tokens[rel.indexOf(Math.max(...rel))]!.token).toBe('wonderful');
+    expect(rec.tokens[rel.indexOf(Math.min(...rel))]!.token).toBe('not');
+  });
+
+  it('ViT: the bright square (quadrant 2) holds the largest |relevance| under attnlrp + Gamma', async () => {
+    const out = join(tmp, 'out-example-vit');
+    const r = xsys('explain', 'examples/transformers/vit-quadrant.onnx', 'examples/transformers/quadrant-example.npy', '-c', 'examples/transformers/attnlrp-gamma.json', '-o', out);
+    expect(r.code).toBe(0);
+    const a = await readNpy(join(out, 'quadrant-example.npy'));
+    const x = await readNpy('examples/transformers/quadrant-example.npy');
+    const ad = a.data as Float32Array;
+    const xd = x.data as Float32Array;
+    let inSq = 0;
+    let outSq = 0;
+    for (let i = 0; i < ad.length; i++) (xd[i]! > 1 ? (inSq += Math.abs(ad[i]!)) : (outSq += Math.abs(ad[i]!)));
+    // 48 of 768 values (6 %) lie in the square; they carry well over twice their share of |relevance| …
+    expect(inSq / (inSq + outSq)).toBeGreaterThan(0.15);
+    // … and the pixel with the largest |relevance| (summed over channels) is in it.
+    const perPixel = Array.from({ length: 256 }, (_, p) => ad[p]! + ad[256 + p]! + ad[512 + p]!);
+    const best = perPixel.map(Math.abs).indexOf(Math.max(...perPixel.map(Math.abs)));
+    expect(xd[best]!).toBeGreaterThan(1);
+  });
+});

@@ -151,7 +151,10 @@ function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, va
     case 'Squeeze':
     case 'Cast':
     case 'Identity':
-      r = x;
+    case 'Reshape':
+    case 'Flatten':
+      // Shape vectors only: reshaping a 1-D value (or a scalar) keeps its values in order.
+      if (x && (info.get(out)?.shape?.length ?? 1) <= 1) r = x;
       break;
     case 'ConstantOfShape': {
       const shp = val(n.input[0]);
@@ -352,7 +355,8 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
     }
     case 'Concat': {
       const shapes = n.input.map((_, k) => inp(k).shape);
-      if (shapes.some((x2) => !x2)) return [{ elemType: t }];
+      const known = shapes.find((x2) => x2);
+      if (shapes.some((x2) => !x2)) return [{ elemType: t, shape: known ? known.map(() => null) : undefined }];
       const axis = normAxis(attrInt(n, 'axis', 0), shapes[0]!.length);
       const out = [...shapes[0]!];
       out[axis] = shapes.reduce<Dim>((a, sh) => (typeof a === 'number' && typeof sh![axis] === 'number' ? a + (sh![axis] as number) : null), 0);
@@ -457,6 +461,11 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
     }
     case 'Expand': {
       const shp = dims(1);
+      if (!shp) {
+        // Unknown target values but a known target length: the rank is still known.
+        const len = inp(1).shape;
+        if (s && len && len.length === 1 && typeof len[0] === 'number') return [{ elemType: t, shape: new Array<Dim>(Math.max(s.length, len[0])).fill(null) }];
+      }
       return [{ elemType: t, shape: shp ? broadcastShapes([s, shp]) : undefined }];
     }
     case 'Range':
