@@ -82,7 +82,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .argument('<model>', 'ONNX model file')
     .argument('[inputs...]', '.npy files (one sample or a batch) or images; for text models, token ids (.npy or a JSON list)')
     .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')}`, 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, 'epsilon-plus-flat')
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, 'epsilon-plus-flat')
     .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32)', collect)
     .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
     .option('-o, --out <dir>', 'output directory', 'xsys-out')

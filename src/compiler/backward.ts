@@ -39,7 +39,13 @@ class Cotangents {
   }
 }
 
-function hintFor(opType: string): string {
+/** Fused ops of ONNX Runtime's transformer optimiser (com.microsoft): the graph must be exported unfused. */
+const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'SkipLayerNormalization', 'EmbedLayerNormalization', 'BiasGelu', 'FastGelu', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization', 'RotaryEmbedding', 'GemmFastGelu', 'QuickGelu']);
+
+function hintFor(opType: string, domain = ''): string {
+  if (domain === 'com.microsoft' && FUSED.has(opType)) {
+    return `${opType} is a fused op of ONNX Runtime's transformer optimiser; explain the unfused export instead (e.g. optimum-cli export onnx without --optimize, or the model before onnxruntime.transformers.optimizer ran)`;
+  }
   return `no gradient is defined for ${opType}. In an LRP composite, a user entry such as {"match": {"opType": "${opType}"}, "rule": "pass"} treats it as an identity for relevance; or remove it with a canonicaliser (e.g. fold it into a neighbouring layer) before explaining`;
 }
 
@@ -86,7 +92,7 @@ export function emitBackward(
 
   const vjpOf = (n: NodeProto) => {
     const f = VJPS[n.opType];
-    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, 'on the explained path, but xsys cannot propagate through this op', hintFor(n.opType));
+    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, `on the explained path, but xsys cannot propagate through this op${n.domain && n.domain !== 'ai.onnx' ? ` (domain ${n.domain})` : ''}`, hintFor(n.opType, n.domain));
     return f;
   };
 

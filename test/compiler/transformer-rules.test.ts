@@ -77,6 +77,22 @@ describe('AttnLRP rules', () => {
     expect(relErr(rp, rb)).toBeGreaterThan(1e-2);
   });
 
+  it('a fused op of the ORT transformer optimiser is an UnsupportedNodeError naming node and op, with a hint', () => {
+    const n = makeNode('FastGelu', ['x'], ['y'], 'fused_gelu');
+    n.domain = 'com.microsoft';
+    const model = buildModel({ nodes: [n], inputs: [valueInfo('x', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
+    model.opsetImport.push({ $typeName: 'onnx.OperatorSetIdProto', domain: 'com.microsoft', version: 1n } as (typeof model.opsetImport)[number]);
+    let err: (Error & { hint?: string; nodeName?: string }) | undefined;
+    try {
+      compileExplainer(model, { method: 'lrp', composite: 'attnlrp' });
+    } catch (e) {
+      err = e as Error & { hint?: string };
+    }
+    expect(err?.name).toBe('UnsupportedNodeError');
+    expect(err?.message).toMatch(/node 'fused_gelu' \(FastGelu\).*domain com\.microsoft/);
+    expect(err?.hint).toMatch(/fused op of ONNX Runtime's transformer optimiser; explain the unfused export/);
+  });
+
   it("user composites: unknown 'extends' and a bad 'form' are errors", () => {
     expect(() => parseComposite({ extends: 'attnlrpp', entries: [] })).toThrow(/unknown composite 'attnlrpp'/);
     expect(() => parseComposite({ form: 'grad', entries: [] })).toThrow(/'form' must be 'relevance' or 'gradient'/);
