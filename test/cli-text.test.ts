@@ -186,3 +186,30 @@ describe('the README examples (examples/transformers, trained and exported by Py
     expect(xd[best]!).toBeGreaterThan(1);
   });
 });
+
+describe('xsys explain with several float inputs by name', () => {
+  it('--input x1=… --input x2=…: one attribution per input; the uniform rule splits the product x1·x2 evenly', async () => {
+    const { buildModel, makeNode, valueInfo, floatTensor } = await import('./helpers/onnx.js');
+    const model = buildModel({
+      nodes: [makeNode('Mul', ['x1', 'x2'], ['p'], 'mul'), makeNode('Gemm', ['p', 'W'], ['y'], 'fc', { transB: { int: 1 } })],
+      initializers: [floatTensor('W', Float32Array.from({ length: 8 }, (_, i) => (i % 3) - 1), [2, 4])],
+      inputs: [valueInfo('x1', [1, 4]), valueInfo('x2', [1, 4])],
+      outputs: [valueInfo('y', [1, 2])],
+    });
+    const file = join(tmp, 'two.onnx');
+    writeFileSync(file, serializeModel(model));
+    await writeNpy(join(tmp, 'x1.npy'), Float32Array.from([1, 2, -1, 0.5]), [1, 4]);
+    await writeNpy(join(tmp, 'x2.npy'), Float32Array.from([0.5, -1, 2, 3]), [1, 4]);
+    const out = join(tmp, 'out-two');
+    const r = xsys('explain', file, '--input', `x1=${join(tmp, 'x1.npy')}`, '--input', `x2=${join(tmp, 'x2.npy')}`, '-c', 'attnlrp', '-t', '0', '-o', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const a1 = (await readNpy(join(out, 'input.x1.npy'))).data as Float32Array;
+    const a2 = (await readNpy(join(out, 'input.x2.npy'))).data as Float32Array;
+    // y0 = Σ W0j·x1j·x2j with W0 = [-1, 0, 1, -1]: each factor gets half of W0j·x1j·x2j.
+    const w0 = [-1, 0, 1, -1];
+    const p = [0.5, -2, -2, 1.5];
+    expect(Array.from(a1)).toEqual(p.map((v, j) => (w0[j]! * v) / 2));
+    expect(Array.from(a2)).toEqual(Array.from(a1));
+  });
+});

@@ -120,7 +120,15 @@ export async function runTextExplain(model: string | ModelProto, files: string[]
       if (d) s.feeds[want.name] = d;
     }
     const e = await mx.explain(s.feeds, { method, composite, params, target: Array.isArray(target) && target.length === 1 ? target[0]! : target, position, tokenInput: flags.tokenInput });
-    if (!e.tokenRelevance) throw new XsysError('the model has no token-embedding lookup: no per-token relevance to show', { hint: 'for image models, pass image files or .npy arrays without --input/--text', exitCode: 3 });
+    if (!e.tokenRelevance) {
+      // Models with several float inputs and no token ids: one attribution .npy per float input.
+      if (!Object.keys(e.attributions).length) throw new XsysError('the model has neither a token-embedding lookup nor a float input: nothing to attribute to', { exitCode: 3 });
+      for (const [input, a] of Object.entries(e.attributions)) await writeNpy(join(flags.out, `${s.name}.${input}.npy`), a.data, a.dims);
+      const record = { input: s.name, method: e.method, composite: e.composite, targets: e.targets, attributions: Object.fromEntries(Object.entries(e.attributions).map(([k, a]) => [k, { file: `${s.name}.${k}.npy`, shape: a.dims }])), timing: e.timing };
+      summary.push(record);
+      if (!flags.json) process.stdout.write(`${s.name}: explained ${e.targets.join(', ')}; wrote ${Object.keys(e.attributions).map((k) => `${s.name}.${k}.npy`).join(', ')}\n`);
+      continue;
+    }
     const ids = s.feeds[e.tokenInput!]!;
     for (let b = 0; b < batch; b++) {
       const name = batch > 1 ? `${s.name}-${b}` : s.name;
@@ -143,6 +151,6 @@ export async function runTextExplain(model: string | ModelProto, files: string[]
   }
   await writeFile(join(flags.out, 'summary.json'), JSON.stringify(summary, null, 2));
   if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else process.stdout.write(`wrote ${summary.length} token relevance file(s) (.tokens.json, .html, .npy) and summary.json to ${flags.out}\n`);
+  else process.stdout.write(`wrote ${summary.length} result(s) and summary.json to ${flags.out}\n`);
   return 0;
 }
