@@ -5,7 +5,8 @@
  * child process (bench/transformer-worker.ts) so that peak RSS is its own.
  *
  * Options: --models bert-base,vit-b16  --batches 1,8  --configs attnlrp[,cp-lrp]  --no-write
- * Environment: BENCH_RUNS (default 5 at batch 1, 3 above), BENCH_WARMUP (default 1).
+ * Environment: BENCH_RUNS (default 5 at batch 1, 3 above), BENCH_WARMUP (default 1), BENCH_ARENA=0 (sessions without
+ * ORT's CPU memory arena).
  * Writes bench/transformer-results.json and the "Transformers" section of BENCHMARKS.md (between markers).
  */
 import { spawnSync } from 'node:child_process';
@@ -107,7 +108,7 @@ if (write) {
   const bm = path.join(root, 'BENCHMARKS.md');
   const begin = '<!-- transformer-bench:begin -->';
   const end = '<!-- transformer-bench:end -->';
-  const block = `${begin}\nMeasured ${new Date().toISOString().slice(0, 16)} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} (ORT intra-op threads 2; the machine was shared with other jobs, so absolute times are noisy — compare the ratios).\n\n${table.join('\n')}\n${end}`;
+  const block = `${begin}\nMeasured ${new Date().toISOString().slice(0, 16)} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} (ORT intra-op threads 2${process.env.BENCH_ARENA === '0' ? ', CPU memory arena off' : ''}; the machine was shared with other jobs, so absolute times are noisy — compare the ratios).\n\n${table.join('\n')}\n${end}`;
   const text = existsSync(bm) ? readFileSync(bm, 'utf8') : '';
   const i = text.indexOf(begin);
   const j = text.indexOf(end);

@@ -57,7 +57,9 @@ async function measure(a: TransformerWorkerArgs) {
   if (a.phase === 'compile') return compilePhase(a);
   // ORT reads the file itself (both configurations alike), so no JS copy of the weights inflates the peak.
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(a.modelPath, { ...SESSION_OPTIONS });
+  // BENCH_ARENA=0: without ORT's CPU memory arena (which rounds allocations up), for both configurations alike.
+  const arena = process.env.BENCH_ARENA === '0' ? { enableCpuMemArena: false } : {};
+  const session = await ort.InferenceSession.create(a.modelPath, { ...SESSION_OPTIONS, ...arena });
   const sessionMs = performance.now() - t0;
   const seedName = session.inputNames.find((n) => n === 'xsys_seed');
   const relevanceName = session.outputNames.find((n) => n.startsWith('token_relevance_') || n.startsWith('attribution_'));
