@@ -35,3 +35,8 @@ export { runEvaluation, type EvaluationOptions, type EvaluationResult } from './
 export { ortMetaSubject } from './evaluation/meta-subject.js';
 export { runMetaEvaluation, METAQUANTUS_TESTS, METAQUANTUS_DEFAULTS, type MetaEvaluationResult, type MetaTest } from './metrics/meta/run.js';
 export { evaluationChart, metaChart, svgToPng } from './evaluation/report/chart.js';
+export { MultiInputExplainer, FEEDS_METHODS, scoreRows, type FeedsExplainOptions, type FeedsExplanation, type FeedsMethod } from './methods/multi-input.js';
+export { declaredInputs, feedFromArray, validateFeed, runFeeds, type Feed, type FeedDtype, type DeclaredInput } from './runtime/feeds.js';
+export { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './compiler/sources.js';
+export { loadTokenizer, readTokenIds, idsFromJson, type TextTokenizer } from './io/tokens.js';
+export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRelevance } from './render/tokens.js';

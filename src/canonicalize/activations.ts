@@ -32,9 +32,12 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     const roots = new Set<string>();
     const trace = (t: string): void => {
       const p = g.producer(t);
-      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && dynamicInputs(g, p).length === 1 && !g.isGraphOutput(t)) {
+      // Only scalar constants belong to an activation's formula; a per-feature constant (a bias Add) is a layer's.
+      // Inner joins are followed too (x + c·x³ inside the tanh-approximated GELU): all leaves must meet in one root.
+      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && !g.isGraphOutput(t) && scalarConstants(g, p)) {
+        if (members.has(p)) return;
         members.add(p);
-        trace(dynamicInputs(g, p)[0]!);
+        dynamicInputs(g, p).forEach(trace);
       } else roots.add(t);
     };
     dyn.forEach(trace);
@@ -71,6 +74,10 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
     regions.push({ name: nameRegion(ordered), input: root, output, nodes: ordered });
   }
   return regions.reverse();
+}
+
+function scalarConstants(g: Graph, n: NodeProto): boolean {
+  return n.input.every((i) => !i || !g.isConstant(i) || g.constant(i)!.data.length === 1);
 }
 
 function nameRegion(nodes: NodeProto[]): string {

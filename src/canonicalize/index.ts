@@ -1,17 +1,20 @@
 import type { Graph } from '../ir/graph.js';
 import { inferShapes, type ValueInfo } from '../ir/shapes.js';
 import { findActivationRegions } from './activations.js';
+import { findNormRegions } from './normalization.js';
 import { explicitPads } from './explicit-pads.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { normalizeGemm } from './normalize-gemm.js';
 import { removeIdentity } from './remove-identity.js';
-import type { ActivationRegion, Canonicalizer, CanonReport } from './types.js';
+import type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 
 export const CANONICALIZERS: readonly Canonicalizer[] = [removeIdentity, foldBatchNorm, normalizeGemm, explicitPads];
 
 export interface CanonicalForm {
   info: Map<string, ValueInfo>;
   regions: ActivationRegion[];
+  /** Decomposed LayerNorm/RMSNorm patterns (their statistics are what AttnLRP holds constant). */
+  norms: NormRegion[];
   reports: CanonReport[];
 }
 
@@ -27,10 +30,13 @@ export function canonicalize(g: Graph, options: { skip?: readonly string[] } = {
       info = inferShapes(g);
     }
   }
-  const regions = options.skip?.includes('activations') ? [] : findActivationRegions(g, info);
+  const norms = options.skip?.includes('normalizations') ? [] : findNormRegions(g);
+  const inNorm = new Set(norms.flatMap((r) => r.nodes));
+  const regions = options.skip?.includes('activations') ? [] : findActivationRegions(g, info).filter((r) => !r.nodes.some((n) => inNorm.has(n)));
+  for (const r of norms) reports.push({ canonicalizer: 'normalizations', node: r.nodes.map((n) => n.name).join('+'), detail: `${r.name} of '${r.input}' (statistic '${r.statistic}')` });
   for (const r of regions) reports.push({ canonicalizer: 'activations', node: r.nodes.map((n) => n.name).join('+'), detail: `${r.name} of '${r.input}'` });
-  return { info, regions, reports };
+  return { info, regions, norms, reports };
 }
 
-export type { ActivationRegion, Canonicalizer, CanonReport } from './types.js';
+export type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 export { resolveExplainedOutput } from './target.js';

@@ -25,3 +25,16 @@ export interface ActivationRegion {
   output: string;
   nodes: NodeProto[];
 }
+
+/**
+ * A normalisation written out as primitive ops (LayerNorm/RMSNorm of older exports): the variance branch and the
+ * division by its square root. `statistic` is the denominator (or reciprocal factor) the identity rule holds constant.
+ */
+export interface NormRegion {
+  name: 'LayerNorm' | 'RMSNorm';
+  /** The normalised tensor (x − mean for LayerNorm, x for RMSNorm). */
+  input: string;
+  output: string;
+  statistic: string;
+  nodes: NodeProto[];
+}

@@ -12,6 +12,10 @@ import { COLORMAP_NAMES } from '../render/colormaps.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { collect, parseNumberList, parseParams, parseTarget } from './options.js';
+import { runTextExplain } from './text-explain.js';
+import { readModel, cloneModel } from '../onnx/model.js';
+import { Graph } from '../ir/graph.js';
+import { declaredInputs } from '../runtime/feeds.js';
 import { ProgressBar } from './progress.js';
 
 interface ExplainFlags {
@@ -30,6 +34,11 @@ interface ExplainFlags {
   layer?: string;
   threads?: string;
   json?: boolean;
+  input?: string[];
+  text?: string;
+  tokenizer?: string;
+  position?: string;
+  tokenInput?: string;
 }
 
 interface LoadedInput {
@@ -69,11 +78,11 @@ async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedI
 export function registerExplain(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('explain')
-    .description('explain inputs (.npy or images) with a method; writes attributions (.npy), heatmaps (.png) and summary.json')
+    .description('explain inputs (.npy or images) with a method; writes attributions (.npy), heatmaps (.png) and summary.json. Text models (token-id inputs): per-token relevance as .tokens.json, .html and a terminal rendering')
     .argument('<model>', 'ONNX model file')
-    .argument('<inputs...>', '.npy files (one sample or a batch) or images')
+    .argument('[inputs...]', '.npy files (one sample or a batch) or images; for text models, token ids (.npy or a JSON list)')
     .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')}`, 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, 'epsilon-plus-flat')
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, 'epsilon-plus-flat')
     .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32)', collect)
     .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
     .option('-o, --out <dir>', 'output directory', 'xsys-out')
@@ -87,14 +96,25 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--layer <tensor>', 'grad-cam: layer to explain (default: input of the last GlobalAveragePool/Flatten)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print the summary as JSON on stdout')
-    .action((model: string, inputs: string[], flags: ExplainFlags) =>
+    .option('--input <name=file>', 'text models: a named model input (.npy or JSON list), repeatable, e.g. input_ids=ids.npy attention_mask=mask.npy', collect)
+    .option('--text <text>', 'text models: text to tokenize with --tokenizer')
+    .option('--tokenizer <tokenizer.json>', "text models: the model's Hugging Face tokenizer.json (loaded offline)")
+    .option('--position <n>', 'generative models: explain the next-token score at this position (negative: from the end; default: last)')
+    .option('--token-input <name>', 'text models: the id input whose embedding gives per-token relevance (default: found from the graph)')
+    .action((model: string, inputs: string[], flags: ExplainFlags, cmd: Command) =>
       run(async () => {
+        const proto = await readModel(model);
+        const intInputs = declaredInputs(new Graph(cloneModel(proto)).inputs).some((i) => i.dtype !== 'float32');
+        if (intInputs || flags.input || flags.text !== undefined || flags.tokenizer || flags.position !== undefined) {
+          return runTextExplain(proto, inputs, flags, cmd.getOptionValueSource('composite') !== 'default');
+        }
+        if (!inputs.length) throw new InvalidArgumentError('inputs', 'nothing to explain', 'pass .npy files or images');
         if (!METHOD_NAMES.includes(flags.method as MethodName)) throw new InvalidArgumentError('--method', `unknown method '${flags.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
         if (!COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
         const params = parseParams(flags.param);
         const target = parseTarget(flags.target);
         const threads = flags.threads ? Number(flags.threads) : undefined;
-        const mx = await ModelExplainer.load(model, { threads });
+        const mx = await ModelExplainer.load(proto, { threads });
         const loaded = await loadInputs(inputs, flags);
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
         await mkdir(flags.out, { recursive: true });

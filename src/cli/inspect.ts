@@ -5,6 +5,7 @@ import { canonicalize, resolveExplainedOutput, type CanonReport } from '../canon
 import { assignRules, resolveComposite } from '../composites/index.js';
 import { activeTensors, neededTensors } from '../compiler/analysis.js';
 import { buildUnits } from '../compiler/units.js';
+import { findTokenEmbeddings, pickTokenEmbedding } from '../compiler/sources.js';
 import { upgradeOpset } from '../compiler/opset.js';
 import { VJPS } from '../compiler/vjp/index.js';
 import type { Dim } from '../ir/shapes.js';
@@ -33,9 +34,11 @@ export function inspectModel(model: ModelProto, composite: string, params: Recor
   const info = canon.info;
   const explained = resolveExplainedOutput(g);
   const floatInputs = g.inputs.filter((i) => info.get(i.name)?.elemType === 1).map((i) => i.name);
-  const active = activeTensors(g, info, floatInputs);
+  // Token models: relevance starts at the token-embedding lookup, as in the compiler.
+  const token = pickTokenEmbedding(findTokenEmbeddings(g, info));
+  const active = activeTensors(g, info, token ? [...floatInputs, token.output] : floatInputs);
   const needed = neededTensors(g, active, [explained.scores]);
-  const units = buildUnits(g, canon.regions).filter((u) => needed.has(u.output));
+  const units = buildUnits(g, canon.regions, canon.norms).filter((u) => needed.has(u.output));
   const comp = resolveComposite(composite, params);
   const firstLinear = units.find((u) => u.linear);
   const rules = assignRules(comp, units, firstLinear);

@@ -8,12 +8,16 @@ import { NonNegativity } from './analysis.js';
 import { linearOps, WeightBank } from './linear-ops.js';
 import type { Unit } from './units.js';
 import { VJPS, type VjpContext } from './vjp/index.js';
+import type { PropagationForm } from '../rules/types.js';
+import { inForm } from './form-adapter.js';
 
 export interface BackwardPlan {
   units: readonly Unit[];
   rules: ReadonlyMap<Unit, RuleAssignment>;
   active: Set<string>;
   needed: Set<string>;
+  /** What flows backward: relevance (classic LRP) or a modified gradient (Gradient × Input form). Default relevance. */
+  form?: PropagationForm;
 }
 
 /** Accumulates the contributions each tensor receives from its consumers. */
@@ -35,7 +39,13 @@ class Cotangents {
   }
 }
 
-function hintFor(opType: string): string {
+/** Fused ops of ONNX Runtime's transformer optimiser (com.microsoft): the graph must be exported unfused. */
+const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'SkipLayerNormalization', 'EmbedLayerNormalization', 'BiasGelu', 'FastGelu', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization', 'RotaryEmbedding', 'GemmFastGelu', 'QuickGelu']);
+
+function hintFor(opType: string, domain = ''): string {
+  if (domain === 'com.microsoft' && FUSED.has(opType)) {
+    return `${opType} is a fused op of ONNX Runtime's transformer optimiser; explain the unfused export instead (e.g. optimum-cli export onnx without --optimize, or the model before onnxruntime.transformers.optimizer ran)`;
+  }
   return `no gradient is defined for ${opType}. In an LRP composite, a user entry such as {"match": {"opType": "${opType}"}, "rule": "pass"} treats it as an identity for relevance; or remove it with a canonicaliser (e.g. fold it into a neighbouring layer) before explaining`;
 }
 
@@ -65,7 +75,7 @@ export function emitBackward(
   };
 
   /** Backprop through a unit's own nodes only (its plain gradient), starting from s at its output. */
-  const vjpThrough = (unit: Unit, s: string, inputs: string[]): (string | undefined)[] => {
+  const vjpThrough = (unit: Unit, s: string, inputs: string[], hold: readonly string[] = []): (string | undefined)[] => {
     const local = new Cotangents(em);
     local.add(unit.output, s);
     const inside = new Set(unit.nodes.flatMap((n) => n.output));
@@ -73,7 +83,7 @@ export function emitBackward(
       const n = unit.nodes[k]!;
       const gOut = n.output.map((o) => (o ? local.take(o) : undefined));
       if (gOut.every((x) => !x)) continue;
-      const needs = n.input.map((i) => !!i && (inside.has(i) || inputs.includes(i)) && plan.active.has(i));
+      const needs = n.input.map((i) => !!i && (inside.has(i) || inputs.includes(i)) && plan.active.has(i) && !hold.includes(i));
       const res = vjpOf(n)(ctx, n, gOut, needs);
       n.input.forEach((i, j) => needs[j] && local.add(i, res[j]));
     }
@@ -82,7 +92,7 @@ export function emitBackward(
 
   const vjpOf = (n: NodeProto) => {
     const f = VJPS[n.opType];
-    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, 'on the explained path, but xsys cannot propagate through this op', hintFor(n.opType));
+    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, `on the explained path, but xsys cannot propagate through this op${n.domain && n.domain !== 'ai.onnx' ? ` (domain ${n.domain})` : ''}`, hintFor(n.opType, n.domain));
     return f;
   };
 
@@ -98,17 +108,22 @@ export function emitBackward(
       const inputs = unit.linear
         ? [unit.linear.x]
         : unitInputs(g, unit).filter((i) => plan.active.has(i));
-      const res = assignment.rule.propagate({
-        em,
-        unit,
-        inputs,
-        z: unit.output,
-        R,
-        vjp: (s) => vjpThrough(unit, s, inputs),
-        nonNegative: (t) => nonneg.check(t),
-        linear: unit.linear ? linearOps(ctx, bank, unit.linear) : undefined,
-        params: assignment.params,
-      });
+      const form = plan.form ?? 'relevance';
+      const res = inForm(em, assignment.rule, form, unit.output, R, inputs, (Rn) =>
+        assignment.rule.propagate({
+          em,
+          unit,
+          inputs,
+          z: unit.output,
+          R: Rn,
+          vjp: (s, o) => vjpThrough(unit, s, inputs, o?.holdConstant),
+          isActive: (t) => plan.active.has(t),
+          form,
+          nonNegative: (t) => nonneg.check(t),
+          linear: unit.linear ? linearOps(ctx, bank, unit.linear) : undefined,
+          params: assignment.params,
+        }),
+      );
       inputs.forEach((i, k) => plan.needed.has(i) && cot.add(i, res[k]));
       continue;
     }

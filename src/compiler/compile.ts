@@ -12,6 +12,8 @@ import { emitBackward } from './backward.js';
 import { Emitter } from './emitter.js';
 import { upgradeOpset } from './opset.js';
 import { buildUnits, type Unit } from './units.js';
+import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
+import type { PropagationForm } from '../rules/types.js';
 
 export type BackwardKind = 'lrp' | 'gradient';
 
@@ -33,6 +35,8 @@ export interface CompileOptions {
   explainProbabilities?: boolean;
   /** Intermediate tensors at which the relevance/gradient is also returned. */
   relevanceAt?: string[];
+  /** Token models: the integer graph input whose embedding lookup gives per-token relevance (default: found). */
+  tokenInput?: string;
 }
 
 export interface CompiledExplainer {
@@ -47,6 +51,13 @@ export interface CompiledExplainer {
   attributionNames: Record<string, string>;
   /** Output names for the tensors requested with relevanceAt. */
   relevanceAtNames: Record<string, string>;
+  /**
+   * Token models: the embedding lookup on the token ids, and the output [batch, tokens] holding per-token relevance
+   * Σ_hidden(embedding ⊙ gradient) (gradient, Gradient × Input composites) or Σ_hidden(relevance) (relevance LRP).
+   */
+  token?: TokenEmbedding & { relevanceName: string };
+  /** What the attributions are: relevance (LRP) or gradient (method 'gradient'). */
+  form: PropagationForm;
   /** All graph outputs in order. */
   outputNames: string[];
   compileMs: number;
@@ -74,20 +85,25 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
     const et = i.type?.value.case === 'tensorType' ? i.type.value.value.elemType : 0;
     return et === 1;
   });
-  if (floatInputs.length === 0) {
-    throw new XsysError(`the model has no float32 input (inputs: ${g.inputs.map((i) => i.name).join(', ') || 'none'})`, { hint: 'attributions are computed for float inputs; for token models, relevance is read at the embedding output', exitCode: 3 });
+  const token = pickTokenEmbedding(findTokenEmbeddings(g, info), options.tokenInput);
+  if (floatInputs.length === 0 && !token) {
+    throw new XsysError(`the model has neither a float32 input nor a token-embedding lookup (inputs: ${g.inputs.map((i) => i.name).join(', ') || 'none'})`, { hint: 'attributions are computed for float inputs; for token models, relevance is read at the output of the Gather that looks up the token ids in a constant embedding table', exitCode: 3 });
   }
   const inputNames = floatInputs.map((i) => i.name);
+  // Relevance starts at the float inputs and at the token embeddings: the ids themselves are not differentiable.
+  const sources = token ? [...inputNames, token.output] : inputNames;
   for (const t of options.relevanceAt ?? []) {
-    if (!g.producer(t) && !inputNames.includes(t)) throw new InvalidArgumentError('relevanceAt', `no tensor named '${t}' in the model`, 'use `xsys inspect` to list tensor names');
+    if (!g.producer(t) && !g.inputs.some((i) => i.name === t)) throw new InvalidArgumentError('relevanceAt', `no tensor named '${t}' in the model`, 'use `xsys inspect` to list tensor names');
   }
-  const active = activeTensors(g, info, inputNames);
-  if (!active.has(explained.scores)) throw new XsysError(`output '${explained.scores}' does not depend on the float inputs`, { exitCode: 3 });
+  const active = activeTensors(g, info, sources);
+  if (!active.has(explained.scores)) throw new XsysError(`output '${explained.scores}' does not depend on the float inputs or token embeddings`, { exitCode: 3 });
   const needed = neededTensors(g, active, [explained.scores]);
-  const units = buildUnits(g, canon.regions);
+  const units = buildUnits(g, canon.regions, canon.norms);
   let assignments = new Map<Unit, RuleAssignment>();
+  let form: PropagationForm = 'gradient';
   if (options.method === 'lrp') {
     const composite = typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? 'epsilon-plus-flat', options.params);
+    form = composite.form ?? 'relevance';
     const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
     assignments = assignRules(composite, units.filter((u) => needed.has(u.output)), firstLinear);
   } else if (options.composite !== undefined) {
@@ -95,17 +111,24 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   }
 
   const em = new Emitter(g);
-  const seedMode = options.seedMode ?? (options.method === 'lrp' ? 'logit' : 'direct');
+  // Gradient × Input composites start from the one-hot target itself, as the gradient does.
+  const seedMode = options.seedMode ?? (form === 'relevance' ? 'logit' : 'direct');
   g.proto.input.push(create(ValueInfoProtoSchema, { name: SEED_NAME, type: scoreType(info.get(explained.scores)?.shape) }));
   const R = seedMode === 'logit' ? em.op('Mul', [SEED_NAME, explained.scores], {}, 'seed_relevance') : SEED_NAME;
-  const wanted = [...inputNames, ...(options.relevanceAt ?? [])];
-  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed }, [[explained.scores, R]], wanted);
+  const wanted = [...sources, ...(options.relevanceAt ?? [])];
+  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed, form }, [[explained.scores, R]], wanted);
+  // In Gradient × Input form a tensor's relevance is the tensor times its modified gradient.
+  const gradientTimesInput = options.method === 'lrp' && form === 'gradient';
+  const relevanceOf = (t: string): string | undefined => {
+    const v = result.get(t);
+    return v && gradientTimesInput ? em.mul(t, v) : v;
+  };
 
   const attributionNames: Record<string, string> = {};
   const relevanceAtNames: Record<string, string> = {};
   const expose = (t: string, prefix: string): string => {
     const name = g.fresh(`${prefix}${t.replace(/[^A-Za-z0-9_]/g, '_')}`);
-    const v = result.get(t);
+    const v = relevanceOf(t);
     // A tensor the output does not depend on gets an explicit zero attribution rather than a missing output.
     g.addNode(makeNode('Identity', [v ?? em.constLike(t, 0)], [name], g.fresh(`${name}_node`)));
     g.addOutput(name);
@@ -113,6 +136,16 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   };
   for (const t of inputNames) attributionNames[t] = expose(t, 'attribution_');
   for (const t of options.relevanceAt ?? []) relevanceAtNames[t] = expose(t, 'relevance_');
+  let tokenOut: CompiledExplainer['token'];
+  if (token) {
+    const v = result.get(token.output);
+    // Per token: Σ over the hidden axis of embedding ⊙ gradient (or of the relevance, for relevance-form LRP).
+    const perElement = v ? (form === 'gradient' ? em.mul(token.output, v) : v) : em.constLike(token.output, 0);
+    const name = g.fresh(`token_relevance_${token.input.replace(/[^A-Za-z0-9_]/g, '_')}`);
+    g.addNode(makeNode('ReduceSum', [perElement, em.ints([-1])], [name], g.fresh(`${name}_node`), { keepdims: { int: 0 } }));
+    g.addOutput(name);
+    tokenOut = { ...token, relevanceName: name };
+  }
   if (!g.isGraphOutput(explained.scores)) g.addOutput(explained.scores);
   // value_info of the original model may disagree with shapes after canonicalisation; ORT re-infers them.
   g.proto.valueInfo = [];
@@ -124,6 +157,8 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
     scoresName: explained.scores,
     attributionNames,
     relevanceAtNames,
+    token: tokenOut,
+    form: options.method === 'lrp' ? 'relevance' : 'gradient',
     outputNames: g.outputs.map((o) => o.name),
     compileMs,
     reports: canon.reports,

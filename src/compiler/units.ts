@@ -2,11 +2,15 @@ import type { NodeProto } from 'onnx-buf';
 import { attrInt } from '../onnx/attributes.js';
 import type { ConstTensor } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
-import type { ActivationRegion } from '../canonicalize/types.js';
+import type { ActivationRegion, NormRegion } from '../canonicalize/types.js';
 
 /** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
-export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'batchnorm' | 'other';
-export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'batchnorm', 'other'];
+export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'other';
+/**
+ * norm: LayerNorm/RMSNorm (op or recognised pattern); product: MatMul/Mul/Einsum of two non-constant tensors
+ * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ).
+ */
+export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'batchnorm', 'norm', 'product', 'scores', 'other'];
 
 /** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
 export interface LinearInfo {
@@ -34,6 +38,8 @@ export interface Unit {
   last: NodeProto;
   output: string;
   linear?: LinearInfo;
+  /** Tensors inside the unit a rule may hold constant (a normalisation's statistic). */
+  statistics?: string[];
 }
 
 const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Clip', 'Gelu', 'Mish', 'ThresholdedRelu']);
@@ -42,9 +48,19 @@ function dynamicInputs(g: Graph, n: NodeProto): string[] {
   return n.input.filter((i) => i && !g.isConstant(i));
 }
 
-export function buildUnits(g: Graph, regions: readonly ActivationRegion[]): Unit[] {
+/** Ops a q·kᵀ product passes through on its way to the Softmax: scaling, masks, reshapes, casts. */
+const TO_SOFTMAX = new Set(['Div', 'Mul', 'Add', 'Sub', 'Where', 'Reshape', 'Transpose', 'Cast', 'Unsqueeze', 'Squeeze', 'Slice', 'Max', 'Min', 'Clip', 'Tanh', 'Identity']);
+
+function feedsSoftmax(g: Graph, t: string, depth = 0): boolean {
+  if (depth > 8) return false;
+  return g.consumers(t).some((c) => c.opType === 'Softmax' || (TO_SOFTMAX.has(c.opType) && feedsSoftmax(g, c.output[0]!, depth + 1)));
+}
+
+export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms: readonly NormRegion[] = []): Unit[] {
   const inRegion = new Map<NodeProto, ActivationRegion>();
   for (const r of regions) for (const n of r.nodes) inRegion.set(n, r);
+  const inNorm = new Map<NodeProto, NormRegion>();
+  for (const r of norms) for (const n of r.nodes) inNorm.set(n, r);
   const absorbed = new Set<NodeProto>();
   const units: Unit[] = [];
   for (const n of g.nodes) {
@@ -53,6 +69,13 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[]): Unit
     if (region) {
       if (n === region.nodes[region.nodes.length - 1]) {
         units.push({ kind: 'activation', name: region.nodes.map((m) => m.name).join('+'), opType: region.name, nodes: region.nodes, last: n, output: region.output });
+      }
+      continue;
+    }
+    const norm = inNorm.get(n);
+    if (norm) {
+      if (n === norm.nodes[norm.nodes.length - 1]) {
+        units.push({ kind: 'norm', name: norm.nodes.map((m) => m.name).join('+'), opType: norm.name, nodes: norm.nodes, last: n, output: norm.output, statistics: [norm.statistic] });
       }
       continue;
     }
@@ -78,7 +101,7 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[]): Unit
       case 'MatMul': {
         const w = g.constant(n.input[1]!);
         if (!w || w.dims.length !== 2 || g.isConstant(n.input[0]!)) {
-          units.push(single('other'));
+          units.push(single(productKind(g, n)));
           break;
         }
         // MatMul + Add(bias) is one dense layer (nn.Linear on 3-D inputs exports this way).
@@ -103,9 +126,22 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[]): Unit
       case 'BatchNormalization':
         units.push(single('batchnorm'));
         break;
+      case 'LayerNormalization':
+        units.push(single('norm'));
+        break;
+      case 'Mul':
+      case 'Einsum':
+        units.push(single(productKind(g, n)));
+        break;
       default:
         units.push(single(ACTIVATIONS.has(n.opType) ? 'activation' : 'other'));
     }
   }
   return units;
+}
+
+/** A product of two non-constant tensors is a 'product' unit ('scores' when it feeds a Softmax); else 'other'. */
+function productKind(g: Graph, n: NodeProto): UnitKind {
+  if (dynamicInputs(g, n).length < 2) return 'other';
+  return feedsSoftmax(g, n.output[0]!) ? 'scores' : 'product';
 }

@@ -17,6 +17,16 @@ interface NamedComposite {
   description: string;
   params: Params;
   build(p: Params): CompositeEntry[];
+  form?: Composite['form'];
+}
+
+/** AttnLRP (Gradient × Input form): identity rule on activations, uniform rule on products, norms' statistics fixed. */
+function attnLrp(p: Params): CompositeEntry[] {
+  return [
+    { match: { kind: 'activation' }, rule: 'identity', params: { epsilon: p.epsilon! } },
+    { match: { kind: ['product', 'scores'] }, rule: 'uniform' },
+    { match: { kind: 'norm' }, rule: 'norm-identity' },
+  ];
 }
 
 const first = (rule: string, params: Params): CompositeEntry => ({ match: { first: true }, rule, params });
@@ -71,6 +81,18 @@ export const NAMED_COMPOSITES: Readonly<Record<string, NamedComposite>> = {
     params: {},
     build: () => [{ match: { opType: 'Relu' }, rule: 'deconvnet' }],
   },
+  attnlrp: {
+    description: 'AttnLRP for transformers (Gradient × Input form): identity rule on activations, uniform rule on products of activations, LayerNorm/RMSNorm statistics held constant, plain gradient elsewhere',
+    params: { epsilon: 1e-10 },
+    form: 'gradient',
+    build: attnLrp,
+  },
+  'cp-lrp': {
+    description: 'CP-LRP: AttnLRP with no gradient into query and key (attention scores act as constants)',
+    params: { epsilon: 1e-10 },
+    form: 'gradient',
+    build: (p) => [{ match: { kind: 'scores' }, rule: 'stop-gradient' }, ...attnLrp(p)],
+  },
 };
 
 export const COMPOSITE_NAMES = Object.keys(NAMED_COMPOSITES);
@@ -85,5 +107,5 @@ export function namedComposite(name: string, params: Record<string, number> = {}
       throw new InvalidArgumentError('--param', `composite '${key}' has no parameter '${k}'`, Object.keys(def.params).length ? `its parameters: ${Object.keys(def.params).join(', ')}` : 'it takes no parameters');
     }
   }
-  return { name: key, description: def.description, entries: def.build({ ...def.params, ...params }) };
+  return { name: key, description: def.description, entries: def.build({ ...def.params, ...params }), ...(def.form ? { form: def.form } : {}) };
 }

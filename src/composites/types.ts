@@ -1,4 +1,5 @@
 import type { UnitKind } from '../compiler/units.js';
+import type { PropagationForm } from '../rules/types.js';
 
 /** Which units an entry applies to. All given fields must match. */
 export interface Matcher {
@@ -23,4 +24,9 @@ export interface Composite {
   name: string;
   description?: string;
   entries: CompositeEntry[];
+  /**
+   * What flows backward: 'relevance' (classic LRP, default) or 'gradient' — AttnLRP's Gradient × Input form, where
+   * the attribution of a tensor is tensor ⊙ modified gradient and the seed is the one-hot target itself.
+   */
+  form?: PropagationForm;
 }

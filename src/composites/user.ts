@@ -3,6 +3,7 @@ import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
 import { FileFormatError, InvalidArgumentError } from '../errors.js';
 import { getRule } from '../rules/index.js';
 import type { Composite, CompositeEntry, Matcher } from './types.js';
+import { namedComposite } from './named.js';
 
 /**
  * Validates a user-defined composite given as a plain object (parsed JSON):
@@ -43,7 +44,23 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     }
     return { match, rule: rule.name, params };
   });
-  return { name: typeof obj.name === 'string' ? obj.name : 'user', description: typeof obj.description === 'string' ? obj.description : undefined, entries };
+  // "extends": a named composite whose entries follow the user's (first match wins, so the user's entries override).
+  let base: Composite | undefined;
+  if (obj.extends !== undefined) {
+    if (typeof obj.extends !== 'string') fail("'extends' must be the name of a built-in composite");
+    base = namedComposite(obj.extends as string);
+  }
+  let form = base?.form;
+  if (obj.form !== undefined) {
+    if (obj.form !== 'relevance' && obj.form !== 'gradient') fail("'form' must be 'relevance' or 'gradient'");
+    form = obj.form as 'relevance' | 'gradient';
+  }
+  return {
+    name: typeof obj.name === 'string' ? obj.name : 'user',
+    description: typeof obj.description === 'string' ? obj.description : undefined,
+    entries: [...entries, ...(base?.entries ?? [])],
+    ...(form ? { form } : {}),
+  };
 }
 
 export function loadCompositeFile(path: string): Composite {

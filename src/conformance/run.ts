@@ -5,12 +5,19 @@ import { readNpy, toFloat32 } from '../io/npy.js';
 import { explain } from '../methods/explain.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from '../methods/multi-input.js';
+import { feedFromArray, type Feed } from '../runtime/feeds.js';
 
 /** One case of a conformance manifest (the format of ../shared/conformance/manifest.json). */
 export interface ConformanceCase {
   id: string;
   model: string;
-  input: string;
+  /** Single-input manifests: the input .npy. */
+  input?: string;
+  /** Multi-input manifests (transformers): graph input name → .npy (int64 ids and masks, float32 images). */
+  inputs?: Record<string, string>;
+  /** Where the relevance is compared: 'input' (the float input, its shape) or 'token' ([batch, tokens]). */
+  relevance_at?: 'input' | 'token';
   method: string;
   targets: number[];
   seed?: 'logit' | 'onehot';
@@ -75,6 +82,7 @@ export async function runConformance(manifestPath: string, options: { filter?: s
   const tol = manifest.tolerance?.relative_linf ?? 5e-4;
   const base = dirname(resolve(manifestPath));
   const explainers = new Map<string, Promise<ModelExplainer>>();
+  const multi = new Map<string, Promise<MultiInputExplainer>>();
   const results: ConformanceCaseResult[] = [];
   for (const c of manifest.cases) {
     if (options.filter && !c.id.includes(options.filter)) continue;
@@ -83,6 +91,21 @@ export async function runConformance(manifestPath: string, options: { filter?: s
     try {
       if (!METHOD_NAMES.includes(c.method as MethodName)) throw new XsysError(`unknown method '${c.method}'`);
       const modelPath = resolve(base, c.model);
+      if (c.inputs || c.relevance_at) {
+        let mx = multi.get(modelPath);
+        if (!mx) {
+          mx = MultiInputExplainer.load(modelPath);
+          multi.set(modelPath, mx);
+        }
+        const got = await runMultiInputCase(await mx, c, base);
+        const expected = await readNpy(resolve(base, c.expected));
+        const rel = compare(got, expected.data as Float64Array | Float32Array, expected.shape);
+        result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
+        results.push(result);
+        options.onCase?.(result);
+        continue;
+      }
+      if (!c.input) throw new XsysError(`case '${c.id}' has neither 'input' nor 'inputs'`);
       let mx = explainers.get(modelPath);
       if (!mx) {
         mx = ModelExplainer.load(modelPath);
@@ -99,16 +122,7 @@ export async function runConformance(manifestPath: string, options: { filter?: s
         target: c.targets,
         layer: c.layer,
       });
-      const got = e.attribution.data;
-      const exp = expected.data as Float64Array | Float32Array;
-      if (got.length !== exp.length) throw new XsysError(`attribution has ${got.length} values, expected ${exp.length} (shape [${expected.shape.join(', ')}])`);
-      let maxDiff = 0;
-      let maxRef = 0;
-      for (let i = 0; i < got.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(got[i]! - Number(exp[i])));
-        maxRef = Math.max(maxRef, Math.abs(Number(exp[i])));
-      }
-      const rel = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+      const rel = compare(e.attribution.data, expected.data as Float64Array | Float32Array, expected.shape);
       result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
     } catch (err) {
       result = { id: c.id, pass: false, relativeError: Number.NaN, tolerance: tol, ms: performance.now() - t0, error: (err as Error).message };
@@ -118,4 +132,42 @@ export async function runConformance(manifestPath: string, options: { filter?: s
   }
   const passed = results.filter((r) => r.pass).length;
   return { manifest: manifestPath, tolerance: tol, cases: results, passed, failed: results.length - passed };
+}
+
+/** max |got − expected| / max |expected| (the absolute difference when the reference is all zeros). */
+function compare(got: Float32Array, exp: Float64Array | Float32Array, shape: number[]): number {
+  if (got.length !== exp.length) throw new XsysError(`attribution has ${got.length} values, expected ${exp.length} (shape [${shape.join(', ')}])`);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < got.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(got[i]! - Number(exp[i])));
+    maxRef = Math.max(maxRef, Math.abs(Number(exp[i])));
+  }
+  return maxRef > 0 ? maxDiff / maxRef : maxDiff;
+}
+
+/** A transformer case: named inputs of any dtype, relevance at the float input or per token. */
+async function runMultiInputCase(mx: MultiInputExplainer, c: ConformanceCase, base: string): Promise<Float32Array> {
+  if (!FEEDS_METHODS.includes(c.method as FeedsMethod)) throw new XsysError(`method '${c.method}' is not supported for multi-input cases (${FEEDS_METHODS.join(', ')})`);
+  const files = c.inputs ?? (c.input ? { [mx.inputs.find((i) => i.dtype === 'float32')?.name ?? mx.inputs[0]!.name]: c.input } : {});
+  const feeds: Record<string, Feed> = {};
+  for (const [name, file] of Object.entries(files)) {
+    const want = mx.inputs.find((i) => i.name === name);
+    if (!want) throw new XsysError(`case '${c.id}': the model has no input '${name}' (inputs: ${mx.inputs.map((i) => i.name).join(', ')})`);
+    feeds[name] = feedFromArray(name, await readNpy(resolve(base, file)), want);
+  }
+  const e = await mx.explain(feeds, {
+    method: c.method as FeedsMethod,
+    composite: c.composite,
+    params: c.params,
+    target: c.targets,
+    seedMode: c.seed === 'onehot' ? 'direct' : c.seed === 'logit' ? 'logit' : undefined,
+  });
+  if ((c.relevance_at ?? 'input') === 'token') {
+    if (!e.tokenRelevance) throw new XsysError(`case '${c.id}': relevance_at 'token', but the model has no token-embedding lookup`);
+    return e.tokenRelevance.data;
+  }
+  const floats = Object.keys(e.attributions);
+  if (floats.length !== 1) throw new XsysError(`case '${c.id}': relevance_at 'input' needs exactly one float input, the model has ${floats.length}`);
+  return e.attributions[floats[0]!]!.data;
 }

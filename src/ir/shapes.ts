@@ -1,6 +1,6 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
-import { constNumbers } from '../onnx/tensor.js';
+import { constNumbers, decodeTensor } from '../onnx/tensor.js';
 import type { Graph } from './graph.js';
 
 /** A dimension: a number when known, a symbol (e.g. 'batch') when symbolic, null when unknown. */
@@ -21,10 +21,12 @@ export function inferShapes(g: Graph): Map<string, ValueInfo> {
   for (const i of g.proto.input) info.set(i.name, fromValueInfo(i.type));
   for (const t of g.proto.initializer) info.set(t.name, { elemType: t.dataType, shape: t.dims.map(Number) });
   for (const v of g.proto.valueInfo) if (!info.has(v.name)) info.set(v.name, fromValueInfo(v.type));
+  const values = new Map<string, Dim[]>();
   for (const n of g.nodes) {
     let out: ValueInfo[];
     try {
-      out = inferNode(g, n, info);
+      out = inferNode(g, n, info, values);
+      propagateValue(g, n, info, values);
     } catch {
       out = [];
     }
@@ -61,7 +63,7 @@ const SAME_AS_INPUT = new Set([
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign',
   'Clip', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Identity', 'Dropout', 'Softmax', 'LogSoftmax',
   'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Gelu', 'Mish', 'Floor', 'Ceil', 'Round',
-  'Sign', 'Not', 'PRelu', 'LRN', 'Sin', 'Cos', 'ThresholdedRelu', 'CumSum',
+  'Sign', 'Not', 'PRelu', 'LRN', 'Sin', 'Cos', 'ThresholdedRelu', 'CumSum', 'Trilu', 'IsNaN', 'IsInf',
 ]);
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'And', 'Or', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Mod']);
 const BOOL_OUT = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Not', 'IsNaN', 'IsInf']);
@@ -113,7 +115,122 @@ function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>): ValueInfo[] {
+/**
+ * Values of small integer tensors that describe shapes (Shape → Gather → Unsqueeze → Concat …), with symbolic dims
+ * kept as symbols, so a Reshape to a run-time computed shape still gets a known rank and most of its dims — what
+ * PyTorch exports of attention heads look like.
+ */
+function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values: Map<string, Dim[]>): void {
+  const val = (t: string | undefined): Dim[] | undefined => {
+    if (!t) return undefined;
+    const v = values.get(t);
+    if (v) return v;
+    const c = g.constant(t);
+    return c && c.dims.length <= 1 && c.data.length <= 16 ? constNumbers(c) : undefined;
+  };
+  const out = n.output[0];
+  if (!out) return;
+  const x = val(n.input[0]);
+  let r: Dim[] | undefined;
+  switch (n.opType) {
+    case 'Shape': {
+      const s = info.get(n.input[0]!)?.shape;
+      if (!s) return;
+      const start = normAxis(attrInt(n, 'start', 0), s.length);
+      const end = getAttr(n, 'end') ? normAxis(attrInt(n, 'end', s.length), s.length) : s.length;
+      r = s.slice(start, end);
+      break;
+    }
+    case 'Gather': {
+      const idx = val(n.input[1]);
+      if (!x || !idx || attrInt(n, 'axis', 0) !== 0) return;
+      r = idx.map((i) => (typeof i === 'number' ? (x[i < 0 ? i + x.length : i] ?? null) : null));
+      break;
+    }
+    case 'Unsqueeze':
+    case 'Squeeze':
+    case 'Cast':
+    case 'Identity':
+    case 'Reshape':
+    case 'Flatten':
+      // Shape vectors only: reshaping a 1-D value (or a scalar) keeps its values in order.
+      if (x && (info.get(out)?.shape?.length ?? 1) <= 1) r = x;
+      break;
+    case 'ConstantOfShape': {
+      const shp = val(n.input[0]);
+      const v = getAttr(n, 'value')?.t;
+      if (!shp || shp.length !== 1 || typeof shp[0] !== 'number') return;
+      const fill = v ? constNumbers({ dataType: v.dataType, dims: [], data: decodeValue(v) })[0] ?? 0 : 0;
+      r = new Array<Dim>(shp[0]).fill(fill);
+      break;
+    }
+    case 'Equal': {
+      const y = val(n.input[1]);
+      if (!x || !y) return;
+      const len = Math.max(x.length, y.length);
+      r = Array.from({ length: len }, (_, i) => {
+        const a = x[x.length === 1 ? 0 : i] ?? null;
+        const b = y[y.length === 1 ? 0 : i] ?? null;
+        if (typeof a === 'number' && typeof b === 'number') return a === b ? 1 : 0;
+        // A symbolic dim is a size ≥ 1: never equal to a non-positive constant.
+        if (typeof a === 'string' && typeof b === 'number' && b <= 0) return 0;
+        if (typeof b === 'string' && typeof a === 'number' && a <= 0) return 0;
+        return a !== null && a === b ? 1 : null;
+      });
+      break;
+    }
+    case 'Where': {
+      const c = val(n.input[0]);
+      const a = val(n.input[1]);
+      const b = val(n.input[2]);
+      if (!c || !a || !b) return;
+      const len = Math.max(c.length, a.length, b.length);
+      r = Array.from({ length: len }, (_, i) => {
+        const ci = c[c.length === 1 ? 0 : i];
+        if (typeof ci !== 'number') return null;
+        return (ci ? a[a.length === 1 ? 0 : i] : b[b.length === 1 ? 0 : i]) ?? null;
+      });
+      break;
+    }
+    case 'Concat': {
+      const parts = n.input.map((i) => val(i));
+      if (parts.some((p) => !p)) return;
+      r = parts.flat() as Dim[];
+      break;
+    }
+    case 'Slice': {
+      const st = val(n.input[1]);
+      const en = val(n.input[2]);
+      if (!x || !st || !en || typeof st[0] !== 'number' || typeof en[0] !== 'number') return;
+      const clamp = (v: number) => Math.max(0, Math.min(x.length, v < 0 ? v + x.length : v));
+      r = x.slice(clamp(st[0]), clamp(en[0]));
+      break;
+    }
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div': {
+      const y = val(n.input[1]);
+      if (!x || !y) return;
+      const len = Math.max(x.length, y.length);
+      const f = (a: Dim, b: Dim): Dim => {
+        if (typeof a !== 'number' || typeof b !== 'number') return null;
+        return n.opType === 'Add' ? a + b : n.opType === 'Sub' ? a - b : n.opType === 'Mul' ? a * b : Math.trunc(a / b);
+      };
+      r = Array.from({ length: len }, (_, i) => f(x[x.length === 1 ? 0 : i] ?? null, y[y.length === 1 ? 0 : i] ?? null));
+      break;
+    }
+    default:
+      return;
+  }
+  if (r) values.set(out, r);
+}
+
+function decodeValue(t: Parameters<typeof decodeTensor>[0]) {
+  return decodeTensor(t).data;
+}
+
+function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values: Map<string, Dim[]> = new Map()): ValueInfo[] {
   const inp = (k: number): ValueInfo => info.get(n.input[k] ?? '') ?? { elemType: 0 };
   const x = inp(0);
   const s = x.shape;
@@ -122,6 +239,8 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>): ValueI
     const c = g.constant(n.input[k] ?? '');
     return c ? constNumbers(c) : undefined;
   };
+  /** A shape-describing input: a constant, or a propagated value (may hold symbols and unknowns). */
+  const dims = (k: number): Dim[] | undefined => cnum(k) ?? values.get(n.input[k] ?? '');
   const op = n.opType;
   if (SAME_AS_INPUT.has(op)) {
     const out: ValueInfo[] = [{ elemType: t, shape: s }];
@@ -185,12 +304,27 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>): ValueI
       return [{ elemType: t, shape: [prod(s.slice(0, axis)), prod(s.slice(axis))] }];
     }
     case 'Reshape': {
-      const target = cnum(1);
-      if (!target) return [{ elemType: t }];
+      const target = dims(1);
+      if (!target) {
+        // The target's length is the output rank even when its values are unknown.
+        const len = inp(1).shape;
+        return [{ elemType: t, shape: len && len.length === 1 && typeof len[0] === 'number' ? new Array<Dim>(len[0]).fill(null) : undefined }];
+      }
       const allowZero = attrInt(n, 'allowzero', 0) === 1;
       const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (s?.[i] ?? null) : d === -1 ? null : d));
       const minus = target.indexOf(-1);
-      if (minus >= 0 && s && s.every((d) => typeof d === 'number')) {
+      if (minus >= 0 && s && !s.every((d) => typeof d === 'number')) {
+        // Symbolic dims that reappear in the target cancel out ('batch' stays 'batch'), leaving a numeric quotient.
+        const rest = out.filter((_, i) => i !== minus);
+        const syms = s.filter((d) => typeof d !== 'number');
+        const restSyms = rest.filter((d) => typeof d !== 'number');
+        const same = syms.every((d) => typeof d === 'string') && syms.length === restSyms.length && syms.every((d) => restSyms.includes(d));
+        if (same) {
+          const num = (ds: Dim[]) => ds.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+          const q = num(s) / num(rest);
+          out[minus] = Number.isInteger(q) && q > 0 ? q : null;
+        }
+      } else if (minus >= 0 && s && s.every((d) => typeof d === 'number')) {
         const total = (s as number[]).reduce((a, b) => a * b, 1);
         const known = out.reduce<number>((a, d, i) => (i === minus ? a : a * (typeof d === 'number' ? d : NaN)), 1);
         out[minus] = Number.isFinite(known) && known > 0 ? total / known : null;
@@ -221,7 +355,8 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>): ValueI
     }
     case 'Concat': {
       const shapes = n.input.map((_, k) => inp(k).shape);
-      if (shapes.some((x2) => !x2)) return [{ elemType: t }];
+      const known = shapes.find((x2) => x2);
+      if (shapes.some((x2) => !x2)) return [{ elemType: t, shape: known ? known.map(() => null) : undefined }];
       const axis = normAxis(attrInt(n, 'axis', 0), shapes[0]!.length);
       const out = [...shapes[0]!];
       out[axis] = shapes.reduce<Dim>((a, sh) => (typeof a === 'number' && typeof sh![axis] === 'number' ? a + (sh![axis] as number) : null), 0);
@@ -320,12 +455,17 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>): ValueI
       return [{ elemType: et, shape: out }];
     }
     case 'ConstantOfShape': {
-      const shp = cnum(0);
+      const shp = dims(0);
       const v = getAttr(n, 'value')?.t;
       return [{ elemType: v?.dataType ?? 1, shape: shp }];
     }
     case 'Expand': {
-      const shp = cnum(1);
+      const shp = dims(1);
+      if (!shp) {
+        // Unknown target values but a known target length: the rank is still known.
+        const len = inp(1).shape;
+        if (s && len && len.length === 1 && typeof len[0] === 'number') return [{ elemType: t, shape: new Array<Dim>(Math.max(s.length, len[0])).fill(null) }];
+      }
       return [{ elemType: t, shape: shp ? broadcastShapes([s, shp]) : undefined }];
     }
     case 'Range':

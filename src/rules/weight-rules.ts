@@ -29,6 +29,7 @@ function splitR(ctx: RuleContext, s: string, wa: WeightRef, wb: WeightRef, xp: s
 
 export const zPlus: Rule = {
   name: 'zplus',
+  native: 'relevance',
   description: 'LRP-z⁺: only positive contributions, z = f(x⁺;W⁺,b⁺) + f(x⁻;W⁻,0)',
   linearOnly: true,
   params: { stabilizer: 1e-6 },
@@ -45,6 +46,7 @@ export const zPlus: Rule = {
 
 export const alphaBeta: Rule = {
   name: 'alpha-beta',
+  native: 'relevance',
   description: 'LRP-αβ: α·(positive contributions) − β·(negative contributions)',
   linearOnly: true,
   params: { alpha: 2, beta: 1, stabilizer: 1e-6 },
@@ -67,6 +69,7 @@ export const alphaBeta: Rule = {
 
 export const gamma: Rule = {
   name: 'gamma',
+  native: 'relevance',
   description: 'LRP-γ: favour positive contributions by W + γW⁺ (sign of each output decided by z = f(x;W,b))',
   linearOnly: true,
   params: { gamma: 0.25, stabilizer: 1e-6 },
@@ -94,6 +97,7 @@ export const gamma: Rule = {
 
 export const zBox: Rule = {
   name: 'zbox',
+  native: 'relevance',
   description: 'LRP-Zᴮ for bounded inputs l ≤ x ≤ h (first layer): z = f(x;W,b) − f(l;W⁺,b⁺) − f(h;W⁻,b⁻)',
   linearOnly: true,
   params: { low: Number.NaN, high: Number.NaN, stabilizer: 1e-6 },
@@ -118,6 +122,7 @@ export const zBox: Rule = {
 
 export const wSquare: Rule = {
   name: 'wsquare',
+  native: 'relevance',
   description: 'LRP-w²: relevance by squared weights, independent of the input',
   linearOnly: true,
   params: { stabilizer: 1e-6 },
@@ -132,6 +137,7 @@ export const wSquare: Rule = {
 
 export const flat: Rule = {
   name: 'flat',
+  native: 'relevance',
   description: 'flat rule: relevance spread uniformly over each receptive field (all weights one, no bias)',
   linearOnly: true,
   params: { stabilizer: 1e-6 },

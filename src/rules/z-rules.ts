@@ -12,6 +12,7 @@ function zRule(ctx: RuleContext, eps: number): (string | undefined)[] {
 
 export const epsilon: Rule = {
   name: 'epsilon',
+  native: 'relevance',
   description: 'z-rule with stabiliser ε: R_i = x_i·(∂z/∂x_i)ᵀ R/(z + ε·sign(z))',
   linearOnly: false,
   params: { epsilon: 1e-6 },
@@ -20,6 +21,7 @@ export const epsilon: Rule = {
 
 export const norm: Rule = {
   name: 'norm',
+  native: 'relevance',
   description: 'sum rule for additions and average pooling: R_i = x_i·R/stab(Σ x)',
   linearOnly: false,
   params: { stabilizer: 1e-6 },
@@ -28,6 +30,7 @@ export const norm: Rule = {
 
 export const pass: Rule = {
   name: 'pass',
+  native: 'relevance',
   description: 'relevance passes unchanged (activations)',
   linearOnly: false,
   params: {},

@@ -223,6 +223,30 @@ const CASES: GradCase[] = [
     inDims: [1, 2, 5],
     outDims: [1, 2, 6],
   },
+  {
+    name: 'LayerNormalization op (axis −1, scale and bias): the exact gradient through the statistics',
+    nodes: [makeNode('LayerNormalization', ['x', 'ln_w', 'ln_b'], ['y'], 'ln', { axis: { int: -1 }, epsilon: { float: 1e-5 } })],
+    inits: [W('ln_w', [6], 0.5, 1.5), W('ln_b', [6])],
+    inDims: [2, 3, 6],
+    outDims: [2, 3, 6],
+  },
+  {
+    name: 'LayerNormalization op over the last two axes (axis 1 of a 3-D tensor, no bias)',
+    nodes: [makeNode('LayerNormalization', ['x', 'ln_w2'], ['y'], 'ln', { axis: { int: 1 } })],
+    inits: [W('ln_w2', [3, 4], 0.5, 1.5)],
+    inDims: [2, 3, 4],
+    outDims: [2, 3, 4],
+  },
+  {
+    name: 'Softmax over axis 1 of a 3-D tensor, then Trilu and a two-operand Einsum (x·xᵀ per batch)',
+    nodes: [
+      makeNode('Softmax', ['x'], ['s'], 'sm', { axis: { int: 1 } }),
+      makeNode('Trilu', ['s'], ['t'], 'tri', { upper: { int: 0 } }),
+      makeNode('Einsum', ['t', 'x'], ['y'], 'ein', { equation: { string: 'bij,bkj->bik' } }),
+    ],
+    inDims: [2, 3, 3],
+    outDims: [2, 3, 3],
+  },
 ];
 
 describe('compiled gradient vs finite differences', () => {

@@ -1,6 +1,8 @@
 import { activationVjps } from './activations.js';
 import { elementwiseVjps } from './elementwise.js';
 import { linearVjps } from './linear.js';
+import { normalizationVjps } from './normalization.js';
+import { attentionVjps } from './attention.js';
 import { poolingVjps } from './pooling.js';
 import { structuralVjps } from './structural.js';
 import type { Vjp } from './context.js';
@@ -12,6 +14,8 @@ export const VJPS: Readonly<Record<string, Vjp>> = {
   ...linearVjps,
   ...poolingVjps,
   ...structuralVjps,
+  ...normalizationVjps,
+  ...attentionVjps,
 };
 
 /** Ops whose outputs carry no gradient (integer results, comparisons, constants). */

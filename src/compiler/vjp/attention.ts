@@ -1,0 +1,58 @@
+import { attrInt, attrString } from '../../onnx/attributes.js';
+import { unbroadcast, unsupported, type Vjp } from './context.js';
+
+/** Trilu keeps a triangle: its transpose keeps the same triangle of the cotangent. */
+const trilu: Vjp = (ctx, node, [g]) => {
+  if (!g) return node.input.map(() => undefined);
+  const inputs = node.input[1] ? [g, node.input[1]] : [g];
+  return [ctx.em.op('Trilu', inputs, { upper: { int: attrInt(node, 'upper', 1) } }), undefined];
+};
+
+/** Splits 'ab,bc->ac' into operand terms and the output term (implicit output: indices used once, sorted). */
+export function parseEinsum(equation: string): { terms: string[]; out: string } {
+  const eq = equation.replace(/\s/g, '');
+  const [lhs, rhs] = eq.split('->') as [string, string | undefined];
+  const terms = lhs.split(',');
+  if (rhs !== undefined) return { terms, out: rhs };
+  const counts = new Map<string, number>();
+  for (const t of terms) for (const c of t.replace('...', '')) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const once = [...counts].filter(([, n]) => n === 1).map(([c]) => c).sort().join('');
+  return { terms, out: terms.some((t) => t.includes('...')) ? `...${once}` : once };
+}
+
+/**
+ * Einsum of two operands: the cotangent of one operand is the Einsum of the output cotangent with the other operand,
+ * e.g. for 'bhqd,bhkd->bhqk' dQ = 'bhqk,bhkd->bhqd'. Valid when every index of the operand appears in the output or in
+ * the other operand and no index repeats within a term (no diagonals).
+ */
+const einsum: Vjp = (ctx, node, [g], needs) => {
+  if (!g) return node.input.map(() => undefined);
+  const eq = attrString(node, 'equation', '');
+  const { terms, out } = parseEinsum(eq);
+  if (terms.length === 1) {
+    const [a] = terms as [string];
+    if (new Set(a.replace('...', '')).size !== a.replace('...', '').length || [...a.replace('...', '')].some((c) => !out.includes(c))) {
+      unsupported(node, `Einsum '${eq}' reduces or takes a diagonal`, 'only permutations are differentiated for one operand');
+    }
+    return [ctx.em.op('Einsum', [g], { equation: { string: `${out}->${a}` } })];
+  }
+  if (terms.length !== 2) unsupported(node, `Einsum '${eq}' with ${terms.length} operands is not differentiated`, 'split it into two-operand Einsums or MatMuls');
+  const [a, b] = terms as [string, string];
+  const check = (t: string, other: string) => {
+    const idx = t.replace('...', '');
+    if (new Set(idx).size !== idx.length) unsupported(node, `Einsum '${eq}' takes a diagonal`, 'rewrite the product without repeated indices');
+    for (const c of idx) if (!out.includes(c) && !other.includes(c)) unsupported(node, `Einsum '${eq}': index '${c}' is summed within one operand`, 'sum that operand first (ReduceSum) and use Einsum on the result');
+  };
+  check(a, b);
+  check(b, a);
+  const y = node.output[0]!;
+  return [
+    needs[0] ? unbroadcast(ctx, ctx.em.op('Einsum', [g, node.input[1]!], { equation: { string: `${out},${b}->${a}` } }, 'einsum_dA'), node.input[0]!, y) : undefined,
+    needs[1] ? unbroadcast(ctx, ctx.em.op('Einsum', [node.input[0]!, g], { equation: { string: `${a},${out}->${b}` } }, 'einsum_dB'), node.input[1]!, y) : undefined,
+  ];
+};
+
+export const attentionVjps: Record<string, Vjp> = {
+  Trilu: trilu,
+  Einsum: einsum,
+};

@@ -1,0 +1,65 @@
+import type { NodeProto } from 'onnx-buf';
+import { attrInt } from '../../onnx/attributes.js';
+import { defaultOpset } from '../../onnx/model.js';
+import type { Emitter } from '../emitter.js';
+import { unsupported, type Vjp } from './context.js';
+
+/**
+ * LayerNormalization (opset 17): y = (x − μ)·σ⁻¹·γ + β over the axes from `axis` on. The backward needs μ and σ⁻¹,
+ * which the op can return itself: its optional outputs are added to the forward node when the export left them out.
+ */
+function statistics(em: Emitter, node: NodeProto): { mean: string; invStd: string } {
+  while (node.output.length < 3) node.output.push('');
+  if (!node.output[1]) node.output[1] = em.g.fresh(`${node.output[0]}_mean`);
+  if (!node.output[2]) node.output[2] = em.g.fresh(`${node.output[0]}_invstd`);
+  em.g.reindex();
+  return { mean: node.output[1]!, invStd: node.output[2]! };
+}
+
+/**
+ * Runs `body` on x viewed so that the normalised axes are reducible with `axes`: negative axes reduce in place;
+ * a non-negative axis is flattened to 2-D first (rank is not needed either way) and the result reshaped back.
+ */
+function overNormAxes(em: Emitter, node: NodeProto, tensors: string[], like: string, body: (ts: string[], axes: number[]) => string): string {
+  const axis = attrInt(node, 'axis', -1);
+  if (axis < 0) return body(tensors, Array.from({ length: -axis }, (_, i) => axis + i));
+  const flat = tensors.map((t) => em.op('Flatten', [t], { axis: { int: axis } }));
+  return em.op('Reshape', [body(flat, [1]), em.shapeOf(like)]);
+}
+
+/** ReduceMean took its axes as an attribute until opset 18, as an input since. */
+function mean(em: Emitter, t: string, axes: number[]): string {
+  if (defaultOpset(em.g.model) >= 18) return em.op('ReduceMean', [t, em.ints(axes)], { keepdims: { int: 1 } });
+  return em.op('ReduceMean', [t], { axes: { ints: axes }, keepdims: { int: 1 } });
+}
+
+/** γ ⊙ g, the cotangent of the normalised x̂. */
+function scaled(em: Emitter, node: NodeProto, g: string): string {
+  return node.input[1] ? em.mul(g, node.input[1]) : g;
+}
+
+/** AttnLRP's identity rule on LayerNorm: σ held constant, the gradient flows through x − μ: σ⁻¹·(ĝ − mean(ĝ)). */
+export function layerNormHeldVjp(em: Emitter, node: NodeProto, g: string, _y: string): string {
+  const { invStd } = statistics(em, node);
+  const gh = scaled(em, node, g);
+  const x = node.input[0]!;
+  const centred = overNormAxes(em, node, [gh], x, ([a], axes) => em.sub(a!, mean(em, a!, axes)));
+  return em.mul(centred, invStd);
+}
+
+/** The exact gradient: σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), x̂ = (x − μ)·σ⁻¹. */
+const layerNorm: Vjp = (ctx, node, [g], needs) => {
+  const { em } = ctx;
+  if (!g) return node.input.map(() => undefined);
+  if (needs[1] || needs[2]) unsupported(node, 'scale or bias depend on the input', 'only LayerNormalization with constant scale and bias is differentiated');
+  const { mean: mu, invStd } = statistics(em, node);
+  const x = node.input[0]!;
+  const xhat = em.mul(em.sub(x, mu), invStd);
+  const gh = scaled(em, node, g);
+  const inner = overNormAxes(em, node, [gh, xhat], x, ([a, xh], axes) => em.sub(em.sub(a!, mean(em, a!, axes)), em.mul(xh!, mean(em, em.mul(a!, xh!), axes))));
+  return [em.mul(inner, invStd), undefined, undefined];
+};
+
+export const normalizationVjps: Record<string, Vjp> = {
+  LayerNormalization: layerNorm,
+};
