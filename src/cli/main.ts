@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { XsysError } from '../errors.js';
 import { runConformance } from '../conformance/run.js';
 import { compileExplainer } from '../compiler/compile.js';
-import { readModel } from '../onnx/model.js';
+import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { registerExplain } from './explain-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
