@@ -11,6 +11,7 @@ export { parseModel, serializeModel } from '../onnx/model.js';
 export { parseNpy, encodeNpy, toFloat32, type NdArray } from '../io/npy.js';
 export { attributionToHeatmap, overlay, type HeatmapOptions, type RgbImage } from '../render/heatmap.js';
 export { COLORMAP_NAMES, colormap, palette } from '../render/colormaps.js';
+export { METHOD_NAMES, type MethodName } from '../methods/types.js';
 export { DEVICE_METHODS, DeviceExplainer, explainOnDevice, configureRuntime, hasWebGpu, type DeviceMethod, type DeviceBackend, type DeviceExplainOptions, type DeviceExplanation } from './device.js';
 export type { Tensor } from '../runtime/tensor.js';
 export * from '../errors.js';
