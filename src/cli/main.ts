@@ -6,6 +6,7 @@ import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { registerExplain } from './explain-command.js';
+import { registerServe } from './serve-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerExplain(program, run);
+  registerServe(program, run);
 
   program
     .command('conformance')
