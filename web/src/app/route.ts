@@ -28,7 +28,7 @@ export interface RouteState {
   job?: string;
 }
 
-export const DEFAULTS: RouteState = { view: 'explain', method: 'lrp', composite: 'epsilon-plus-flat', target: 'pred', cmap: 'bwr', opacity: 0.65, device: 'server' };
+export const DEFAULTS: RouteState = { view: 'explain', method: 'lrp', composite: 'epsilon-plus-flat', target: 'pred', cmap: 'bwr', opacity: 0.7, device: 'server' };
 
 export function parseRoute(hash: string): RouteState {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');

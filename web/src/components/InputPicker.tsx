@@ -2,7 +2,8 @@
 import { useRef, useState } from 'react';
 import { useWorkbench } from '../app/workbench';
 import { api } from '../services/api';
-import { describeInput, displayUrl, type InputChoice } from '../services/inputs';
+import { describeInput, type InputChoice } from '../services/inputs';
+import { useDisplayUrl } from '../app/useDisplayUrl';
 
 const THUMBS = 12;
 
@@ -11,7 +12,9 @@ export function InputPicker(props: { choice?: InputChoice; onSample: (sample: st
   const [dataset, setDataset] = useState<string>();
   const [over, setOver] = useState(false);
   const file = useRef<HTMLInputElement>(null);
+  const imageUrl = useDisplayUrl(props.choice);
   const ds = datasets.find((d) => d.name === (dataset ?? (props.choice?.kind === 'sample' ? props.choice.dataset : datasets[0]?.name)));
+  const label = props.choice?.kind === 'sample' ? datasets.find((d) => d.name === (props.choice as { dataset: string }).dataset)?.labels?.[props.choice.index] : undefined;
   const take = (f: File | undefined) => {
     if (!f || !f.type.startsWith('image/')) return;
     setDropped({ blob: f, url: URL.createObjectURL(f), name: f.name });
@@ -37,9 +40,10 @@ export function InputPicker(props: { choice?: InputChoice; onSample: (sample: st
       >
         {props.choice ? (
           <>
-            <img src={displayUrl(props.choice)} alt="" />
+            {imageUrl && <img src={imageUrl} alt="" />}
             <span>
               <strong>{describeInput(props.choice)}</strong>
+              {label !== undefined && <small>true class {label}</small>}
               <small>{props.local && props.choice.kind === 'dropped' ? 'stays on this device' : 'drop another image to replace'}</small>
             </span>
           </>

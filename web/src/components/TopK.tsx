@@ -11,7 +11,9 @@ export function TopKList(props: { topk: TopK[]; target?: number; onPick?: (cls: 
             <span className="topk-bar">
               <span style={{ width: `${Math.max(1, t.prob * 100)}%` }} />
             </span>
-            <span className="topk-prob">{(t.prob * 100).toFixed(1)}%</span>
+            <span className="topk-prob" title={`logit ${t.score.toFixed(3)}`}>
+              {t.prob >= 0.001 ? `${(t.prob * 100).toFixed(1)}%` : '<0.1%'}
+            </span>
           </button>
         </li>
       ))}

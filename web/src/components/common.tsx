@@ -70,8 +70,9 @@ export function shortId(id: string): string {
   return id.length > 12 ? id.slice(0, 10) : id;
 }
 
-export function when(iso: string | undefined): string {
+export function when(iso: string | undefined, short = false): string {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  if (Number.isNaN(d.getTime())) return iso;
+  return short && d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }

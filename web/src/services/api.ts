@@ -12,6 +12,8 @@ export interface ModelSummary {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   opset: number;
+  /** How the service prepares images for this model (size, greyscale, mean/std), when known. */
+  preprocess?: Preprocess;
   createdAt: string;
 }
 export interface ModelDetail extends ModelSummary {
@@ -30,6 +32,8 @@ export interface Dataset {
   count: number;
   shape: number[];
   preprocess: Preprocess;
+  /** The true class of each sample, where the dataset has labels. */
+  labels?: number[];
 }
 export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
 export type Params = Record<string, number | string>;
@@ -63,7 +67,9 @@ export interface ResultRecord {
   target: number;
   relevanceSum: number;
   createdAt: string;
-  artefacts: { heatmap: string; attribution: string; input: string };
+  /** display: a PNG of the input as the user gave it, where the service keeps one. */
+  artefacts: { heatmap: string; attribution: string; input: string; display?: string };
+  topk?: TopK[];
   provenance: Provenance;
   /** Metric scores, where the service computed them (e.g. by an evaluation job). */
   metrics?: Record<string, number>;

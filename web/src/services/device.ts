@@ -19,9 +19,20 @@ function configure(): void {
 
 const explainers = new Map<string, Promise<DeviceExplainer>>();
 
-/** WebGPU where the browser offers it, else WASM. */
-export function preferredBackend(): DeviceBackend {
-  return hasWebGpu() ? 'webgpu' : 'wasm';
+let backendChoice: Promise<DeviceBackend> | undefined;
+
+/** WebGPU where the browser offers it and a GPU adapter is actually available, else WASM. */
+export function preferredBackend(): Promise<DeviceBackend> {
+  backendChoice ??= (async () => {
+    if (!hasWebGpu()) return 'wasm';
+    try {
+      const gpu = (navigator as unknown as { gpu: { requestAdapter(): Promise<unknown> } }).gpu;
+      return (await gpu.requestAdapter()) ? 'webgpu' : 'wasm';
+    } catch {
+      return 'wasm';
+    }
+  })();
+  return backendChoice;
 }
 
 export function runsOnDevice(method: string): method is DeviceMethod {
@@ -44,7 +55,7 @@ function explainerFor(modelId: string, backend: DeviceBackend): Promise<DeviceEx
 
 export async function explainLocally(modelId: string, input: Tensor, options: { method: string; composite?: string; target: number | 'pred' }): Promise<Explained> {
   if (!runsOnDevice(options.method)) throw new Error(`'${options.method}' runs on the server only; on this device: ${DEVICE_METHODS.join(', ')}`);
-  let backend = preferredBackend();
+  let backend = await preferredBackend();
   const t0 = performance.now();
   let ex = await explainerFor(modelId, backend);
   const run = (d: DeviceExplainer) => d.explain(input, { method: options.method as DeviceMethod, composite: options.method === 'lrp' ? options.composite : undefined, target: options.target });

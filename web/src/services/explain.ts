@@ -30,7 +30,7 @@ export async function fromRecord(r: ResultRecord | ExplainResult): Promise<Expla
     composite: r.composite,
     target: r.target,
     attribution: { data: toFloat32(arr), dims: arr.shape },
-    topk: 'topk' in r ? r.topk : [],
+    topk: r.topk ?? [],
     relevanceSum: r.relevanceSum,
     timingMs: { compile: r.provenance?.timingMs?.compile, run: r.provenance?.timingMs?.run, total: r.provenance?.timingMs?.total ?? 0 },
     resultId: r.id,

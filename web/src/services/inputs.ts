@@ -23,16 +23,57 @@ export function inputChoice(sample: string | undefined, dropped: DroppedImage | 
   return dropped ? { kind: 'dropped', image: dropped } : undefined;
 }
 
-export function displayUrl(c: InputChoice): string {
-  return c.kind === 'sample' ? api.sampleUrl(c.dataset, c.index) : c.kind === 'stored' ? api.artefactUrl(c.sha) : c.image.url;
+const displayCache = new Map<string, Promise<string>>();
+
+/**
+ * An image URL showing the input. Stored inputs are kept by the service as the preprocessed tensor (.npy); those are
+ * drawn here, min–max scaled per tensor, greyscale for one channel and RGB for three.
+ */
+export function displayUrl(c: InputChoice): Promise<string> {
+  if (c.kind === 'sample') return Promise.resolve(api.sampleUrl(c.dataset, c.index));
+  if (c.kind === 'dropped') return Promise.resolve(c.image.url);
+  let url = displayCache.get(c.sha);
+  if (!url) {
+    url = api.artefact(c.sha).then((bytes) => (bytes[0] === 0x93 && bytes[1] === 0x4e ? tensorImage(npyToInput(bytes, undefined)) : api.artefactUrl(c.sha)));
+    displayCache.set(c.sha, url);
+    url.catch(() => displayCache.delete(c.sha));
+  }
+  return url;
+}
+
+export function tensorImage(t: Tensor): string {
+  const dims = t.dims.length === 4 ? t.dims.slice(1) : t.dims.length === 3 ? t.dims : [1, ...t.dims.slice(-2)];
+  const [c = 1, h = 1, w = 1] = dims;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of t.data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = hi - lo || 1;
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const img = new ImageData(w, h);
+  const plane = h * w;
+  for (let p = 0; p < plane; p++) {
+    for (let k = 0; k < 3; k++) img.data[p * 4 + k] = Math.round(((t.data[(c >= 3 ? k : 0) * plane + p]! - lo) / span) * 255);
+    img.data[p * 4 + 3] = 255;
+  }
+  canvas.getContext('2d')!.putImageData(img, 0, 0);
+  return canvas.toDataURL('image/png');
 }
 
 export function describeInput(c: InputChoice): string {
   return c.kind === 'sample' ? `${c.dataset} #${c.index}` : c.kind === 'stored' ? `stored input ${c.sha.slice(0, 10)}` : c.image.name;
 }
 
-/** Preprocessing for an image: the model's input size and channels, mean/std of a dataset of the same shape. */
+/**
+ * Preprocessing for an image: the model's own (from the service) or else its input size and channels with the mean/std
+ * of a dataset of the same shape.
+ */
 export function imagePreprocess(model: ModelSummary | undefined, datasets: Dataset[]): Preprocess {
+  if (model?.preprocess) return model.preprocess;
   const shape = imageShape(model?.inputs[0]);
   if (!shape) return {};
   const same = datasets.find((d) => {

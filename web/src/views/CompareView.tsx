@@ -13,7 +13,8 @@ import { api } from '../services/api';
 import { runsOnDevice } from '../services/device';
 import { explainOne, fromRecord, parseTarget } from '../services/explain';
 import type { Explained } from '../services/explained';
-import { displayUrl, inputChoice, serverInput } from '../services/inputs';
+import { inputChoice, serverInput } from '../services/inputs';
+import { useDisplayUrl } from '../app/useDisplayUrl';
 
 export const DEFAULT_METHODS = 'lrp:epsilon-plus-flat,gradient-x-input';
 
@@ -40,6 +41,7 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
   const model = wb.models.find((m) => m.id === route.model);
   const choice = inputChoice(route.sample, wb.dropped);
   const local = route.device === 'local';
+  const imageUrl = useDisplayUrl(choice);
   const specs = parseMethods(route.methods);
   const [adding, setAdding] = useState<Spec>({ method: 'gradient' });
   const setSpecs = (list: Spec[]) => set({ methods: list.map(specText).join(',') });
@@ -118,7 +120,7 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
                       <strong>{s.method}</strong>
                       {s.composite && <span className="muted"> · {s.composite}</span>}
                     </figcaption>
-                    <Overlay imageUrl={displayUrl(choice)} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={240} label={specText(s)} />
+                    <Overlay imageUrl={imageUrl} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={240} label={specText(s)} />
                     {ex && (
                       <p className="card-facts">
                         class {ex.target} · sum {fmt(ex.relevanceSum)} · {Math.round(ex.timingMs.total)} ms

@@ -31,6 +31,8 @@ async function fetchKinds(): Promise<JobKind[]> {
   }
 }
 
+const FIELD_LABELS: Record<string, string> = { modelId: 'model', start: 'first sample', count: 'number of samples' };
+
 function errorText(e: Job['error']): string {
   return typeof e === 'string' ? e : e ? `${e.title ?? ''} ${e.detail ?? ''}`.trim() : '';
 }
@@ -56,12 +58,12 @@ export function EvalView(props: { route: RouteState; set: (p: Partial<RouteState
         } catch {
           /* a keep-alive or a non-JSON line */
         }
-        if (ev.type !== 'progress') {
+        if (ev.type === 'done' || ev.type === 'failed' || ev.type === 'cancelled') {
           es.close();
           void refresh();
         }
       };
-      for (const t of ['progress', 'done', 'failed', 'cancelled']) es.addEventListener(t, on as EventListener);
+      for (const t of ['progress', 'resumed', 'done', 'failed', 'cancelled']) es.addEventListener(t, on as EventListener);
       es.onerror = () => es.close();
       return es;
     });
@@ -157,7 +159,7 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
             <Select value={spec?.kind ?? kind} onChange={setKind} options={kinds.value.map((k) => k.kind)} testId="job-kind" />
           </Field>
           {shown.map(([name, p]) => (
-            <Field key={name} label={`${name}${spec?.params.required?.includes(name) ? '' : ' (optional)'}`}>
+            <Field key={name} label={`${FIELD_LABELS[name] ?? name}${spec?.params.required?.includes(name) ? '' : ' (optional)'}`}>
               {field(name, p)}
             </Field>
           ))}

@@ -1,4 +1,5 @@
 /** Explain one input: heatmap over the image, top-k predictions, and every choice mirrored in the URL. */
+import { encodeNpy } from '../../../src/browser/index.js';
 import type { RouteState } from '../app/route';
 import { useAsync } from '../app/useAsync';
 import { useWorkbench } from '../app/workbench';
@@ -11,7 +12,8 @@ import { TopKList } from '../components/TopK';
 import { runsOnDevice } from '../services/device';
 import { explainOne, parseTarget } from '../services/explain';
 import type { Explained } from '../services/explained';
-import { displayUrl, inputChoice } from '../services/inputs';
+import { inputChoice } from '../services/inputs';
+import { useDisplayUrl } from '../app/useDisplayUrl';
 
 export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
   const { route, set } = props;
@@ -19,6 +21,7 @@ export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteSt
   const model = wb.models.find((m) => m.id === route.model);
   const choice = inputChoice(route.sample, wb.dropped);
   const local = route.device === 'local';
+  const imageUrl = useDisplayUrl(choice);
   const blocked = local && !runsOnDevice(route.method) ? `${route.method} runs on the server only.` : undefined;
   const ready = model && choice && !blocked;
   const key = JSON.stringify([route.device, model?.id, route.sample ?? wb.dropped?.url, route.method, route.method === 'lrp' ? route.composite : '', route.target, wb.datasets.length]);
@@ -60,7 +63,7 @@ export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteSt
                 </div>
               )}
               <ErrorBox error={run.error} />
-              <Overlay imageUrl={displayUrl(choice)} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={400} />
+              <Overlay imageUrl={imageUrl} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={400} />
               <ColorBar cmap={route.cmap} attribution={ex?.attribution} />
               {ex && <Facts ex={ex} />}
             </Panel>
@@ -77,6 +80,17 @@ export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteSt
       </main>
     </div>
   );
+}
+
+/** The attribution as a NumPy file, exactly the float32 values behind the heatmap (built locally for device results). */
+function downloadNpy(ex: Explained): void {
+  const bytes = encodeNpy(ex.attribution.data, ex.attribution.dims, 'float32');
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `attribution-${ex.method}${ex.composite ? `-${ex.composite}` : ''}-class${ex.target}-${ex.where}.npy`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function Facts({ ex }: { ex: Explained }) {
@@ -97,6 +111,14 @@ function Facts({ ex }: { ex: Explained }) {
       <div>
         <dt>computed</dt>
         <dd data-testid="computed-where">{ex.where === 'local' ? `on this device (${ex.backend})` : 'on the server'} · {Math.round(ex.timingMs.total)} ms</dd>
+      </div>
+      <div>
+        <dt>attribution</dt>
+        <dd>
+          <button type="button" className="link" onClick={() => downloadNpy(ex)} data-testid="download-npy">
+            download .npy
+          </button>
+        </dd>
       </div>
       {ex.resultId && (
         <div>

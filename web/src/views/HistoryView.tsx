@@ -8,6 +8,7 @@ import { DisplayControls } from '../components/Controls';
 import { ColorBar, fmt, Overlay } from '../components/Overlay';
 import { api, type Reproduction, type ResultRecord } from '../services/api';
 import { fromRecord } from '../services/explain';
+import { useStoredInputUrl } from '../app/useDisplayUrl';
 import type { Explained } from '../services/explained';
 
 export function HistoryView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
@@ -33,14 +34,14 @@ export function HistoryView(props: { route: RouteState; set: (p: Partial<RouteSt
           {list.value?.map((r) => (
             <li key={r.id}>
               <button type="button" className={r.id === route.result ? 'history-item active' : 'history-item'} onClick={() => set({ result: r.id })}>
-                <img src={api.artefactUrl(r.artefacts.input)} alt="" />
+                <InputThumb r={r} />
                 <span>
                   <strong>
                     {r.method}
                     {r.composite ? ` · ${r.composite}` : ''}
                   </strong>
                   <small>
-                    {name(r.modelId)} · class {r.target} · {when(r.createdAt)}
+                    {name(r.modelId)} · class {r.target} · {when(r.createdAt, true)}
                   </small>
                 </span>
               </button>
@@ -53,15 +54,23 @@ export function HistoryView(props: { route: RouteState; set: (p: Partial<RouteSt
   );
 }
 
+function InputThumb({ r }: { r: ResultRecord }) {
+  const stored = useStoredInputUrl(r.artefacts.display ? '' : r.artefacts.input);
+  const url = r.artefacts.display ? api.artefactUrl(r.artefacts.display) : stored;
+  return url ? <img src={url} alt="" /> : <span className="thumb-blank" />;
+}
+
 function ResultDetail({ id, route, set }: { id: string; route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
   const rec = useAsync<{ r: ResultRecord; ex: Explained }>(async () => {
     const r = await api.result(id);
     return { r, ex: await fromRecord(r) };
   }, id);
   const [repro, setRepro] = useState<{ loading?: boolean; value?: Reproduction; error?: unknown }>({});
+  const storedUrl = useStoredInputUrl(rec.value?.r.artefacts.input ?? '');
   if (rec.error) return <ErrorBox error={rec.error} />;
   if (!rec.value) return <Spinner label="loading…" />;
   const { r, ex } = rec.value;
+  const imageUrl = r.artefacts.display ? api.artefactUrl(r.artefacts.display) : storedUrl;
   const p = r.provenance;
   const reproduce = async () => {
     setRepro({ loading: true });
@@ -75,7 +84,7 @@ function ResultDetail({ id, route, set }: { id: string; route: RouteState; set: 
   return (
     <div className="result-grid">
       <Panel title="Result" actions={<a className="button" href={explainLink}>Open in Explain</a>}>
-        <Overlay imageUrl={api.artefactUrl(r.artefacts.input)} attribution={ex.attribution} cmap={route.cmap} opacity={route.opacity} size={360} />
+        <Overlay imageUrl={imageUrl} attribution={ex.attribution} cmap={route.cmap} opacity={route.opacity} size={360} />
         <ColorBar cmap={route.cmap} attribution={ex.attribution} />
         <div className="inline-controls">
           <DisplayControls route={route} set={set} />

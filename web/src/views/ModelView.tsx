@@ -175,7 +175,7 @@ function ModelDetails({ m, route, set, onDeleted }: { m: ModelDetail; route: Rou
             </div>
           )}
         </Panel>
-        <Panel title="Rules" actions={<Select value={route.composite} onChange={(composite) => set({ composite })} options={[...COMPOSITE_NAMES]} testId="model-composite" />}>
+        <Panel title="Rules" actions={<span className="compact"><Select value={route.composite} onChange={(composite) => set({ composite })} options={[...COMPOSITE_NAMES]} testId="model-composite" /></span>}>
           {ruled.length === 0 && <Empty>No layer gets a rule under this composite.</Empty>}
           <table className="table" data-testid="rule-table">
             <thead>
