@@ -3,6 +3,7 @@
  * with the routes of docs/workbench-api.md, problem+json errors, token auth and the built web UI at `/`.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import fastifyStatic from '@fastify/static';
@@ -10,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { JobRunner } from '../jobs/runner.js';
+import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
 import { VERSION } from '../version.js';
 import { Authenticator, type TokenEntry } from './auth.js';
@@ -51,14 +53,17 @@ export interface Workbench {
 
 export const DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024;
 
-/** The bundled example: the MNIST CNN and its 8 test digits, preprocessed as `npm run example` does. */
+/** The bundled example: the MNIST CNN and its 8 test digits, preprocessed as `npm run example` does. Returns the model id when it was registered now. */
 export async function registerBundledExample(ctx: ServerContext): Promise<string | undefined> {
   const dir = join(packageRoot(), 'examples', 'mnist');
   if (!existsSync(join(dir, 'mnist-cnn.onnx'))) return undefined;
   const preprocess = { size: [28, 28] as [number, number], grayscale: true, mean: [0.1307], std: [0.3081] };
   await ctx.datasets.register({ name: 'mnist-samples', npy: join(dir, 'samples.npy'), images: join(dir, 'samples'), labels: join(dir, 'labels.json'), preprocess });
-  const { readFile } = await import('node:fs/promises');
-  const { record } = await ctx.models.register(new Uint8Array(await readFile(join(dir, 'mnist-cnn.onnx'))), 'mnist-cnn.onnx', preprocess);
+  // The model only on the first start: its ONNX artefact outlives a deletion of the model (artefacts are never
+  // deleted), so a user who deleted the example does not get it back on the next start.
+  const bytes = new Uint8Array(await readFile(join(dir, 'mnist-cnn.onnx')));
+  if (await ctx.store.artefacts.head(sha256Hex(bytes))) return undefined;
+  const { record } = await ctx.models.register(bytes, 'mnist-cnn.onnx', preprocess);
   return record.id;
 }
 

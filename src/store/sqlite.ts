@@ -18,8 +18,6 @@ export interface SqliteStoreOptions {
   dir: string;
   /** File operations for artefacts (tests inject failures). */
   fileOps?: FileOps;
-  /** Migrate only up to this schema version (tests of upgrades). */
-  schemaVersion?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -226,7 +224,7 @@ export class SqliteStore implements Store {
       // NORMAL is durable across application crashes in WAL mode (only an OS crash can lose the last commits).
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
-      migrate(db, options.schemaVersion);
+      migrate(db);
     } catch (err) {
       throw storeFailure(`the store in ${options.dir}`, err);
     }
