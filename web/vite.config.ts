@@ -52,5 +52,5 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
   },
-  server: { proxy: { '/api': 'http://127.0.0.1:8787' } },
+  server: { proxy: { '/api': 'http://127.0.0.1:7860', '/openapi.json': 'http://127.0.0.1:7860' } },
 });

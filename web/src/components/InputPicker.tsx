@@ -43,8 +43,7 @@ export function InputPicker(props: { choice?: InputChoice; onSample: (sample: st
             {imageUrl && <img src={imageUrl} alt="" />}
             <span>
               <strong>{describeInput(props.choice)}</strong>
-              {label !== undefined && <small>true class {label}</small>}
-              <small>{props.local && props.choice.kind === 'dropped' ? 'stays on this device' : 'drop another image to replace'}</small>
+              <small>{label !== undefined ? `true class ${label}` : props.local && props.choice.kind === 'dropped' ? 'stays on this device' : 'drop an image to replace'}</small>
             </span>
           </>
         ) : (

@@ -68,6 +68,11 @@ export function ColorBar(props: { cmap: string; attribution?: Tensor }) {
   );
 }
 
+/** A duration for people: milliseconds below a second, seconds above. */
+export function fmtMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 export function fmt(v: number, digits = 3): string {
   if (v === 0) return '0';
   const a = Math.abs(v);

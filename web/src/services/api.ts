@@ -168,7 +168,7 @@ export const api = {
   explain: (req: ExplainRequest) => post<ExplainResult>('/api/explain', req),
   compare: (req: Omit<ExplainRequest, 'method' | 'composite'> & { methods: { method: string; composite?: string; params?: Params }[] }) =>
     post<{ results: ExplainResult[] }>('/api/compare', req),
-  results: (query: { modelId?: string; limit?: number; before?: string } = {}) => {
+  results: (query: { modelId?: string; jobId?: string; limit?: number; before?: string } = {}) => {
     const q = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${enc(String(v))}`).join('&');
     return json<ResultRecord[]>(`/api/results${q ? `?${q}` : ''}`);
   },

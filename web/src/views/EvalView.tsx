@@ -175,7 +175,7 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
 
 function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
   const ids = job.resultIds ?? [];
-  const results = useAsync<ResultRecord[]>(ids.length ? () => Promise.all(ids.slice(0, 200).map((id) => api.result(id))) : undefined, `${job.id}:${ids.length}`);
+  const results = useAsync<ResultRecord[]>(ids.length ? async () => (await api.results({ jobId: job.id, limit: 500 })).reverse() : undefined, `${job.id}:${ids.length}`);
   const charts = useMemo(() => {
     const rs = results.value ?? [];
     const classes = new Map<number, number>();

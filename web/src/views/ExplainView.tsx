@@ -7,7 +7,7 @@ import { ErrorBox, Field, Panel, Spinner } from '../components/common';
 import { DisplayControls, MethodControls } from '../components/Controls';
 import { InputPicker } from '../components/InputPicker';
 import { ModelSelect } from '../components/ModelSelect';
-import { ColorBar, fmt, Overlay } from '../components/Overlay';
+import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
 import { TopKList } from '../components/TopK';
 import { runsOnDevice } from '../services/device';
 import { explainOne, parseTarget } from '../services/explain';
@@ -110,7 +110,7 @@ function Facts({ ex }: { ex: Explained }) {
       </div>
       <div>
         <dt>computed</dt>
-        <dd data-testid="computed-where">{ex.where === 'local' ? `on this device (${ex.backend})` : 'on the server'} · {Math.round(ex.timingMs.total)} ms</dd>
+        <dd data-testid="computed-where">{ex.where === 'local' ? `on this device (${ex.backend})` : 'on the server'} · {fmtMs(ex.timingMs.total)}</dd>
       </div>
       <div>
         <dt>attribution</dt>
