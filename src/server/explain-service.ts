@@ -13,13 +13,13 @@ import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { explain } from '../methods/explain.js';
 import type { ModelExplainer } from '../methods/explainer.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
-import { attributionToHeatmap, upscaleFactor } from '../render/heatmap.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
 import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
+import { heatmapPng } from './heatmap-png.js';
 import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
 
@@ -221,9 +221,8 @@ export class ExplainService {
     return result;
   }
 
-  async renderHeatmap(data: Float32Array, sampleDims: number[], cmap: string): Promise<Uint8Array> {
-    const heat = attributionToHeatmap(data, sampleDims, { cmap });
-    return encodePng(heat, upscaleFactor(heat.width, heat.height));
+  renderHeatmap(data: Float32Array, sampleDims: number[], cmap: string): Promise<Uint8Array> {
+    return heatmapPng(data, sampleDims, cmap);
   }
 
   /** Recomputes a stored result from its record (model bytes, input tensor, method, composite, params, target). */

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeNpy, parseNpy, toFloat32 } from '../../src/io/npy.js';
 import { explain } from '../../src/methods/explain.js';
+import { attributionToHeatmap } from '../../src/render/heatmap.js';
+import { encodePng } from '../../src/render/png.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { serializeModel } from '../../src/onnx/model.js';
 import { sha256Hex } from '../../src/store/artefact-files.js';
@@ -168,6 +170,10 @@ describe('explain', () => {
     expect(heat.headers['content-type']).toBe('image/png');
     const meta = await sharp(heat.rawPayload).metadata();
     expect([meta.width, meta.height]).toEqual([224, 224]);
+    // The same pixels as the library's (and the CLI's) heatmap PNG of this attribution.
+    const expected = await encodePng(attributionToHeatmap(attr.data, [1, 28, 28], { cmap: 'bwr' }), 8);
+    const raw = async (png: Uint8Array) => sharp(png).removeAlpha().raw().toBuffer();
+    expect((await raw(heat.rawPayload)).equals(await raw(expected))).toBe(true);
     const recoloured = await wb.app.inject({ url: `/api/artefacts/${r.artefacts.attribution}?cmap=coldnhot` });
     expect(recoloured.headers['content-type']).toBe('image/png');
     expect(Buffer.compare(recoloured.rawPayload, heat.rawPayload)).not.toBe(0);
