@@ -20,6 +20,7 @@ interface ServeFlags {
   example: boolean;
   resume: boolean;
   webRoot?: string;
+  threads?: string;
 }
 
 export function defaultDataDir(): string {
@@ -46,6 +47,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
     .option('--no-example', 'do not register the bundled MNIST model and samples')
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
+    .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores; 1 often serves many clients better)')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
     .action((flags: ServeFlags) =>
       run(async () => {
@@ -53,6 +55,8 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('--port', `'${flags.port}' is not a port number`);
         const maxMb = flags.maxUploadMb === undefined ? DEFAULT_MAX_UPLOAD / 1024 / 1024 : Number(flags.maxUploadMb);
         if (!(maxMb > 0)) throw new InvalidArgumentError('--max-upload-mb', `'${flags.maxUploadMb}' is not a positive number`);
+        const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
         const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
         if (!isLoopback(flags.host) && tokens.length === 0) {
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
@@ -67,6 +71,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           datasets: parseDatasets(flags.dataset),
           resumeJobs: flags.resume,
           webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
+          threads,
         });
         let address: string;
         try {

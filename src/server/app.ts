@@ -41,6 +41,8 @@ export interface ServerOptions {
   /** Directory for short-lived files (uploaded images being decoded). */
   scratchDir?: string;
   logger?: boolean;
+  /** ONNX Runtime intra-op threads per run (default: ORT's choice, all cores). */
+  threads?: number;
 }
 
 export interface Workbench {
@@ -70,7 +72,7 @@ export async function registerBundledExample(ctx: ServerContext): Promise<string
 export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
   const store = options.store;
-  const models = new ModelService(store);
+  const models = new ModelService(store, 8, options.threads);
   const datasets = new DatasetRegistry();
   const explainer = new ExplainService(store, models, datasets, options.scratchDir);
   const jobs = new JobRunner(store, { resume: options.resumeJobs });

@@ -57,6 +57,8 @@ export class ModelService {
     private readonly store: Store,
     /** How many models keep a prepared explainer (compiled graphs + sessions) in memory. */
     private readonly maxLoaded = 8,
+    /** ONNX Runtime intra-op threads per run (undefined: ORT's default, all cores). */
+    private readonly threads?: number,
   ) {}
 
   /** Validates and stores ONNX bytes. `created` is false when a model with these bytes already exists. */
@@ -135,7 +137,7 @@ export class ModelService {
       this.explainers.set(id, p);
       return p;
     }
-    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id)));
+    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), { threads: this.threads }));
     this.explainers.set(id, p);
     p.catch(() => this.explainers.delete(id));
     while (this.explainers.size > this.maxLoaded) this.explainers.delete(this.explainers.keys().next().value!);
