@@ -1,7 +1,7 @@
 /** Small dependency-free SVG charts: bars by category, and a series of values by index. */
 import { fmt } from './Overlay';
 
-export function BarChart(props: { title: string; data: { label: string; value: number }[]; unit?: string }) {
+export function BarChart(props: { title: string; data: { label: string; value: number }[]; unit?: string; integer?: boolean }) {
   const max = Math.max(1e-12, ...props.data.map((d) => Math.abs(d.value)));
   return (
     <figure className="chart">
@@ -14,7 +14,7 @@ export function BarChart(props: { title: string; data: { label: string; value: n
               <span className={d.value < 0 ? 'neg' : ''} style={{ width: `${(Math.abs(d.value) / max) * 100}%` }} />
             </span>
             <span className="bar-value">
-              {fmt(d.value)}
+              {props.integer ? Math.round(d.value) : fmt(d.value)}
               {props.unit ?? ''}
             </span>
           </li>
@@ -26,16 +26,21 @@ export function BarChart(props: { title: string; data: { label: string; value: n
 
 export function SeriesChart(props: { title: string; values: number[]; unit?: string; height?: number }) {
   const w = 560;
-  const h = props.height ?? 140;
-  const pad = 28;
+  const h = props.height ?? 150;
+  // Room on the left for the value ticks, at the bottom for the sample index.
+  const left = 52;
+  const right = 12;
+  const top = 10;
+  const bottom = 20;
   const vals = props.values;
   if (vals.length === 0) return null;
   const lo = Math.min(0, ...vals);
   const hi = Math.max(0, ...vals);
   const span = hi - lo || 1;
-  const x = (i: number) => pad + (vals.length === 1 ? (w - 2 * pad) / 2 : (i / (vals.length - 1)) * (w - 2 * pad));
-  const y = (v: number) => h - pad / 2 - ((v - lo) / span) * (h - pad);
-  const bw = Math.max(2, Math.min(16, (w - 2 * pad) / vals.length - 2));
+  const slot = (w - left - right) / vals.length;
+  const x = (i: number) => left + slot * (i + 0.5);
+  const y = (v: number) => top + (1 - (v - lo) / span) * (h - top - bottom);
+  const bw = Math.max(1, Math.min(28, slot * 0.7));
   const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
   return (
     <figure className="chart">
@@ -43,7 +48,8 @@ export function SeriesChart(props: { title: string; values: number[]; unit?: str
         {props.title} <span className="muted">· mean {fmt(mean)}{props.unit ?? ''} · n = {vals.length}</span>
       </figcaption>
       <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={props.title}>
-        <line x1={pad} x2={w - pad} y1={y(0)} y2={y(0)} className="axis" />
+        <line x1={left} x2={w - right} y1={y(0)} y2={y(0)} className="axis" />
+        <line x1={left} x2={left} y1={top} y2={h - bottom} className="axis" />
         {vals.map((v, i) => (
           <rect key={i} x={x(i) - bw / 2} y={Math.min(y(v), y(0))} width={bw} height={Math.max(1, Math.abs(y(v) - y(0)))} className={v < 0 ? 'neg' : 'pos'}>
             <title>
@@ -52,8 +58,11 @@ export function SeriesChart(props: { title: string; values: number[]; unit?: str
             </title>
           </rect>
         ))}
-        <text x={4} y={y(hi) + 4} className="tick">{fmt(hi)}</text>
-        {lo < 0 && <text x={4} y={y(lo)} className="tick">{fmt(lo)}</text>}
+        <text x={left - 6} y={y(hi) + 4} className="tick" textAnchor="end">{fmt(hi)}</text>
+        {lo < 0 && hi > 0 && <text x={left - 6} y={y(0) + 4} className="tick" textAnchor="end">0</text>}
+        {lo < 0 && <text x={left - 6} y={y(lo) + 4} className="tick" textAnchor="end">{fmt(lo)}</text>}
+        <text x={x(0)} y={h - 4} className="tick" textAnchor="middle">#0</text>
+        {vals.length > 1 && <text x={x(vals.length - 1)} y={h - 4} className="tick" textAnchor="middle">#{vals.length - 1}</text>}
       </svg>
     </figure>
   );

@@ -43,7 +43,7 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
   const local = route.device === 'local';
   const imageUrl = useDisplayUrl(choice);
   const specs = parseMethods(route.methods);
-  const [adding, setAdding] = useState<Spec>({ method: 'gradient' });
+  const [adding, setAdding] = useState<Spec>({ method: 'integrated-gradients' });
   const setSpecs = (list: Spec[]) => set({ methods: list.map(specText).join(',') });
   const runnable = specs.filter((s) => !local || runsOnDevice(s.method));
   const target = parseTarget(route.target);
@@ -88,7 +88,9 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
           <div className="add-method">
             <Select value={adding.method} onChange={(method) => setAdding(method === 'lrp' ? { method, composite: 'epsilon-gamma-box' } : { method })} options={methodOptions(local)} testId="add-method" />
             {adding.method === 'lrp' && <Select value={adding.composite ?? ''} onChange={(composite) => setAdding({ method: 'lrp', composite })} options={[...COMPOSITE_NAMES]} testId="add-composite" />}
-            <button type="button" onClick={() => !specs.some((s) => specText(s) === specText(adding)) && setSpecs([...specs, adding])} data-testid="add-method-button">
+            <button type="button" onClick={() => {
+                if (!specs.some((s) => specText(s) === specText(adding))) setSpecs([...specs, adding]);
+              }} data-testid="add-method-button">
               Add
             </button>
           </div>

@@ -173,6 +173,28 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
   );
 }
 
+function JobParams({ job }: { job: Job }) {
+  const wb = useWorkbench();
+  const p = job.params ?? {};
+  const shown = Object.entries(p).filter(([, v]) => v !== undefined && typeof v !== 'object');
+  return (
+    <dl className="params">
+      {shown.map(([k, v]) => (
+        <div key={k}>
+          <dt>{FIELD_LABELS[k] ?? k}</dt>
+          <dd>{k === 'modelId' ? wb.models.find((m) => m.id === v)?.name ?? String(v).slice(0, 12) : String(v)}</dd>
+        </div>
+      ))}
+      {job.createdAt && (
+        <div>
+          <dt>started</dt>
+          <dd>{when(job.createdAt)}</dd>
+        </div>
+      )}
+    </dl>
+  );
+}
+
 function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
   const ids = job.resultIds ?? [];
   const results = useAsync<ResultRecord[]>(ids.length ? async () => (await api.results({ jobId: job.id, limit: 500 })).reverse() : undefined, `${job.id}:${ids.length}`);
@@ -215,7 +237,7 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
           </span>
         </div>
         {job.error && <div className="error">{errorText(job.error)}</div>}
-        <p className="muted mono small">{job.params ? JSON.stringify(job.params) : ''} {job.createdAt ? `· ${when(job.createdAt)}` : ''}</p>
+        <JobParams job={job} />
       </Panel>
       <Panel title="Results">
         {ids.length === 0 && <Empty>No results yet.</Empty>}
@@ -226,7 +248,7 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
           {charts.metrics.length > 0 && <BarChart title="Mean metric scores" data={charts.metrics} />}
           {charts.sums.length > 0 && <SeriesChart title="Relevance sum per sample" values={charts.sums} />}
           {charts.times.length > 0 && <SeriesChart title="Time per sample" values={charts.times} unit=" ms" />}
-          {charts.classes.length > 0 && <BarChart title="Explained classes" data={charts.classes} />}
+          {charts.classes.length > 0 && <BarChart title="Explained classes" data={charts.classes} integer />}
         </div>
         {ids.length > 0 && (
           <p className="small">

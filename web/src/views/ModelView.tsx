@@ -90,6 +90,19 @@ export function ModelView(props: { route: RouteState; set: (p: Partial<RouteStat
   );
 }
 
+/** 'gamma(gamma=0.25,stabilizer=0.000001)' → a chip with the rule's name and its parameters beside it. */
+function RuleCell({ rule }: { rule: string }) {
+  const m = rule.match(/^([^(]+)\((.*)\)$/);
+  const name = m ? m[1]! : rule;
+  const params = m ? m[2]!.split(',').filter(Boolean).map((kv) => kv.replace('=', ' ')) : [];
+  return (
+    <span className="rule-cell">
+      <span className={`rule rule-${name.split(/[^a-z]/)[0]}`}>{name}</span>
+      {params.length > 0 && <span className="rule-params">{params.join(' · ')}</span>}
+    </span>
+  );
+}
+
 function Tensors({ title, list }: { title: string; list: TensorInfo[] }) {
   return (
     <table className="table">
@@ -190,7 +203,7 @@ function ModelDetails({ m, route, set, onDeleted }: { m: ModelDetail; route: Rou
                 <tr key={n.name} className={n.rule ? '' : 'dim'}>
                   <td className="mono">{n.name}</td>
                   <td>{n.opType}</td>
-                  <td>{n.rule ? <span className={`rule rule-${n.rule.split(/[^a-z]/)[0]}`}>{n.rule}</span> : <span className="muted">—</span>}</td>
+                  <td>{n.rule ? <RuleCell rule={n.rule} /> : <span className="muted">—</span>}</td>
                 </tr>
               ))}
             </tbody>
