@@ -59,7 +59,7 @@ export function SeriesChart(props: { title: string; values: number[]; unit?: str
           </rect>
         ))}
         <text x={left - 6} y={y(hi) + 4} className="tick" textAnchor="end">{fmt(hi)}</text>
-        {lo < 0 && hi > 0 && <text x={left - 6} y={y(0) + 4} className="tick" textAnchor="end">0</text>}
+        {lo < 0 && hi > 0 && y(0) - y(hi) > 12 && y(lo) - y(0) > 12 && <text x={left - 6} y={y(0) + 4} className="tick" textAnchor="end">0</text>}
         {lo < 0 && <text x={left - 6} y={y(lo) + 4} className="tick" textAnchor="end">{fmt(lo)}</text>}
         <text x={x(0)} y={h - 4} className="tick" textAnchor="middle">#0</text>
         {vals.length > 1 && <text x={x(vals.length - 1)} y={h - 4} className="tick" textAnchor="middle">#{vals.length - 1}</text>}
