@@ -20,6 +20,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const METHOD = process.env.BENCH_METHOD ?? 'lrp';
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const THREADS = process.env.BENCH_THREADS;
+const CONCURRENCY = process.env.BENCH_CONCURRENCY;
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -32,7 +33,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'xsys-bench-service-'));
-  const child = spawn(process.execPath, ['bin/xsys.js', 'serve', '--port', '0', '--data-dir', dataDir, ...(THREADS ? ['--threads', THREADS] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['bin/xsys.js', 'serve', '--port', '0', '--data-dir', dataDir, ...(THREADS ? ['--threads', THREADS] : []), ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       machine: `${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
       method: METHOD,
       threads: THREADS ?? 'ORT default',
+      concurrency: CONCURRENCY ?? 'cores',
       single: { requests: SEQUENTIAL, p50Ms: percentile(single, 50), p99Ms: percentile(single, 99), meanMs: single.reduce((a, b) => a + b, 0) / single.length },
       load: {
         connections: CONNECTIONS,

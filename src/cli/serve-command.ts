@@ -21,6 +21,7 @@ interface ServeFlags {
   resume: boolean;
   webRoot?: string;
   threads?: string;
+  concurrency?: string;
 }
 
 export function defaultDataDir(): string {
@@ -48,6 +49,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--no-example', 'do not register the bundled MNIST model and samples')
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
     .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores; 1 often serves many clients better)')
+    .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
     .action((flags: ServeFlags) =>
       run(async () => {
@@ -57,6 +59,8 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         if (!(maxMb > 0)) throw new InvalidArgumentError('--max-upload-mb', `'${flags.maxUploadMb}' is not a positive number`);
         const threads = flags.threads === undefined ? undefined : Number(flags.threads);
         if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
+        const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
         const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
         if (!isLoopback(flags.host) && tokens.length === 0) {
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
@@ -72,6 +76,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           resumeJobs: flags.resume,
           webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
           threads,
+          explainConcurrency: concurrency,
         });
         let address: string;
         try {

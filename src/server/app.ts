@@ -43,6 +43,8 @@ export interface ServerOptions {
   logger?: boolean;
   /** ONNX Runtime intra-op threads per run (default: ORT's choice, all cores). */
   threads?: number;
+  /** Explanations computed at the same time (default: 4 × the number of cores). */
+  explainConcurrency?: number;
 }
 
 export interface Workbench {
@@ -74,7 +76,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const store = options.store;
   const models = new ModelService(store, 8, options.threads);
   const datasets = new DatasetRegistry();
-  const explainer = new ExplainService(store, models, datasets, options.scratchDir);
+  const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency);
   const jobs = new JobRunner(store, { resume: options.resumeJobs });
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
   jobs.register(explainDatasetHandler({ models, datasets, explainer }));

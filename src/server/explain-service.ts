@@ -4,7 +4,7 @@
  * and provenance. `reproduce` recomputes a stored result from its record alone and reports the difference.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
@@ -20,6 +20,7 @@ import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '
 import { VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
+import { Limiter } from './limiter.js';
 import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
 
@@ -94,8 +95,14 @@ export class ExplainService {
     private readonly store: Store,
     private readonly models: ModelService,
     private readonly datasets: DatasetRegistry,
-    private readonly scratchDir = tmpdir(),
-  ) {}
+    private readonly scratchDir: string = tmpdir(),
+    /** Explanations computed at the same time (see limiter.ts); default 4 × the number of cores. */
+    concurrency: number = 4 * availableParallelism(),
+  ) {
+    this.limiter = new Limiter(Math.max(1, concurrency));
+  }
+
+  private readonly limiter: Limiter;
 
   private sampleInput(dataset: string, index: number): Promise<ResolvedInput> {
     const key = `${dataset}\u0000${index}`;
@@ -178,13 +185,17 @@ export class ExplainService {
     const { numeric, layer } = splitParams(method, params);
     const key = `${model.id}|${method}|${composite}|${JSON.stringify(numeric)}|${layer ?? ''}`;
     const cached = this.compiledKeys.has(key);
-    const tRun = performance.now();
-    const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
-    const runMs = performance.now() - tRun;
+    let runMs = 0;
+    const { e, heatmapPng } = await this.limiter.run(async () => {
+      const tRun = performance.now();
+      const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
+      runMs = performance.now() - tRun;
+      const sampleDims = e.attribution.dims.slice(1);
+      const heatmapPng = sampleDims.length === 2 || sampleDims.length === 3 ? await this.renderHeatmap(e.attribution.data, sampleDims, 'bwr') : undefined;
+      return { e, heatmapPng };
+    });
     this.compiledKeys.add(key);
     const a = e.attribution;
-    const sampleDims = a.dims.slice(1);
-    const heatmapPng = sampleDims.length === 2 || sampleDims.length === 3 ? await this.renderHeatmap(a.data, sampleDims, 'bwr') : undefined;
     const attribution = await this.store.artefacts.put(encodeNpy(a.data, a.dims), NPY);
     const heatmap = heatmapPng ? await this.store.artefacts.put(heatmapPng, PNG) : null;
     let relevanceSum = 0;
