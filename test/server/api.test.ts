@@ -326,3 +326,28 @@ describe('bundled example', () => {
     }
   });
 });
+
+describe('web UI', () => {
+  it('serves the built UI at / when there is one, else a page pointing at the API', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const web = mkdtempSync(join(tmpdir(), 'xsys-web-'));
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>workbench</title><div id="root"></div>');
+    writeFileSync(join(web, 'app.js'), 'console.log(1)');
+    const withUi = await startBench({ webRoot: web, bundledExample: false });
+    try {
+      const index = await withUi.app.inject({ url: '/' });
+      expect(index.statusCode).toBe(200);
+      expect(index.body).toContain('<div id="root">');
+      expect((await withUi.app.inject({ url: '/app.js' })).headers['content-type']).toMatch(/javascript/);
+      expectProblem(await withUi.app.inject({ url: '/api/nope' }), 404);
+    } finally {
+      await withUi.dispose();
+      rmSync(web, { recursive: true, force: true });
+    }
+    const page = await wb.app.inject({ url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('/openapi.json');
+  });
+});

@@ -116,6 +116,17 @@ describe('jobs', () => {
     expect(list[0].id).toBe(second.json.id); // newest first
   });
 
+  it('a job whose work fails is marked failed with the reason; the server keeps serving', async () => {
+    const created = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'mnist-samples', method: 'lrp', params: { nonsense: 1 } });
+    expect(created.status).toBe(202);
+    const { events } = await readEvents(`${base}/api/jobs/${created.json.id}/events`);
+    const last = events[events.length - 1]!;
+    expect(last.event).toBe('failed');
+    expect(last.data.error).toMatch(/nonsense/);
+    expect(last.data.progress.done).toBe(0);
+    expect((await api('GET', '/api/health')).status).toBe(200);
+  });
+
   it('validates job requests; evaluate is not available until metrics exist', async () => {
     const kinds = (await api('GET', '/api/jobs/kinds')).json;
     expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['explain-dataset']);
