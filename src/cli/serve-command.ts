@@ -48,7 +48,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
     .option('--no-example', 'do not register the bundled MNIST model and samples')
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
-    .option('--threads <n>', 'ONNX Runtime threads per explanation (default: ONNX Runtime'\''s choice, all cores)')
+    .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
     .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
     .action((flags: ServeFlags) =>
