@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       machine: `${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
       method: METHOD,
       threads: THREADS ?? 'ORT default',
-      concurrency: CONCURRENCY ?? 'cores',
+      concurrency: CONCURRENCY ?? 'default (4 × cores)',
       single: { requests: SEQUENTIAL, p50Ms: percentile(single, 50), p99Ms: percentile(single, 99), meanMs: single.reduce((a, b) => a + b, 0) / single.length },
       load: {
         connections: CONNECTIONS,
