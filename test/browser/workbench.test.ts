@@ -43,8 +43,29 @@ async function heatmapPixels(p: Page, nth = 0) {
   });
 }
 
-async function waitExplained(p: Page, where: 'on the server' | 'on this device') {
-  await p.waitForFunction((w) => document.querySelector('[data-testid=computed-where]')?.textContent?.includes(w) && !document.querySelector('.spinner'), where, { timeout: 120_000 });
+/** Waits until the explain view shows a finished explanation computed where asked (and, if given, of this method and input). */
+async function waitExplained(p: Page, where: 'on the server' | 'on this device', what: { method?: string; input?: string } = {}) {
+  await p.waitForFunction(
+    ({ where, method, input }) => {
+      const facts = document.querySelector<HTMLElement>('[data-testid=facts]');
+      return (
+        !!facts &&
+        !document.querySelector('.spinner') &&
+        facts.dataset.where === (where === 'on this device' ? 'local' : 'server') &&
+        (!method || facts.dataset.method === method) &&
+        (!input || facts.dataset.input === input)
+      );
+    },
+    { where, ...what },
+    { timeout: 240_000 },
+  );
+}
+
+/** Changes the view inside the running app (no reload: the on-device runtime and compiled explainers stay loaded). */
+async function navigate(p: Page, hash: string) {
+  await p.evaluate((h) => {
+    window.location.hash = h;
+  }, hash);
 }
 
 beforeAll(async () => {
@@ -183,9 +204,13 @@ describe('workbench in chromium', () => {
     page.on('request', (r) => {
       if (r.method() !== 'GET') posted.push(`${r.method()} ${r.url()}`);
     });
+    await page.goto(`${service.url}#/models`);
+    await page.locator('[data-testid=device-local]').click();
+    expect(page.url()).toContain('device=local');
+    expect(await page.locator('.privacy').innerText()).toMatch(/stay on this device/);
     for (const [method, target] of [['lrp', 'pred'], ['gradient', '3']] as const) {
-      await page.goto(`${service.url}#/explain?model=${uploadedId}&sample=mnist-samples/4&method=${method}&composite=epsilon-plus-flat&target=${target}&device=local`);
-      await waitExplained(page, 'on this device');
+      await navigate(page, `#/explain?model=${uploadedId}&sample=mnist-samples/4&method=${method}&composite=epsilon-plus-flat&target=${target}&device=local`);
+      await waitExplained(page, 'on this device', { method, input: 'mnist-samples #4' });
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=download-npy]').click()]);
       const local = parseNpy(new Uint8Array(readFileSync((await download.path())!)));
       const server = await api<{ target: number; artefacts: { attribution: string } }>('/api/explain', {
@@ -201,9 +226,16 @@ describe('workbench in chromium', () => {
       expect(rel).toBeLessThan(1e-4);
       if (method === 'lrp') await page.screenshot({ path: join(shots, 'explain-device.png') });
     }
+    // A dropped image on this device: explained locally, never uploaded.
+    await navigate(page, `#/explain?model=${bundledId}&method=gradient-x-input&device=local`);
+    await page.locator('[data-testid=image-file]').setInputFiles('examples/mnist/samples/digit-7-idx0.png');
+    await waitExplained(page, 'on this device', { method: 'gradient-x-input', input: 'digit-7-idx0.png' });
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('7');
+    expect((await heatmapPixels(page)).colours).toBeGreaterThan(20);
+    expect(page.url()).not.toContain('sample=');
     // The page itself sent nothing but GETs (the test's own comparison request does not go through the page).
     expect(posted).toEqual([]);
-  });
+  }, 400_000);
 
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);

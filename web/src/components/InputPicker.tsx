@@ -1,6 +1,7 @@
 /** Choose what to explain: a dataset sample (thumbnails) or an image dropped / picked from disk. */
 import { useRef, useState } from 'react';
 import { useWorkbench } from '../app/workbench';
+import { pressable } from './common';
 import { api } from '../services/api';
 import { describeInput, type InputChoice } from '../services/inputs';
 import { useDisplayUrl } from '../app/useDisplayUrl';
@@ -34,9 +35,7 @@ export function InputPicker(props: { choice?: InputChoice; onSample: (sample: st
           setOver(false);
           take(e.dataTransfer.files[0]);
         }}
-        onClick={() => file.current?.click()}
-        role="button"
-        tabIndex={0}
+        {...pressable(() => file.current?.click())}
       >
         {props.choice ? (
           <>

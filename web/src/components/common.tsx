@@ -4,12 +4,13 @@ import { ApiError } from '../services/api';
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
-  const e = error as Error;
+  const e = error as Error & { hint?: string };
+  // ApiError carries the service's problem+json; errors of the on-device core (XsysError) carry a hint too.
   return (
     <div className="error" role="alert">
-      <strong>{e instanceof ApiError ? e.title : 'Something went wrong'}</strong>
+      <strong>{e instanceof ApiError ? e.title : 'Could not compute this'}</strong>
       {e instanceof ApiError ? e.detail && <p>{e.detail}</p> : <p>{e.message ?? String(error)}</p>}
-      {e instanceof ApiError && e.hint && <p className="hint">{e.hint}</p>}
+      {typeof e.hint === 'string' && e.hint && <p className="hint">{e.hint}</p>}
     </div>
   );
 }
@@ -51,6 +52,21 @@ export function Panel(props: { title?: string; actions?: ReactNode; children: Re
       {props.children}
     </section>
   );
+}
+
+/** Keyboard activation (Enter / Space) for elements that act as buttons but are not <button>s, e.g. drop zones. */
+export function pressable(action: () => void) {
+  return {
+    role: 'button' as const,
+    tabIndex: 0,
+    onClick: action,
+    onKeyDown: (e: { key: string; preventDefault(): void }) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        action();
+      }
+    },
+  };
 }
 
 export function Empty({ children }: { children: ReactNode }) {

@@ -12,7 +12,7 @@ import { TopKList } from '../components/TopK';
 import { runsOnDevice } from '../services/device';
 import { explainOne, parseTarget } from '../services/explain';
 import type { Explained } from '../services/explained';
-import { inputChoice } from '../services/inputs';
+import { describeInput, inputChoice } from '../services/inputs';
 import { useDisplayUrl } from '../app/useDisplayUrl';
 
 export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
@@ -25,8 +25,12 @@ export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteSt
   const blocked = local && !runsOnDevice(route.method) ? `${route.method} runs on the server only.` : undefined;
   const ready = model && choice && !blocked;
   const key = JSON.stringify([route.device, model?.id, route.sample ?? wb.dropped?.url, route.method, route.method === 'lrp' ? route.composite : '', route.target, wb.datasets.length]);
-  const run = useAsync<Explained>(ready ? () => explainOne({ device: route.device, model, datasets: wb.datasets, input: choice, method: route.method, composite: route.composite, target: parseTarget(route.target) }) : undefined, key);
-  const ex = run.value;
+  // The input's label travels with the result: while the next one computes, the shown facts stay consistent.
+  const run = useAsync<{ ex: Explained; input: string }>(
+    ready ? async () => ({ ex: await explainOne({ device: route.device, model, datasets: wb.datasets, input: choice, method: route.method, composite: route.composite, target: parseTarget(route.target) }), input: describeInput(choice) }) : undefined,
+    key,
+  );
+  const ex = run.value?.ex;
 
   return (
     <div className="workspace">
@@ -65,7 +69,7 @@ export function ExplainView(props: { route: RouteState; set: (p: Partial<RouteSt
               <ErrorBox error={run.error} />
               <Overlay imageUrl={imageUrl} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={400} />
               <ColorBar cmap={route.cmap} attribution={ex?.attribution} />
-              {ex && <Facts ex={ex} />}
+              {ex && <Facts ex={ex} input={run.value!.input} />}
             </Panel>
             <Panel title="Predictions">
               {ex ? <TopKList topk={ex.topk} target={ex.target} onPick={(c) => set({ target: String(c) })} /> : <p className="muted">…</p>}
@@ -93,9 +97,9 @@ function downloadNpy(ex: Explained): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function Facts({ ex }: { ex: Explained }) {
+function Facts({ ex, input }: { ex: Explained; input: string }) {
   return (
-    <dl className="facts" data-testid="facts">
+    <dl className="facts" data-testid="facts" data-method={ex.method} data-input={input} data-where={ex.where}>
       <div>
         <dt>explained class</dt>
         <dd data-testid="explained-class">{ex.target}</dd>

@@ -4,7 +4,7 @@ import { COMPOSITE_NAMES } from '../../../src/browser/index.js';
 import type { RouteState } from '../app/route';
 import { useAsync } from '../app/useAsync';
 import { useWorkbench } from '../app/workbench';
-import { Empty, ErrorBox, Panel, Select, Spinner, when } from '../components/common';
+import { Empty, ErrorBox, Panel, pressable, Select, Spinner, when } from '../components/common';
 import { api, type ModelDetail, type TensorInfo } from '../services/api';
 
 function bytes(n: number): string {
@@ -50,9 +50,7 @@ export function ModelView(props: { route: RouteState; set: (p: Partial<RouteStat
             setOver(false);
             void upload(e.dataTransfer.files[0]);
           }}
-          onClick={() => file.current?.click()}
-          role="button"
-          tabIndex={0}
+          {...pressable(() => file.current?.click())}
         >
           <span>
             <strong>{uploading ? 'Uploading…' : 'Upload an ONNX model'}</strong>
