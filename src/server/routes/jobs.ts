@@ -102,6 +102,7 @@ export function jobRoutes(api: ApiRoutes, ctx: ServerContext): void {
       const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.on('close', finish);
       const now = await get(job.id);
+      if (closed) return; // the terminal event arrived (and ended the stream) while the state was being read
       if (TERMINAL_STATES.includes(now.state)) {
         send(terminalEvent(now), now);
         finish();
