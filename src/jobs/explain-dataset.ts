@@ -56,6 +56,8 @@ export function explainDatasetHandler(deps: { models: ModelService; datasets: Da
       if (!METHOD_NAMES.includes(method as (typeof METHOD_NAMES)[number])) throw new InvalidArgumentError('method', `unknown method '${method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
       const start = raw.start === undefined ? 0 : Number(raw.start);
       if (!Number.isInteger(start) || start < 0 || start >= size) throw new InvalidArgumentError('start', `must be a sample index 0–${size - 1}`);
+      // Refuse at submission, not on the first sample, a dataset whose samples do not fit the model's input.
+      (await deps.models.explainer(modelId)).validate(deps.datasets.sample(dataset, start));
       const count = raw.count === undefined ? size - start : Number(raw.count);
       if (!Number.isInteger(count) || count < 1 || start + count > size) throw new InvalidArgumentError('count', `must be 1–${size - start} (dataset '${dataset}' has ${size} samples)`);
       const params: ExplainDatasetParams = {

@@ -151,7 +151,9 @@ export class ExplainService {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      source = { kind: 'image', imageSha256: await this.store.artefacts.put(bytes, PNG), preprocess: pre };
+      // The upload as given, for provenance only: stored as opaque bytes (it may be any format sharp reads, SVG
+      // included, and must never be served to a browser as something it would render or run).
+      source = { kind: 'image', imageSha256: await this.store.artefacts.put(bytes, 'application/octet-stream'), preprocess: pre };
     }
     mx.validate(tensor);
     const id = await this.store.artefacts.put(encodeNpy(tensor.data, tensor.dims), NPY);

@@ -168,6 +168,7 @@ describe('explain', () => {
 
     const heat = await wb.app.inject({ url: `/api/artefacts/${r.artefacts.heatmap}` });
     expect(heat.headers['content-type']).toBe('image/png');
+    expect(heat.headers['x-content-type-options']).toBe('nosniff');
     const meta = await sharp(heat.rawPayload).metadata();
     expect([meta.width, meta.height]).toEqual([224, 224]);
     // The same pixels as the library's (and the CLI's) heatmap PNG of this attribution.
@@ -187,6 +188,12 @@ describe('explain', () => {
     const viaImage = (await post('/api/explain', { modelId, input: { kind: 'image', png }, method: 'gradient' })).json();
     expect(viaImage.target).toBe(7);
     expect(viaImage.composite).toBeNull();
+    // The upload itself is kept for provenance as opaque bytes, never served as an image type.
+    const inputRecord = await wb.store.inputs.get(viaImage.inputId);
+    expect(inputRecord!.source).toMatchObject({ kind: 'image', preprocess: { size: [28, 28], grayscale: true, mean: [0.1307], std: [0.3081] } });
+    const original = await wb.app.inject({ url: `/api/artefacts/${(inputRecord!.source as { imageSha256: string }).imageSha256}` });
+    expect(original.headers['content-type']).toBe('application/octet-stream');
+    expect(original.rawPayload.toString('base64')).toBe(png);
     const viaSample = (await post('/api/explain', { modelId, input: sample(6), method: 'gradient' })).json();
     const a = npyOf((await wb.app.inject({ url: `/api/artefacts/${viaImage.artefacts.input}` })).rawPayload).data;
     const b = npyOf((await wb.app.inject({ url: `/api/artefacts/${viaSample.artefacts.input}` })).rawPayload).data;

@@ -1,4 +1,5 @@
 /** Jobs over real HTTP: SSE progress, cancellation, results tied to the job; plus auth roles. */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,11 @@ describe('jobs', () => {
     expect(bad.json.detail).toMatch(/no dataset named 'nope'/);
     expect((await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'mnist-samples', method: 'lrp', start: 6, count: 5 })).status).toBe(400);
     expect((await api('GET', `/api/jobs/${'0'.repeat(26)}`)).status).toBe(404);
+    // A dataset whose samples do not fit the model is refused at submission.
+    const mlp = await fetch(`${base}/api/models?name=mlp.onnx`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: readFileSync('test/fixtures/conformance/models/mlp.onnx') });
+    const misfit = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId: ((await mlp.json()) as { id: string }).id, dataset: 'mnist-samples', method: 'gradient' });
+    expect(misfit.status).toBe(422);
+    expect(misfit.json.detail).toMatch(/expects \[batch, 16\]/);
   });
 });
 

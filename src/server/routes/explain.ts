@@ -73,7 +73,7 @@ export function explainRoutes(api: ApiRoutes, ctx: ServerContext): void {
     handler: async (req: FastifyRequest<{ Params: { sha256: string }; Querystring: { cmap?: string } }>, reply: FastifyReply) => {
       const a = await ctx.store.artefacts.get(req.params.sha256);
       if (!a) throw notFound(`no artefact ${req.params.sha256}`);
-      reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', `"${a.record.sha256}"`);
+      reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', `"${a.record.sha256}"`).header('x-content-type-options', 'nosniff');
       if (req.query.cmap) {
         if (a.record.contentType !== 'application/x-npy') throw new HttpProblem(400, 'invalid-argument', 'Invalid argument', 'cmap: only .npy attributions can be re-rendered');
         const arr = parseNpy(a.bytes, req.params.sha256);
