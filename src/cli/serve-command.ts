@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -7,6 +8,7 @@ import { InvalidArgumentError, XsysError } from '../errors.js';
 import { isLoopback, parseTokens } from '../server/auth.js';
 import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
 import type { DatasetSource } from '../server/datasets.js';
+import { lockDataDir } from '../server/lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { collect } from './options.js';
 
@@ -66,6 +68,9 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
         }
         const dataDir = resolve(flags.dataDir ?? defaultDataDir());
+        mkdirSync(dataDir, { recursive: true });
+        const lock = lockDataDir(dataDir);
+        process.once('exit', () => lock.release());
         const store = SqliteStore.open({ dir: dataDir });
         const wb = await buildServer({
           store,
@@ -96,6 +101,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         });
         process.stdout.write('shutting down: running jobs stay queued and continue on the next start\n');
         await wb.close();
+        lock.release();
         return 0;
       }),
     );

@@ -134,6 +134,19 @@ describe('xsys serve restart after SIGKILL', () => {
 });
 
 describe('xsys serve governance', () => {
+  it('refuses a second server on the same data directory', async () => {
+    const dir = join(tmp, 'locked');
+    const first = await serve(dir, '--no-example');
+    const second = spawn(process.execPath, ['bin/xsys.js', 'serve', '--port', '0', '--data-dir', dir, '--no-example']);
+    let err = '';
+    second.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    expect(await new Promise((r) => second.once('exit', r))).toBe(2);
+    expect(err).toContain(`another xsys serve (pid ${first.child.pid}) is using the data directory`);
+    first.child.kill('SIGTERM');
+    await new Promise((r) => first.child.once('exit', r));
+    expect(existsSync(join(dir, 'serve.lock'))).toBe(false);
+  });
+
   it('refuses a non-loopback address without tokens, accepts it with one', async () => {
     const refused = spawn(process.execPath, ['bin/xsys.js', 'serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', join(tmp, 'gov'), '--no-example']);
     let err = '';
