@@ -142,6 +142,14 @@ describe('xsys serve governance', () => {
     second.stderr.on('data', (b: Buffer) => (err += b.toString()));
     expect(await new Promise((r) => second.once('exit', r))).toBe(2);
     expect(err).toContain(`another xsys serve (pid ${first.child.pid}) is using the data directory`);
+    // A port in use is a clear error too, and the failed server leaves no lock behind.
+    const other = join(tmp, 'other');
+    const busy = spawn(process.execPath, ['bin/xsys.js', 'serve', '--port', new URL(first.url).port, '--data-dir', other, '--no-example']);
+    let busyErr = '';
+    busy.stderr.on('data', (b: Buffer) => (busyErr += b.toString()));
+    expect(await new Promise((r) => busy.once('exit', r))).toBe(2);
+    expect(busyErr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    expect(existsSync(join(other, 'serve.lock'))).toBe(false);
     first.child.kill('SIGTERM');
     await new Promise((r) => first.child.once('exit', r));
     expect(existsSync(join(dir, 'serve.lock'))).toBe(false);
