@@ -20,6 +20,8 @@ export interface ApiRoute<G extends RouteGenericInterface = RouteGenericInterfac
   params?: Json;
   querystring?: Json;
   body?: Json;
+  /** The body schema to publish when it is more specific than the validated one (computed when the document is). */
+  documentedBody?: () => Json;
   /** Content type of a raw body (model upload). */
   rawBody?: { contentType: string; description: string };
   /** Status → [content type, schema or component name, description]. */
@@ -61,7 +63,7 @@ export class ApiRoutes {
       }
       responses.default = { description: 'error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
       const body = r.body
-        ? { required: true, content: { 'application/json': { schema: r.body } } }
+        ? { required: true, content: { 'application/json': { schema: r.documentedBody?.() ?? r.body } } }
         : r.rawBody
           ? { required: true, description: r.rawBody.description, content: { [r.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } } }
           : undefined;

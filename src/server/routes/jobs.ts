@@ -25,6 +25,15 @@ export function jobRoutes(api: ApiRoutes, ctx: ServerContext): void {
     summary: "start a background job: {kind: 'explain-dataset', modelId, dataset, method, composite?, params?, target?, start?, count?}",
     tag: 'jobs',
     body: jobRequestSchema,
+    // Published as one schema per registered kind, so clients see each kind's parameters.
+    documentedBody: () => ({
+      oneOf: ctx.jobs.kinds().map((k) => ({
+        type: 'object',
+        description: k.description,
+        required: ['kind', ...(((k.params.required as string[] | undefined) ?? []))],
+        properties: { kind: { const: k.kind }, ...((k.params.properties as Record<string, unknown> | undefined) ?? {}) },
+      })),
+    }),
     responses: { 202: ['application/json', 'Job', 'queued'] },
     handler: async (req: FastifyRequest<{ Body: { kind: string } & Record<string, unknown> }>, reply: FastifyReply) => {
       const { kind, ...params } = req.body;
