@@ -58,7 +58,12 @@ async function waitExplained(p: Page, where: 'on the server' | 'on this device',
     },
     { where, ...what },
     { timeout: 240_000 },
-  );
+  ).catch(async (e: Error) => {
+    // Say what the page shows instead (an error box, a stale result …), not only that it timed out.
+    const facts = await p.locator('[data-testid=facts]').evaluate((f: HTMLElement) => JSON.stringify(f.dataset)).catch(() => 'none');
+    const stage = await p.locator('.stage').innerText().catch(() => '');
+    throw new Error(`${e.message}\nurl: ${p.url()}\nfacts: ${facts}\nstage: ${stage.slice(0, 600)}`);
+  });
 }
 
 /** Changes the view inside the running app (no reload: the on-device runtime and compiled explainers stay loaded). */
