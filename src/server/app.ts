@@ -119,7 +119,17 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
 
   const webRoot = options.webRoot === undefined ? join(packageRoot(), 'web', 'dist') : options.webRoot;
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: '/',
+      index: ['index.html'],
+      // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer, i.e. several WASM threads for on-device
+      // explanations. The UI loads everything from this origin, so require-corp blocks nothing it needs.
+      setHeaders: (res) => {
+        res.setHeader('cross-origin-opener-policy', 'same-origin');
+        res.setHeader('cross-origin-embedder-policy', 'require-corp');
+      },
+    });
   } else {
     app.get('/', async (_req, reply) =>
       reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>xsys workbench</title><h1>xsys workbench API</h1><p>The web UI is not built (run <code>npm run build:web</code>). The API is at <a href="/openapi.json">/openapi.json</a>.</p>`),
