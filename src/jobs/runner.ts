@@ -131,10 +131,16 @@ export class JobRunner {
       const abort = new AbortController();
       const entry = { abort, done: Promise.resolve() };
       this.running.set(id, entry);
-      entry.done = this.execute(id, abort.signal).finally(() => {
-        this.running.delete(id);
-        this.pump();
-      });
+      entry.done = this.execute(id, abort.signal)
+        .catch((err: unknown) => {
+          // Only the store can fail here (recording the outcome itself failed, e.g. a full disk). The job stays
+          // `running` in the store and the next start resumes or fails it; this process must not crash over it.
+          process.stderr.write(`xsys: could not record the outcome of job ${id}: ${(err as Error).message}\n`);
+        })
+        .finally(() => {
+          this.running.delete(id);
+          this.pump();
+        });
     }
   }
 

@@ -155,3 +155,34 @@ describe('JobRunner', () => {
     await store.close();
   });
 });
+
+describe('JobRunner when the store fails', () => {
+  it('does not crash the process when recording a job outcome fails; the job stays running for the next start', async () => {
+    const store = SqliteStore.open({ dir: join(tmp, 'jobs-fail') });
+    const runner = new JobRunner(store);
+    let failUpdates = false;
+    const realUpdate = store.jobs.update;
+    (store.jobs as { update: typeof realUpdate }).update = async (id, patch) => {
+      if (failUpdates && patch.state) throw new StoreError('full', 'disk full');
+      return realUpdate(id, patch);
+    };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    runner.register({ kind: 'wait', description: '', paramsSchema: {}, resumable: true, prepare: async (p) => ({ params: p, total: 1 }), run: async () => gate });
+    const job = await runner.submit('wait', {});
+    for (let i = 0; i < 100 && (await store.jobs.get(job.id))!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    failUpdates = true;
+    const written: string[] = [];
+    const origWrite = process.stderr.write.bind(process.stderr);
+    (process.stderr as { write: unknown }).write = (s: string) => (written.push(String(s)), true);
+    try {
+      release();
+      await runner.stop();
+    } finally {
+      (process.stderr as { write: unknown }).write = origWrite;
+    }
+    expect(written.join('')).toContain(`could not record the outcome of job ${job.id}: disk full`);
+    expect((await store.jobs.get(job.id))!.state).toBe('running');
+    await store.close();
+  });
+});
