@@ -9,6 +9,8 @@ import { topK } from './explained';
 import type { Tensor } from './tensor';
 
 let configured = false;
+/** Whether an explanation has completed on this page (the runtime is then loaded and compiled). */
+let warm = false;
 function configure(): void {
   if (configured) return;
   // The .wasm is served by the app itself (web/dist/ort/), never from a CDN.
@@ -71,7 +73,10 @@ export async function explainLocally(modelId: string, input: Tensor, options: { 
   }
   let sum = 0;
   for (const v of r.attribution.data) sum += v;
+  const coldStart = !warm;
+  warm = true;
   return {
+    coldStart,
     where: 'local',
     backend: r.backend,
     method: r.method,

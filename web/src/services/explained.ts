@@ -13,6 +13,8 @@ export interface Explained {
   topk: TopK[];
   relevanceSum: number;
   timingMs: { compile?: number; session?: number; run?: number; total: number };
+  /** On the device: this run also downloaded and started the WebAssembly runtime (once per page). */
+  coldStart?: boolean;
   /** Server results only: the stored record. */
   resultId?: string;
   inputSha?: string;

@@ -8,7 +8,7 @@ import { ErrorBox, Field, Panel, Select, Spinner } from '../components/common';
 import { DisplayControls, methodOptions } from '../components/Controls';
 import { InputPicker } from '../components/InputPicker';
 import { ModelSelect } from '../components/ModelSelect';
-import { ColorBar, fmt, Overlay } from '../components/Overlay';
+import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
 import { api } from '../services/api';
 import { runsOnDevice } from '../services/device';
 import { explainOne, fromRecord, parseTarget } from '../services/explain';
@@ -125,7 +125,8 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
                     <Overlay imageUrl={imageUrl} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={240} label={specText(s)} />
                     {ex && (
                       <p className="card-facts">
-                        class {ex.target} · sum {fmt(ex.relevanceSum)} · {Math.round(ex.timingMs.total)} ms
+                        class {ex.target} · sum {fmt(ex.relevanceSum)} · {fmtMs(ex.timingMs.total)}
+                        {ex.coldStart ? ' (incl. loading the runtime)' : ''}
                       </p>
                     )}
                   </figure>

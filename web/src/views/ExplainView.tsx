@@ -114,7 +114,8 @@ function Facts({ ex, input }: { ex: Explained; input: string }) {
       </div>
       <div>
         <dt>computed</dt>
-        <dd data-testid="computed-where">{ex.where === 'local' ? `on this device (${ex.backend})` : 'on the server'} · {fmtMs(ex.timingMs.total)}</dd>
+        <dd data-testid="computed-where">{ex.where === 'local' ? `on this device (${ex.backend})` : 'on the server'} · {fmtMs(ex.timingMs.total)}
+          {ex.coldStart && <span className="muted small"> (first run: includes loading the runtime)</span>}</dd>
       </div>
       <div>
         <dt>attribution</dt>
