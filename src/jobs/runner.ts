@@ -171,7 +171,9 @@ export class JobRunner {
       this.emit('done', await this.store.jobs.update(id, { state: 'done' }));
     } catch (err) {
       if (signal.aborted) {
-        this.emit('cancelled', await this.store.jobs.update(id, { state: this.stopped ? 'queued' : 'cancelled' }));
+        // Stopped by a shutdown, not by a user: back to the queue (no event), so the next start continues it.
+        if (this.stopped) await this.store.jobs.update(id, { state: 'queued' });
+        else this.emit('cancelled', await this.store.jobs.update(id, { state: 'cancelled' }));
       } else {
         const hint = (err as { hint?: string }).hint;
         this.emit('failed', await this.store.jobs.update(id, { state: 'failed', error: `${(err as Error).message}${hint ? ` (hint: ${hint})` : ''}` }));

@@ -133,6 +133,29 @@ describe('xsys serve restart after SIGKILL', () => {
   });
 });
 
+describe('xsys serve graceful shutdown', () => {
+  it('SIGTERM mid-job exits 0 and leaves the job queued; the next start finishes it', async () => {
+    const dataDir = join(tmp, 'graceful');
+    const s = await serve(dataDir);
+    const models = await get(`${s.url}/api/models`);
+    const res = await fetch(`${s.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'explain-dataset', modelId: models[0].id, dataset: 'slow', method: 'occlusion', params: { window: 3, stride: 1 } }) });
+    const jobId = ((await res.json()) as { id: string }).id;
+    await waitFor(async () => ((await get(`${s.url}/api/jobs/${jobId}`)).progress.done >= 1 ? true : undefined), 'one sample');
+    s.child.kill('SIGTERM');
+    expect(await new Promise((r) => s.child.once('exit', r))).toBe(0);
+    expect(s.stdout()).toContain('running jobs stay queued');
+    const again = await serve(dataDir);
+    const job = await waitFor(async () => {
+      const j = await get(`${again.url}/api/jobs/${jobId}`);
+      return j.state === 'done' ? j : undefined;
+    }, 'the continued job');
+    expect(job.resultIds).toHaveLength(24);
+    expect(new Set((await get(`${again.url}/api/results?jobId=${jobId}&limit=500`)).map((r: { inputId: string }) => r.inputId)).size).toBe(24);
+    again.child.kill('SIGTERM');
+    await new Promise((r) => again.child.once('exit', r));
+  });
+});
+
 describe('xsys serve governance', () => {
   it('refuses a second server on the same data directory', async () => {
     const dir = join(tmp, 'locked');

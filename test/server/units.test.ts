@@ -186,3 +186,17 @@ describe('JobRunner when the store fails', () => {
     await store.close();
   });
 });
+
+describe('storeFailure', () => {
+  it('classifies full disks from the file system and from SQLite, and names what was being stored', async () => {
+    const { storeFailure } = await import('../../src/store/errors.js');
+    for (const code of ['ENOSPC', 'SQLITE_FULL', 'EDQUOT']) {
+      const e = storeFailure('result 01X', Object.assign(new Error('x'), { code }));
+      expect(e.reason).toBe('full');
+      expect(e.message).toBe('cannot store result 01X: no space left on the data directory\'s disk');
+    }
+    const io = storeFailure('artefact', Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
+    expect(io.reason).toBe('io');
+    expect(io.message).toContain('permission denied');
+  });
+});
