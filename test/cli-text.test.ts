@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTransformer, type TransformerSpec } from '../bench/transformers.js';
 import { serializeModel } from '../src/onnx/model.js';
-import { readNpy, writeNpy } from '../src/io/npy.js';
+import { readNpy, writeNpy } from '../src/io/npy-file.js';
 import { MultiInputExplainer } from '../src/methods/multi-input.js';
 import { wordPieceTokenizer } from './helpers/tokenizer.js';
 

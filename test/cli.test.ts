@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNpy, toFloat32, writeNpy } from '../src/io/npy.js';
+import { toFloat32 } from '../src/io/npy.js';
+import { readNpy, writeNpy } from '../src/io/npy-file.js';
 import { relErr } from './helpers/onnx.js';
 
 const FIX = 'test/fixtures/conformance';

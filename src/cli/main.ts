@@ -4,10 +4,11 @@ import { XsysError } from '../errors.js';
 import { runConformance } from '../conformance/run.js';
 import { isMetricsManifest, runMetricsConformance } from '../conformance/metrics.js';
 import { compileExplainer } from '../compiler/compile.js';
-import { readModel } from '../onnx/model.js';
+import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
+import { registerServe } from './serve-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerExplain(program, run);
   registerEvaluate(program, run);
+  registerServe(program, run);
 
   program
     .command('conformance')

@@ -5,7 +5,7 @@ import type { Dim } from '../ir/shapes.js';
 import { cloneModel, parseModel, serializeModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
 import { canonicalize, resolveExplainedOutput, type CanonReport } from '../canonicalize/index.js';
-import { assignRules, resolveComposite, type Composite, type RuleAssignment } from '../composites/index.js';
+import { assignRules, namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { activeTensors, neededTensors } from './analysis.js';
 import { emitBackward } from './backward.js';
@@ -102,7 +102,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   let assignments = new Map<Unit, RuleAssignment>();
   let form: PropagationForm = 'gradient';
   if (options.method === 'lrp') {
-    const composite = typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? 'epsilon-plus-flat', options.params);
+    const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
     form = composite.form ?? 'relevance';
     const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
     assignments = assignRules(composite, units.filter((u) => needed.has(u.output)), firstLinear);

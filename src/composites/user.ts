@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
-import { FileFormatError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { getRule } from '../rules/index.js';
 import type { Composite, CompositeEntry, Matcher } from './types.js';
 import { namedComposite } from './named.js';
@@ -61,20 +60,4 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     entries: [...entries, ...(base?.entries ?? [])],
     ...(form ? { form } : {}),
   };
-}
-
-export function loadCompositeFile(path: string): Composite {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new FileFormatError(path, `cannot read composite file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new FileFormatError(path, `not valid JSON (${(e as Error).message})`);
-  }
-  return parseComposite(value, path);
 }

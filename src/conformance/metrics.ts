@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FileFormatError, InputDataError, XsysError } from '../errors.js';
-import { readNpy, toFloat32, type NdArray } from '../io/npy.js';
-import { readModel } from '../onnx/model.js';
+import { toFloat32, type NdArray } from '../io/npy.js';
+import { readNpy } from '../io/npy-file.js';
+import { readModel } from '../onnx/file.js';
 import { createSession, runSession } from '../runtime/session.js';
 import { getMetric } from '../metrics/index.js';
 import type { MetricParams, ScoreFn } from '../metrics/types.js';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FileFormatError, XsysError } from '../errors.js';
-import { readNpy, toFloat32 } from '../io/npy.js';
+import { toFloat32 } from '../io/npy.js';
+import { readNpy } from '../io/npy-file.js';
 import { explain } from '../methods/explain.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';

@@ -10,7 +10,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
 import { FileFormatError, InputDataError, InvalidArgumentError } from '../errors.js';
-import { readNpy, toFloat32 } from '../io/npy.js';
+import { toFloat32 } from '../io/npy.js';
+import { readNpy } from '../io/npy-file.js';
 import { isImagePath, loadImage } from '../io/image.js';
 import { isIdxPath, readIdx, type IdxArray } from './idx.js';
 import { loadMasks } from './masks.js';

@@ -11,7 +11,8 @@
 import { extname } from 'node:path';
 
 import { InputDataError, InvalidArgumentError } from '../errors.js';
-import { readNpy, toFloat32 } from '../io/npy.js';
+import { toFloat32 } from '../io/npy.js';
+import { readNpy } from '../io/npy-file.js';
 import { readIdx } from './idx.js';
 import type { Dataset } from './dataset.js';
 

@@ -9,7 +9,7 @@ import type { ModelProto } from 'onnx-buf';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { explain } from '../methods/explain.js';
-import { readModel } from '../onnx/model.js';
+import { readModel } from '../onnx/file.js';
 import type { ExplainFn, ModelHandle, ScoreFn } from '../metrics/types.js';
 import type { MethodSpec } from './methods.js';
 import { perturbWeights, type WeightNoise } from './perturb-weights.js';

@@ -4,16 +4,14 @@
  * .npy is how inputs reach xsys from Python pipelines and how attributions go back to them, so the reader accepts
  * everything `np.save` produces for the dtypes xsys handles (format versions 1.0–3.0, either byte order, C or Fortran
  * order) and fails with a FileFormatError that says exactly what is wrong instead of returning garbage numbers.
+ * File reading and writing live in npy-file.ts (Node only), so parsing and encoding also run in the browser.
  * The writer produces version 1.0 files (2.0 only for huge headers) exactly like `np.save`, so NumPy reads them back.
  *
  * Format reference: the NEP 1 / numpy.lib.format description — magic "\x93NUMPY", major and minor version bytes, a
  * little-endian header length (uint16 in 1.0, uint32 in 2.0/3.0), a Python dict literal with keys descr,
  * fortran_order and shape padded with spaces and '\n' to a multiple of 64 bytes, then the raw data.
  */
-import { readFile } from 'node:fs/promises';
-
 import { FileFormatError, InvalidArgumentError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
 
 /** Element types xsys reads and writes. 'bool' is stored one byte per element (0 or 1) in a Uint8Array. */
 export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'bool';
@@ -277,26 +275,6 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NdArray {
   return { data: info.create(raw.buffer, count), shape: header.shape, dtype: info.dtype };
 }
 
-/** Read and parse a .npy file. A missing or unreadable file is a FileFormatError, like a malformed one. */
-export async function readNpy(path: string): Promise<NdArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'file not found'
-        : code === 'EISDIR'
-          ? 'is a directory, not a .npy file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : `cannot read file: ${(err as Error).message}`;
-    throw new FileFormatError(path, reason);
-  }
-  return parseNpy(bytes, path);
-}
-
 /**
  * Convert any NdArray to Float32Array (the dtype ONNX models take), sharing no memory with the input.
  * int64 values beyond ±2^24 lose precision, as they would in NumPy's astype(np.float32).
@@ -389,9 +367,4 @@ export function encodeNpy(data: NpyData, shape: number[], dtype?: NpyDtype): Uin
   for (let i = 0; i < dict.length; i++) out[prefix + i] = dict.charCodeAt(i);
   out.set(itemBytes, total);
   return out;
-}
-
-/** Write a .npy file atomically (temporary file + rename), so a crash never leaves a truncated array behind. */
-export async function writeNpy(path: string, data: NpyData, shape: number[], dtype?: NpyDtype): Promise<void> {
-  await writeFileAtomic(path, encodeNpy(data, shape, dtype));
 }

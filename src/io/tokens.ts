@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { FileFormatError, InvalidArgumentError } from '../errors.js';
-import { readNpy, type NdArray } from './npy.js';
+import { type NdArray } from './npy.js';
+import { readNpy } from './npy-file.js';
 
 /**
  * Token ids from a file: a .npy of integers ([tokens] or [batch, tokens]) or a JSON list ([1, 2, 3] or

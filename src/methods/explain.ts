@@ -5,6 +5,7 @@ import { Graph } from '../ir/graph.js';
 import { ModelExplainer } from './explainer.js';
 import { METHOD_NAMES, type Explanation, type ExplainOptions, type MethodName } from './types.js';
 import { mulberry32, gaussian } from './random.js';
+import { resolveComposite } from '../composites/file.js';
 
 const METHOD_PARAMS: Record<MethodName, Record<string, number>> = {
   lrp: {},
@@ -57,7 +58,8 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   let attribution: Tensor;
   switch (method) {
     case 'lrp': {
-      const c = await mx.compiled({ method: 'lrp', composite: options.composite ?? 'epsilon-plus-flat', params: options.params, output: options.output, relevanceAt: options.relevanceAt });
+      // A composite may name a JSON file here (Node); the compiler itself takes names or objects only.
+      const c = await mx.compiled({ method: 'lrp', composite: resolveComposite(options.composite ?? 'epsilon-plus-flat', options.params), output: options.output, relevanceAt: options.relevanceAt });
       compileMs = c.compiled.compileMs;
       sessionMs = c.sessionMs;
       const out = await mx.runCompiled(c, input, targets, scores.dims);

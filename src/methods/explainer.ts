@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
-import { cloneModel, parseModel, readModel } from '../onnx/model.js';
+import { cloneModel, parseModel } from '../onnx/model.js';
+import { readModel } from '../onnx/file.js';
 import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
 import { Graph } from '../ir/graph.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';

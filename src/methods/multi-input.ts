@@ -1,10 +1,12 @@
 import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
-import { cloneModel, parseModel, readModel } from '../onnx/model.js';
+import { cloneModel, parseModel } from '../onnx/model.js';
+import { readModel } from '../onnx/file.js';
 import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import type { Composite } from '../composites/index.js';
+import { resolveComposite } from '../composites/file.js';
 import { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/shapes.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
@@ -152,7 +154,8 @@ export class MultiInputExplainer {
     const full = await this.scores(feeds);
     const { rows, position } = scoreRows(full, options.position);
     const targets = resolveTargets(options.target ?? 'pred', rows);
-    const composite = method === 'lrp' ? (options.composite ?? 'attnlrp') : undefined;
+    // Names, JSON files and objects alike: the compiler itself only knows named composites and objects.
+    const composite = method === 'lrp' ? (typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? 'attnlrp', options.params)) : undefined;
     const c = await this.compiled({
       method: method === 'lrp' ? 'lrp' : 'gradient',
       composite,

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
@@ -34,16 +33,6 @@ export function parseModel(bytes: Uint8Array, file = '<buffer>'): ModelProto {
     }
   }
   return model;
-}
-
-export async function readModel(path: string): Promise<ModelProto> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new FileFormatError(path, `cannot read model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseModel(bytes, path);
 }
 
 /** Protobuf wire tags (field number << 3 | wire type 2 = length-delimited). */

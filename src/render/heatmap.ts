@@ -1,14 +1,11 @@
 /**
- * Attribution → heatmap image, overlays and PNG output.
+ * Attribution → heatmap image and overlays (PNG output: png.ts).
  *
  * The normalisation follows Zennit's `imgify`, so an xsys heatmap of a given attribution is pixel-identical to the
  * one Zennit users know: channels are summed, values are scaled into [0, 1] (symmetric: 0 ↦ 0.5, ±max|v| ↦ 0 / 1),
  * multiplied by 255 and truncated to a byte, and that byte indexes the colour map's 256-entry palette.
  */
-import sharp from 'sharp';
-
 import { InputDataError, InvalidArgumentError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
 import { palette } from './colormaps.js';
 
 /** An 8-bit RGB image, row-major, channels interleaved. */
@@ -132,7 +129,7 @@ export function attributionToHeatmap(attr: Float32Array, shape: number[], option
   return { data, width: w, height: h, channels: 3 };
 }
 
-function checkImage(img: RasterImage, what: string): 1 | 3 | 4 {
+export function checkImage(img: RasterImage, what: string): 1 | 3 | 4 {
   const channels = img.channels ?? 3;
   if (![1, 3, 4].includes(channels)) throw new InvalidArgumentError(what, `unsupported channel count ${channels}`);
   if (!(Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0)) {
@@ -148,7 +145,7 @@ function checkImage(img: RasterImage, what: string): 1 | 3 | 4 {
 }
 
 /** Nearest-neighbour resampling (pixel centres aligned), used to bring a heatmap to the size of the image under it. */
-function resizeNearest(img: RasterImage, width: number, height: number): Uint8Array {
+export function resizeNearest(img: RasterImage, width: number, height: number): Uint8Array {
   const ch = img.channels ?? 3;
   const out = new Uint8Array(width * height * ch);
   for (let y = 0; y < height; y++) {
@@ -188,28 +185,4 @@ export function overlay(base: RgbImage, heat: RasterImage, alpha = 0.5): RgbImag
  */
 export function upscaleFactor(width: number, height: number, target = 224): number {
   return Math.max(1, Math.round(target / Math.max(width, height, 1)));
-}
-
-/**
- * Encode an image as PNG. `scaleUp` is an integer factor (default 1) for nearest-neighbour enlargement: each pixel
- * becomes a scaleUp×scaleUp block, so tiny inputs such as 28×28 MNIST are visible without blurring the attribution.
- */
-export async function encodePng(img: RasterImage, scaleUp = 1): Promise<Uint8Array> {
-  const channels = checkImage(img, 'image');
-  if (!(Number.isInteger(scaleUp) && scaleUp >= 1)) {
-    throw new InvalidArgumentError('scaleUp', `must be a positive integer, got ${scaleUp}`);
-  }
-  const width = img.width * scaleUp;
-  const height = img.height * scaleUp;
-  const pixels = scaleUp === 1 ? img.data : resizeNearest(img, width, height);
-  let pipeline = sharp(pixels, { raw: { width, height, channels } });
-  // sharp would otherwise store single-channel data as RGB; keep greyscale PNGs greyscale.
-  if (channels === 1) pipeline = pipeline.toColourspace('b-w');
-  const png = await pipeline.png().toBuffer();
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-}
-
-/** Write an image as a PNG file atomically (temporary file + rename); see encodePng for `scaleUp`. */
-export async function writePng(path: string, img: RasterImage, scaleUp = 1): Promise<void> {
-  await writeFileAtomic(path, await encodePng(img, scaleUp));
 }

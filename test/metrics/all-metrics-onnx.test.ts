@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/metrics/index.js';
 import type { ExplainFn, MetricInput, MetricParams, ModelHandle, ScoreFn } from '../../src/metrics/types.js';
 import { readModel } from '../../src/onnx/model.js';
-import { readNpy, toFloat32 } from '../../src/io/npy.js';
+import { toFloat32 } from '../../src/io/npy.js';
+import { readNpy } from '../../src/io/npy-file.js';
 import { ortHandle } from './helpers.js';
 
 const SMALL: Record<string, MetricParams> = {

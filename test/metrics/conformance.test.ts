@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { isMetricsManifest, onnxScoreFn, runMetricsConformance } from '../../src/conformance/metrics.js';
-import { readNpy, toFloat32 } from '../../src/io/npy.js';
+import { toFloat32 } from '../../src/io/npy.js';
+import { readNpy } from '../../src/io/npy-file.js';
 import { fixtureWeights, linearScore } from './helpers.js';
 
 const FIX = 'test/fixtures/metrics-conformance';

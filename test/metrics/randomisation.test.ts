@@ -6,7 +6,8 @@ import { histogramEntropy } from '../../src/metrics/randomisation/efficient-mprt
 import { spearman, ssim } from '../../src/metrics/core/stats.js';
 import { readModel, type ModelProto } from '../../src/onnx/model.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
-import { readNpy, toFloat32 } from '../../src/io/npy.js';
+import { toFloat32 } from '../../src/io/npy.js';
+import { readNpy } from '../../src/io/npy-file.js';
 import { input, linearExplain, linearScore, ortHandle } from './helpers.js';
 
 const LINEAR = 'test/fixtures/metrics-conformance/models/linear.onnx';

@@ -9,12 +9,11 @@ import { FileFormatError, InputDataError, InvalidArgumentError } from '../../src
 import { palette } from '../../src/render/colormaps.js';
 import {
   attributionToHeatmap,
-  encodePng,
   overlay,
   upscaleFactor,
-  writePng,
   type RgbImage,
 } from '../../src/render/heatmap.js';
+import { encodePng, writePng } from '../../src/render/png.js';
 
 let tmp: string;
 beforeAll(async () => {

@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { InvalidArgumentError, XsysError } from '../errors.js';
+import { isLoopback, parseTokens } from '../server/auth.js';
+import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
+import type { DatasetSource } from '../server/datasets.js';
+import { lockDataDir } from '../server/lock.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { collect } from './options.js';
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  dataDir?: string;
+  token?: string[];
+  maxUploadMb?: string;
+  dataset?: string[];
+  example: boolean;
+  resume: boolean;
+  webRoot?: string;
+  threads?: string;
+  concurrency?: string;
+}
+
+export function defaultDataDir(): string {
+  return process.env.XSYS_DATA_DIR || join(homedir(), '.xsys');
+}
+
+function parseDatasets(items: string[] = []): DatasetSource[] {
+  return items.map((item) => {
+    const m = /^([^=]+)=(.+\.npy)$/.exec(item);
+    if (!m) throw new InvalidArgumentError('--dataset', `'${item}' is not of the form name=file.npy`);
+    return { name: m[1]!, npy: resolve(m[2]!) };
+  });
+}
+
+export function registerServe(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('serve')
+    .description('start the workbench: HTTP API + web UI, with a persistent store (the bundled MNIST example is registered on first start)')
+    .option('--host <address>', 'address to bind; anything but loopback requires tokens', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', '7860')
+    .option('--data-dir <dir>', 'store directory (SQLite database + artefacts) [default: $XSYS_DATA_DIR or ~/.xsys]')
+    .option('--token <token[:read|write]>', 'API token, repeatable (also XSYS_TOKENS=tok:role,…); role defaults to write', collect)
+    .option('--max-upload-mb <n>', `largest upload (model, image) in MB [default: ${DEFAULT_MAX_UPLOAD / 1024 / 1024}]`)
+    .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
+    .option('--no-example', 'do not register the bundled MNIST model and samples')
+    .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
+    .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
+    .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
+    .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
+    .action((flags: ServeFlags) =>
+      run(async () => {
+        const port = Number(flags.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('--port', `'${flags.port}' is not a port number`);
+        const maxMb = flags.maxUploadMb === undefined ? DEFAULT_MAX_UPLOAD / 1024 / 1024 : Number(flags.maxUploadMb);
+        if (!(maxMb > 0)) throw new InvalidArgumentError('--max-upload-mb', `'${flags.maxUploadMb}' is not a positive number`);
+        const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
+        const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
+        const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
+        if (!isLoopback(flags.host) && tokens.length === 0) {
+          throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
+        }
+        const dataDir = resolve(flags.dataDir ?? defaultDataDir());
+        mkdirSync(dataDir, { recursive: true });
+        const lock = lockDataDir(dataDir);
+        process.once('exit', () => lock.release());
+        const store = SqliteStore.open({ dir: dataDir });
+        const wb = await buildServer({
+          store,
+          tokens,
+          maxUploadBytes: Math.round(maxMb * 1024 * 1024),
+          bundledExample: flags.example,
+          datasets: parseDatasets(flags.dataset),
+          resumeJobs: flags.resume,
+          webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
+          threads,
+          explainConcurrency: concurrency,
+        });
+        let address: string;
+        try {
+          address = await wb.app.listen({ host: flags.host, port });
+        } catch (err) {
+          await wb.close();
+          throw new XsysError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, { hint: 'choose another --port (0 picks a free one)' });
+        }
+        const { resumed, failed } = wb.recovered;
+        process.stdout.write(`xsys workbench listening on ${address} (data: ${dataDir}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`);
+        if (resumed.length) process.stdout.write(`resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`);
+        if (failed.length) process.stdout.write(`marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`);
+        await new Promise<void>((done) => {
+          const stop = () => done();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        process.stdout.write('shutting down: running jobs stay queued and continue on the next start\n');
+        await wb.close();
+        lock.release();
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,31 @@
+/**
+ * Node-only composite loading: user-defined composites from JSON files. Kept apart from the rest of src/composites so
+ * the compiler core stays free of node:fs and runs in the browser.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { FileFormatError } from '../errors.js';
+import { namedComposite } from './named.js';
+import type { Composite } from './types.js';
+import { parseComposite } from './user.js';
+
+/** A composite by name, or from a JSON file when the argument is a path to one. */
+export function resolveComposite(nameOrPath: string, params: Record<string, number> = {}): Composite {
+  if (nameOrPath.endsWith('.json') || (nameOrPath.includes('/') && existsSync(nameOrPath))) return loadCompositeFile(nameOrPath);
+  return namedComposite(nameOrPath, params);
+}
+
+export function loadCompositeFile(path: string): Composite {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FileFormatError(path, `cannot read composite file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new FileFormatError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseComposite(value, path);
+}

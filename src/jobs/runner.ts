@@ -1,0 +1,191 @@
+/**
+ * Background jobs: a FIFO queue run by a fixed number of workers, with state in the Store so that nothing is lost when
+ * the server dies — on start-up `recover()` resumes jobs a crash left `running` (when their kind can resume) or marks
+ * them failed with the reason. Progress goes to subscribers (the SSE route) as events.
+ */
+import { EventEmitter } from 'node:events';
+
+import { InvalidArgumentError } from '../errors.js';
+import { newId } from '../store/ids.js';
+import { TERMINAL_STATES, type JobRecord, type Store } from '../store/types.js';
+import type { JobContext, JobHandler } from './types.js';
+
+export type JobEventName = 'progress' | 'resumed' | 'done' | 'failed' | 'cancelled';
+export interface JobEvent {
+  event: JobEventName;
+  job: JobRecord;
+}
+
+export const INTERRUPTED = 'interrupted by server restart';
+
+export interface JobRunnerOptions {
+  /** Jobs run at the same time (default 1: explanations already use all cores through ONNX Runtime). */
+  concurrency?: number;
+  /** Resume interrupted jobs of resumable kinds (default true); false marks them failed. */
+  resume?: boolean;
+  /** A job interrupted this many times is not resumed again (protects against a job that kills the server). */
+  maxAttempts?: number;
+}
+
+export class JobRunner {
+  private readonly handlers = new Map<string, JobHandler<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  private readonly queue: string[] = [];
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly events = new EventEmitter();
+  private readonly concurrency: number;
+  private readonly resume: boolean;
+  private readonly maxAttempts: number;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    options: JobRunnerOptions = {},
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.resume = options.resume ?? true;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.events.setMaxListeners(0);
+  }
+
+  register<P extends Record<string, unknown>>(handler: JobHandler<P>): void {
+    this.handlers.set(handler.kind, handler);
+  }
+
+  kinds(): { kind: string; description: string; resumable: boolean; params: Record<string, unknown> }[] {
+    return [...this.handlers.values()].map((h) => ({ kind: h.kind, description: h.description, resumable: h.resumable, params: h.paramsSchema }));
+  }
+
+  /** Start-up: requeue queued jobs; resume or fail jobs a crash left running. */
+  async recover(): Promise<{ resumed: string[]; failed: string[] }> {
+    const resumed: string[] = [];
+    const failed: string[] = [];
+    for (const job of await this.store.jobs.byState(['running', 'queued'])) {
+      if (job.state === 'queued') {
+        this.queue.push(job.id);
+        continue;
+      }
+      const handler = this.handlers.get(job.kind);
+      const why = !handler
+        ? `${INTERRUPTED}; job kind '${job.kind}' is not available in this server`
+        : !handler.resumable
+          ? `${INTERRUPTED}; '${job.kind}' jobs cannot resume`
+          : !this.resume
+            ? `${INTERRUPTED}; resuming is disabled (--no-resume)`
+            : job.attempts >= this.maxAttempts
+              ? `${INTERRUPTED} ${job.attempts} times; not resumed again`
+              : undefined;
+      if (why) {
+        this.emit('failed', await this.store.jobs.update(job.id, { state: 'failed', error: why }));
+        failed.push(job.id);
+      } else {
+        await this.store.jobs.update(job.id, { state: 'queued' });
+        this.queue.push(job.id);
+        resumed.push(job.id);
+      }
+    }
+    this.pump();
+    return { resumed, failed };
+  }
+
+  async submit(kind: string, params: Record<string, unknown>): Promise<JobRecord> {
+    const handler = this.handlers.get(kind);
+    if (!handler) throw new InvalidArgumentError('kind', `unknown job kind '${kind}'`, `kinds available in this server: ${[...this.handlers.keys()].join(', ')}`);
+    const prepared = await handler.prepare(params);
+    const now = new Date().toISOString();
+    const job = await this.store.jobs.create({ id: newId(), kind, params: prepared.params, state: 'queued', progress: { done: 0, total: prepared.total }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
+    this.queue.push(job.id);
+    this.pump();
+    return job;
+  }
+
+  /** Cancels a queued or running job and resolves once it has stopped. Terminal jobs are returned unchanged. */
+  async cancel(id: string): Promise<JobRecord | undefined> {
+    const job = await this.store.jobs.get(id);
+    if (!job || TERMINAL_STATES.includes(job.state)) return job;
+    const run = this.running.get(id);
+    if (run) {
+      run.abort.abort();
+      await run.done;
+      return this.store.jobs.get(id);
+    }
+    const at = this.queue.indexOf(id);
+    if (at >= 0) this.queue.splice(at, 1);
+    const cancelled = await this.store.jobs.update(id, { state: 'cancelled' });
+    this.emit('cancelled', cancelled);
+    return cancelled;
+  }
+
+  subscribe(id: string, listener: (e: JobEvent) => void): () => void {
+    const name = `job:${id}`;
+    this.events.on(name, listener);
+    return () => this.events.off(name, listener);
+  }
+
+  private emit(event: JobEventName, job: JobRecord): void {
+    this.events.emit(`job:${job.id}`, { event, job } satisfies JobEvent);
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.concurrency && this.queue.length) {
+      const id = this.queue.shift()!;
+      const abort = new AbortController();
+      const entry = { abort, done: Promise.resolve() };
+      this.running.set(id, entry);
+      entry.done = this.execute(id, abort.signal)
+        .catch((err: unknown) => {
+          // Only the store can fail here (recording the outcome itself failed, e.g. a full disk). The job stays
+          // `running` in the store and the next start resumes or fails it; this process must not crash over it.
+          process.stderr.write(`xsys: could not record the outcome of job ${id}: ${(err as Error).message}\n`);
+        })
+        .finally(() => {
+          this.running.delete(id);
+          this.pump();
+        });
+    }
+  }
+
+  private async execute(id: string, signal: AbortSignal): Promise<void> {
+    let job = await this.store.jobs.get(id);
+    if (!job || job.state !== 'queued') return;
+    const handler = this.handlers.get(job.kind);
+    if (!handler) {
+      this.emit('failed', await this.store.jobs.update(id, { state: 'failed', error: `job kind '${job.kind}' is not available in this server` }));
+      return;
+    }
+    const resumed = job.attempts > 0;
+    job = await this.store.jobs.update(id, { state: 'running', attempts: job.attempts + 1 });
+    if (resumed) this.emit('resumed', job);
+    let current = job;
+    const ctx: JobContext = {
+      job,
+      signal,
+      resumed,
+      progress: async (done, total, options = {}) => {
+        current = options.persisted ? { ...current, progress: { done, total }, resultIds: options.resultId ? [...current.resultIds, options.resultId] : current.resultIds } : await this.store.jobs.update(id, { progress: { done, total } });
+        this.emit('progress', current);
+      },
+    };
+    try {
+      await handler.run(ctx, job.params);
+      if (signal.aborted) throw signal.reason;
+      this.emit('done', await this.store.jobs.update(id, { state: 'done' }));
+    } catch (err) {
+      if (signal.aborted) {
+        // Stopped by a shutdown, not by a user: back to the queue (no event), so the next start continues it.
+        if (this.stopped) await this.store.jobs.update(id, { state: 'queued' });
+        else this.emit('cancelled', await this.store.jobs.update(id, { state: 'cancelled' }));
+      } else {
+        const hint = (err as { hint?: string }).hint;
+        this.emit('failed', await this.store.jobs.update(id, { state: 'failed', error: `${(err as Error).message}${hint ? ` (hint: ${hint})` : ''}` }));
+      }
+    }
+  }
+
+  /** Graceful shutdown: running jobs are stopped and left queued, so the next start continues them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const runs = [...this.running.values()];
+    for (const r of runs) r.abort.abort();
+    await Promise.all(runs.map((r) => r.done));
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The workbench service: wires the store, model/explanation services, datasets and the job runner into a Fastify app
+ * with the routes of docs/workbench-api.md, problem+json errors, token auth and the built web UI at `/`.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+import { explainDatasetHandler } from '../jobs/explain-dataset.js';
+import { JobRunner } from '../jobs/runner.js';
+import { sha256Hex } from '../store/artefact-files.js';
+import type { Store } from '../store/types.js';
+import { VERSION } from '../version.js';
+import { Authenticator, type TokenEntry } from './auth.js';
+import type { ServerContext } from './context.js';
+import { DatasetRegistry, type DatasetSource } from './datasets.js';
+import { ExplainService } from './explain-service.js';
+import { ModelService, ORT_VERSION } from './models.js';
+import { ApiRoutes } from './openapi.js';
+import { HttpProblem, toProblem } from './problem.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { explainRoutes } from './routes/explain.js';
+import { jobRoutes } from './routes/jobs.js';
+import { modelRoutes } from './routes/models.js';
+import { packageRoot } from './paths.js';
+
+export interface ServerOptions {
+  store: Store;
+  tokens?: TokenEntry[];
+  /** Largest request body (model uploads, base64 images), bytes. Default 200 MB. */
+  maxUploadBytes?: number;
+  /** Built web UI to serve at `/` (default: <package>/web/dist when it exists). */
+  webRoot?: string | null;
+  /** Register the bundled MNIST model and its samples (default true). */
+  bundledExample?: boolean;
+  datasets?: DatasetSource[];
+  resumeJobs?: boolean;
+  /** Directory for short-lived files (uploaded images being decoded). */
+  scratchDir?: string;
+  logger?: boolean;
+  /** ONNX Runtime intra-op threads per run (default: ORT's choice, all cores). */
+  threads?: number;
+  /** Explanations computed at the same time (default: 4 × the number of cores). */
+  explainConcurrency?: number;
+}
+
+export interface Workbench {
+  app: FastifyInstance;
+  context: ServerContext;
+  /** Ids of jobs resumed / failed at start-up because a previous server died while running them. */
+  recovered: { resumed: string[]; failed: string[] };
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024;
+
+/** The bundled example: the MNIST CNN and its 8 test digits, preprocessed as `npm run example` does. Returns the model id when it was registered now. */
+export async function registerBundledExample(ctx: ServerContext): Promise<string | undefined> {
+  const dir = join(packageRoot(), 'examples', 'mnist');
+  if (!existsSync(join(dir, 'mnist-cnn.onnx'))) return undefined;
+  const preprocess = { size: [28, 28] as [number, number], grayscale: true, mean: [0.1307], std: [0.3081] };
+  await ctx.datasets.register({ name: 'mnist-samples', npy: join(dir, 'samples.npy'), images: join(dir, 'samples'), labels: join(dir, 'labels.json'), preprocess });
+  // The model only on the first start: its ONNX artefact outlives a deletion of the model (artefacts are never
+  // deleted), so a user who deleted the example does not get it back on the next start.
+  const bytes = new Uint8Array(await readFile(join(dir, 'mnist-cnn.onnx')));
+  if (await ctx.store.artefacts.head(sha256Hex(bytes))) return undefined;
+  const { record } = await ctx.models.register(bytes, 'mnist-cnn.onnx', preprocess);
+  return record.id;
+}
+
+export async function buildServer(options: ServerOptions): Promise<Workbench> {
+  const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+  const store = options.store;
+  const models = new ModelService(store, 8, options.threads);
+  const datasets = new DatasetRegistry();
+  const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency);
+  const jobs = new JobRunner(store, { resume: options.resumeJobs });
+  const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
+  jobs.register(explainDatasetHandler({ models, datasets, explainer }));
+
+  if (options.bundledExample ?? true) await registerBundledExample(context);
+  for (const d of options.datasets ?? []) await datasets.register(d);
+
+  // allowUnionTypes: parameters may be numbers or strings (`type: ['number', 'string']`), which is valid JSON Schema.
+  const app = Fastify({ bodyLimit: maxUploadBytes, logger: options.logger ?? false, forceCloseConnections: true, ajv: { customOptions: { allowUnionTypes: true } } });
+  const auth = new Authenticator(options.tokens ?? []);
+
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err, req, reply) => {
+    const problem = toProblem(err, req.url.split('?')[0]);
+    if (problem.status >= 500) req.log.error(err);
+    void reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const problem = toProblem(new HttpProblem(404, 'not-found', 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`, 'see /openapi.json'), req.url.split('?')[0]);
+    void reply.code(404).type('application/problem+json').send(problem);
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/health')) auth.check(req);
+  });
+
+  const api = new ApiRoutes(app);
+  api.add({
+    method: 'GET',
+    url: '/api/health',
+    summary: 'liveness and versions (no token needed)',
+    tag: 'service',
+    responses: { 200: ['application/json', { type: 'object', required: ['ok', 'version', 'ortVersion'], properties: { ok: { type: 'boolean' }, version: { type: 'string' }, ortVersion: { type: 'string' }, auth: { type: 'boolean' }, jobKinds: { type: 'array', items: { type: 'string' } } } }, 'the service is up'] },
+    handler: async () => ({ ok: true, version: VERSION, ortVersion: ORT_VERSION, auth: auth.enabled, jobKinds: jobs.kinds().map((k) => k.kind) }),
+  });
+  modelRoutes(api, context);
+  datasetRoutes(api, context);
+  explainRoutes(api, context);
+  jobRoutes(api, context);
+  app.get('/openapi.json', async () => api.document());
+
+  const webRoot = options.webRoot === undefined ? join(packageRoot(), 'web', 'dist') : options.webRoot;
+  if (webRoot && existsSync(join(webRoot, 'index.html'))) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: '/',
+      index: ['index.html'],
+      // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer, i.e. several WASM threads for on-device
+      // explanations. The UI loads everything from this origin, so require-corp blocks nothing it needs.
+      setHeaders: (res) => {
+        res.setHeader('cross-origin-opener-policy', 'same-origin');
+        res.setHeader('cross-origin-embedder-policy', 'require-corp');
+      },
+    });
+  } else {
+    app.get('/', async (_req, reply) =>
+      reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>xsys workbench</title><h1>xsys workbench API</h1><p>The web UI is not built (run <code>npm run build:web</code>). The API is at <a href="/openapi.json">/openapi.json</a>.</p>`),
+    );
+  }
+
+  const recovered = await jobs.recover();
+  return {
+    app,
+    context,
+    recovered,
+    async close() {
+      await jobs.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

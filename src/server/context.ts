@@ -1,0 +1,15 @@
+import type { JobRunner } from '../jobs/runner.js';
+import type { Store } from '../store/types.js';
+import type { DatasetRegistry } from './datasets.js';
+import type { ExplainService } from './explain-service.js';
+import type { ModelService } from './models.js';
+
+/** The services the routes use. */
+export interface ServerContext {
+  store: Store;
+  models: ModelService;
+  datasets: DatasetRegistry;
+  explainer: ExplainService;
+  jobs: JobRunner;
+  maxUploadBytes: number;
+}

@@ -1,0 +1,274 @@
+/**
+ * Explanation services of the workbench: resolves a request's input (dataset sample, uploaded image or .npy) to the
+ * model's input tensor, runs the library's `explain`, renders the heatmap, and stores the result with its artefacts
+ * and provenance. `reproduce` recomputes a stored result from its record alone and reports the difference.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { InvalidArgumentError } from '../errors.js';
+import { loadImage } from '../io/image.js';
+import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
+import { explain } from '../methods/explain.js';
+import type { ModelExplainer } from '../methods/explainer.js';
+import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { encodePng } from '../render/png.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { newId } from '../store/ids.js';
+import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
+import { VERSION } from '../version.js';
+import type { DatasetRegistry } from './datasets.js';
+import { heatmapPng } from './heatmap-png.js';
+import { Limiter } from './limiter.js';
+import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
+import { HttpProblem, notFound } from './problem.js';
+
+export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
+
+export interface MethodSpec {
+  method: string;
+  composite?: string;
+  params?: Record<string, number | string>;
+}
+
+export interface ExplainRequest extends MethodSpec {
+  modelId: string;
+  input: InputSpec;
+  preprocess?: Preprocess;
+  target?: number | 'pred';
+}
+
+export type ExplainResult = ResultRecord;
+
+interface ResolvedInput {
+  tensor: Tensor;
+  record: InputRecord;
+}
+
+const NPY = 'application/x-npy';
+const PNG = 'image/png';
+
+function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: number; prob: number }[] {
+  let max = -Infinity;
+  for (const s of scores) max = Math.max(max, s);
+  let sum = 0;
+  const exp = Array.from(scores, (s) => {
+    const e = Math.exp(s - max);
+    sum += e;
+    return e;
+  });
+  return Array.from(scores, (score, c) => ({ class: c, score, prob: exp[c]! / sum }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}
+
+/** Splits request params into the library's numeric params and Grad-CAM's layer name. */
+function splitParams(method: MethodName, params: Record<string, number | string>): { numeric: Record<string, number>; layer?: string } {
+  const numeric: Record<string, number> = {};
+  let layer: string | undefined;
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'layer' && method === 'grad-cam') {
+      layer = String(v);
+      continue;
+    }
+    const n = typeof v === 'number' ? v : Number(v);
+    if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(n))) throw new InvalidArgumentError(`params.${k}`, `'${v}' is not a number`);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`params.${k}`, 'must be a finite number');
+    numeric[k] = n;
+  }
+  return { numeric, layer };
+}
+
+function decodeBase64(what: string, text: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(text)) throw new InvalidArgumentError(what, 'is not base64');
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+export class ExplainService {
+  /** (dataset, index) → the stored input of a sample, so repeated explanations of a sample hash nothing. */
+  private readonly samples = new Map<string, Promise<ResolvedInput>>();
+  /** Method/composite combinations a model has compiled already, to report compile time honestly (0 when cached). */
+  private readonly compiledKeys = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly models: ModelService,
+    private readonly datasets: DatasetRegistry,
+    private readonly scratchDir: string = tmpdir(),
+    /** Explanations computed at the same time (see limiter.ts); default 4 × the number of cores. */
+    concurrency: number = 4 * availableParallelism(),
+  ) {
+    this.limiter = new Limiter(Math.max(1, concurrency));
+  }
+
+  private readonly limiter: Limiter;
+
+  private sampleInput(dataset: string, index: number): Promise<ResolvedInput> {
+    const key = `${dataset}\u0000${index}`;
+    let p = this.samples.get(key);
+    if (!p) {
+      p = (async () => {
+        const tensor = this.datasets.sample(dataset, index);
+        const npy = encodeNpy(tensor.data, tensor.dims);
+        const id = await this.store.artefacts.put(npy, NPY);
+        const displaySha256 = await this.datasets.png(dataset, index).then(
+          (png) => this.store.artefacts.put(png, PNG),
+          () => undefined,
+        );
+        const record: InputRecord = { id, dims: tensor.dims, source: { kind: 'sample', dataset, index }, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() };
+        return { tensor, record };
+      })();
+      this.samples.set(key, p);
+      p.catch(() => this.samples.delete(key));
+    }
+    return p;
+  }
+
+  async resolveInput(model: ModelRecord, mx: ModelExplainer, spec: InputSpec, preprocess?: Preprocess): Promise<ResolvedInput> {
+    if (spec.kind === 'sample') return this.sampleInput(spec.dataset, spec.index);
+    let tensor: Tensor;
+    let source: InputRecord['source'];
+    let displaySha256: string | undefined;
+    if (spec.kind === 'npy') {
+      const a = parseNpy(decodeBase64('input.npy', spec.npy), 'input.npy');
+      const rank = mx.inputShape?.length;
+      const dims = rank !== undefined && a.shape.length === rank - 1 ? [1, ...a.shape] : a.shape;
+      if (dims[0] !== 1) throw new InvalidArgumentError('input.npy', `holds a batch of ${dims[0]}; send one sample per request`, 'explain datasets with a job (POST /api/jobs)');
+      tensor = { data: toFloat32(a), dims };
+      source = { kind: 'npy' };
+    } else {
+      const bytes = decodeBase64('input.png', spec.png);
+      const pre: Preprocess = { ...(model.preprocess ?? {}), ...(preprocess ?? {}) };
+      // loadImage reads files (it is the CLI's loader); a private scratch file keeps server and CLI tensors identical.
+      const dir = await mkdtemp(join(this.scratchDir, 'xsys-upload-'));
+      try {
+        const path = join(dir, 'input.png');
+        await writeFile(path, bytes);
+        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std });
+        tensor = { data: img.tensor, dims: [...img.shape] };
+        displaySha256 = await this.store.artefacts.put(await encodePng(img.display), PNG);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      // The upload as given, for provenance only: stored as opaque bytes (it may be any format sharp reads, SVG
+      // included, and must never be served to a browser as something it would render or run).
+      source = { kind: 'image', imageSha256: await this.store.artefacts.put(bytes, 'application/octet-stream'), preprocess: pre };
+    }
+    mx.validate(tensor);
+    const id = await this.store.artefacts.put(encodeNpy(tensor.data, tensor.dims), NPY);
+    return { tensor, record: { id, dims: tensor.dims, source, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() } };
+  }
+
+  /** Explains one input with one method and stores the result. `job` ties the result to a job's progress. */
+  async explain(req: ExplainRequest, job?: { id: string; progress: { done: number; total: number } }, resolved?: ResolvedInput): Promise<ExplainResult> {
+    const t0 = performance.now();
+    const model = await this.models.get(req.modelId);
+    const mx = await this.models.explainer(req.modelId);
+    const input = resolved ?? (await this.resolveInput(model, mx, req.input, req.preprocess));
+    return this.compute(model, mx, input, req, req.target ?? 'pred', t0, job);
+  }
+
+  /** One input, several methods (the compare view): the input is resolved once. */
+  async compare(req: Omit<ExplainRequest, 'method'>, methods: MethodSpec[]): Promise<ExplainResult[]> {
+    const model = await this.models.get(req.modelId);
+    const mx = await this.models.explainer(req.modelId);
+    const input = await this.resolveInput(model, mx, req.input, req.preprocess);
+    const out: ExplainResult[] = [];
+    for (const m of methods) out.push(await this.compute(model, mx, input, { ...req, ...m }, req.target ?? 'pred', performance.now()));
+    return out;
+  }
+
+  private async compute(model: ModelRecord, mx: ModelExplainer, input: ResolvedInput, spec: MethodSpec, target: number | 'pred', t0: number, job?: { id: string; progress: { done: number; total: number } }, reproducedFrom?: string): Promise<ExplainResult> {
+    if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
+    const method = spec.method as MethodName;
+    const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
+    const params = spec.params ?? {};
+    const { numeric, layer } = splitParams(method, params);
+    const key = `${model.id}|${method}|${composite}|${JSON.stringify(numeric)}|${layer ?? ''}`;
+    const cached = this.compiledKeys.has(key);
+    let runMs = 0;
+    const { e, heatmapPng } = await this.limiter.run(async () => {
+      const tRun = performance.now();
+      const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
+      runMs = performance.now() - tRun;
+      const sampleDims = e.attribution.dims.slice(1);
+      const heatmapPng = sampleDims.length === 2 || sampleDims.length === 3 ? await this.renderHeatmap(e.attribution.data, sampleDims, 'bwr') : undefined;
+      return { e, heatmapPng };
+    });
+    this.compiledKeys.add(key);
+    const a = e.attribution;
+    const attribution = await this.store.artefacts.put(encodeNpy(a.data, a.dims), NPY);
+    const heatmap = heatmapPng ? await this.store.artefacts.put(heatmapPng, PNG) : null;
+    let relevanceSum = 0;
+    for (const v of a.data) relevanceSum += v;
+    const compileMs = cached ? 0 : e.timing.compileMs + e.timing.sessionMs;
+    const result: ResultRecord = {
+      id: newId(),
+      modelId: model.id,
+      inputId: input.record.id,
+      method,
+      composite,
+      params,
+      target: e.targets[0]!,
+      relevanceSum,
+      topk: softmaxTopk(e.scores.data),
+      artefacts: { heatmap, attribution, input: input.record.id, ...(input.record.displaySha256 ? { display: input.record.displaySha256 } : {}) },
+      provenance: {
+        modelSha256: model.id,
+        inputSha256: input.record.id,
+        method,
+        composite,
+        params,
+        target,
+        xsysVersion: VERSION,
+        ortVersion: ORT_VERSION,
+        timingMs: { compile: compileMs, run: Math.max(0, runMs - compileMs), total: 0 },
+        ...(reproducedFrom ? { reproducedFrom } : {}),
+      },
+      ...(job ? { jobId: job.id } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    result.provenance.timingMs.total = performance.now() - t0;
+    await this.store.saveResult(result, input.record, job);
+    return result;
+  }
+
+  renderHeatmap(data: Float32Array, sampleDims: number[], cmap: string): Promise<Uint8Array> {
+    return heatmapPng(data, sampleDims, cmap);
+  }
+
+  /** Recomputes a stored result from its record (model bytes, input tensor, method, composite, params, target). */
+  async reproduce(resultId: string): Promise<{ resultId: string; reproducedId: string; maxAbsDiff: number; maxRelDiff: number; identical: boolean }> {
+    const original = await this.store.results.get(resultId);
+    if (!original) throw notFound(`no result with id ${resultId}`);
+    const model = await this.store.models.get(original.modelId);
+    if (!model) throw new HttpProblem(409, 'model-gone', 'Model no longer stored', `result ${resultId} was computed with model ${original.modelId}, which has been deleted`, 'upload the same ONNX file again (same bytes → same id) and retry');
+    const inputRecord = await this.store.inputs.get(original.inputId);
+    const inputBytes = await this.store.artefacts.get(original.inputId);
+    const attrBytes = await this.store.artefacts.get(original.artefacts.attribution);
+    if (!inputRecord || !inputBytes || !attrBytes) throw new HttpProblem(409, 'artefact-missing', 'Artefact missing', `the stored input or attribution of result ${resultId} is missing`);
+    const mx = await this.models.explainer(model.id);
+    const arr = parseNpy(inputBytes.bytes, `input ${original.inputId}`);
+    const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord };
+    // The resolved target, not 'pred': a reproduction explains the same class even if the prediction changed.
+    const again = await this.compute(model, mx, input, { method: original.method, composite: original.composite ?? undefined, params: original.params }, original.target, performance.now(), undefined, resultId);
+    const before = toFloat32(parseNpy(attrBytes.bytes, 'attribution'));
+    const afterBytes = (await this.store.artefacts.get(again.artefacts.attribution))!.bytes;
+    const after = toFloat32(parseNpy(afterBytes, 'attribution'));
+    let maxAbsDiff = before.length === after.length ? 0 : Infinity;
+    let scale = 0;
+    for (let i = 0; i < Math.min(before.length, after.length); i++) {
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(before[i]! - after[i]!));
+      scale = Math.max(scale, Math.abs(before[i]!));
+    }
+    return {
+      resultId,
+      reproducedId: again.id,
+      maxAbsDiff,
+      maxRelDiff: scale > 0 ? maxAbsDiff / scale : maxAbsDiff === 0 ? 0 : Infinity,
+      identical: again.artefacts.attribution === original.artefacts.attribution,
+    };
+  }
+}
+

@@ -1,0 +1,151 @@
+/**
+ * Model services of the workbench: validating and registering uploaded ONNX models (content-addressed, so the same
+ * bytes uploaded concurrently become one record), describing them, and keeping one prepared ModelExplainer per model
+ * so compiled explainers and ONNX Runtime sessions are reused across requests.
+ */
+import * as ort from 'onnxruntime-node';
+
+import { inspectModel, type Inspection } from '../cli/inspect.js';
+import { COMPOSITE_NAMES } from '../composites/index.js';
+import { XsysError } from '../errors.js';
+import { parseModel } from '../onnx/model.js';
+import { ModelExplainer } from '../methods/explainer.js';
+import { sha256Hex } from '../store/artefact-files.js';
+import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
+import { HttpProblem, notFound } from './problem.js';
+
+export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+
+const DTYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+
+export interface ModelDetail extends ModelRecord {
+  opHistogram: Record<string, number>;
+  composite: string;
+  nodes: { name: string; opType: string; rule?: string }[];
+  unsupported: { node: string; opType: string; hint: string }[];
+}
+
+/** Throws a 400 unless `name` is one of the built-in composites (a composite may otherwise name a JSON file to read). */
+export function checkComposite(name: string): string {
+  if (!COMPOSITE_NAMES.includes(name)) throw new HttpProblem(400, 'invalid-argument', 'Invalid argument', `composite: unknown composite '${name}'`, `composites: ${COMPOSITE_NAMES.join(', ')}`);
+  return name;
+}
+
+function specs(list: Inspection['inputs'] | Inspection['outputs']): TensorSpec[] {
+  return list.map((t) => ({
+    name: t.name,
+    dtype: 'elemType' in t ? (DTYPES[t.elemType] ?? `type-${t.elemType}`) : 'float32',
+    shape: (t.shape ?? []).map((d) => (d === null ? '?' : d)),
+  }));
+}
+
+/** Default image preprocessing read off the input shape: [N, C, H, W] → size H×W, greyscale when C = 1. */
+export function preprocessFromShape(shape: (number | string)[]): Preprocess {
+  if (shape.length !== 4) return {};
+  const [, c, h, w] = shape;
+  return {
+    ...(typeof h === 'number' && typeof w === 'number' ? { size: [h, w] as [number, number] } : {}),
+    ...(c === 1 ? { grayscale: true } : {}),
+  };
+}
+
+export class ModelService {
+  private readonly explainers = new Map<string, Promise<ModelExplainer>>();
+  private readonly inflight = new Map<string, Promise<{ record: ModelRecord; created: boolean }>>();
+
+  constructor(
+    private readonly store: Store,
+    /** How many models keep a prepared explainer (compiled graphs + sessions) in memory. */
+    private readonly maxLoaded = 8,
+    /** ONNX Runtime intra-op threads per run (undefined: ORT's default, all cores). */
+    private readonly threads?: number,
+  ) {}
+
+  /** Validates and stores ONNX bytes. `created` is false when a model with these bytes already exists. */
+  register(bytes: Uint8Array, name: string, preprocess?: Preprocess): Promise<{ record: ModelRecord; created: boolean }> {
+    const id = sha256Hex(bytes);
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.registerOnce(id, bytes, name, preprocess).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+      return p;
+    }
+    // A concurrent upload of the same bytes: one record, and this caller did not create it.
+    return p.then((r) => ({ record: r.record, created: false }));
+  }
+
+  private async registerOnce(id: string, bytes: Uint8Array, name: string, preprocess?: Preprocess): Promise<{ record: ModelRecord; created: boolean }> {
+    const existing = await this.store.models.get(id);
+    if (existing) return { record: existing, created: false };
+    const model = parseModel(bytes, name);
+    let info: Inspection;
+    try {
+      // The compiler's own analysis: canonicalisation, shape inference, rule assignment. A model it cannot analyse
+      // cannot be explained, so it is refused before anything is stored.
+      info = inspectModel(model, 'epsilon-plus-flat', {});
+      await ModelExplainer.load(model);
+    } catch (err) {
+      if (err instanceof XsysError) throw err;
+      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'check the model with `xsys inspect`');
+    }
+    const inputs = specs(info.inputs);
+    const record: ModelRecord = {
+      id,
+      name,
+      bytes: bytes.length,
+      inputs,
+      outputs: specs(info.outputs),
+      opset: info.opset,
+      preprocess: preprocess ?? preprocessFromShape(inputs.find((i) => i.dtype === 'float32')?.shape ?? []),
+      createdAt: new Date().toISOString(),
+    };
+    await this.store.artefacts.put(bytes, 'application/octet-stream');
+    return this.store.models.put(record);
+  }
+
+  async get(id: string): Promise<ModelRecord> {
+    const m = await this.store.models.get(id);
+    if (!m) throw notFound(`no model with id ${id}`, 'list models with GET /api/models');
+    return m;
+  }
+
+  async bytes(id: string): Promise<Uint8Array> {
+    await this.get(id);
+    const a = await this.store.artefacts.get(id);
+    if (!a) throw notFound(`the ONNX file of model ${id} is missing from the store`);
+    return a.bytes;
+  }
+
+  async detail(id: string, composite = 'epsilon-plus-flat'): Promise<ModelDetail> {
+    const record = await this.get(id);
+    const mx = await this.explainer(id);
+    const info = inspectModel(mx.model, checkComposite(composite), {});
+    return {
+      ...record,
+      opHistogram: info.ops,
+      composite: info.composite,
+      nodes: info.units.map((u) => ({ name: u.name, opType: u.op, rule: u.rule })),
+      unsupported: info.unsupported.map((u) => ({ node: u.node, opType: u.op, hint: u.hint })),
+    };
+  }
+
+  /** The prepared explainer of a model (loaded on first use, least recently used ones are dropped). */
+  explainer(id: string): Promise<ModelExplainer> {
+    let p = this.explainers.get(id);
+    if (p) {
+      this.explainers.delete(id);
+      this.explainers.set(id, p);
+      return p;
+    }
+    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), { threads: this.threads }));
+    this.explainers.set(id, p);
+    p.catch(() => this.explainers.delete(id));
+    while (this.explainers.size > this.maxLoaded) this.explainers.delete(this.explainers.keys().next().value!);
+    return p;
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.store.models.delete(id))) throw notFound(`no model with id ${id}`);
+    this.explainers.delete(id);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Errors as RFC 9457 problem details (`application/problem+json`). Every failure of a request — validation, a typed
+ * xsys error from the library, a store failure, a bug — leaves the service through `toProblem`, so clients always get
+ * the same shape and the process keeps serving.
+ */
+import { FileFormatError, InputDataError, InvalidArgumentError, RuntimeFailure, UnsupportedNodeError, XsysError } from '../errors.js';
+import { StoreError } from '../store/errors.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  /** The offending ONNX node, for unsupported-node errors. */
+  node?: string;
+  hint?: string;
+}
+
+const TYPE_BASE = 'https://xsys.dev/problems/';
+
+/** An error raised by the service itself with an HTTP status (not found, forbidden, payload too large …). */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    detail: string,
+    readonly hint?: string,
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+export const notFound = (what: string, hint?: string): HttpProblem => new HttpProblem(404, 'not-found', 'Not found', what, hint);
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  validation?: unknown;
+  validationContext?: string;
+  message: string;
+}
+
+export function toProblem(err: unknown, instance?: string): Problem {
+  const base = (status: number, slug: string, title: string, detail: string, extra: Partial<Problem> = {}): Problem => ({
+    type: TYPE_BASE + slug,
+    title,
+    status,
+    detail,
+    ...(instance ? { instance } : {}),
+    ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+  });
+  if (err instanceof HttpProblem) return base(err.status, err.slug, err.title, err.message, { hint: err.hint });
+  if (err instanceof StoreError) {
+    if (err.reason === 'full') return base(507, 'storage-full', 'Insufficient storage', err.message, { hint: err.hint });
+    return base(500, 'store-failure', 'Store failure', err.message, { hint: err.hint });
+  }
+  if (err instanceof UnsupportedNodeError) return base(422, 'unsupported-node', 'Unsupported node', err.message, { node: err.nodeName, hint: err.hint });
+  if (err instanceof FileFormatError) return base(400, 'bad-file', 'Malformed file', err.message, { hint: err.hint });
+  if (err instanceof InvalidArgumentError) return base(400, 'invalid-argument', 'Invalid argument', err.message, { hint: err.hint });
+  if (err instanceof InputDataError) return base(422, 'bad-input', 'Unusable input', err.message, { hint: err.hint });
+  if (err instanceof RuntimeFailure) return base(500, 'runtime-failure', 'ONNX Runtime failure', err.message, { hint: err.hint });
+  if (err instanceof XsysError) {
+    return err.exitCode === 3 ? base(422, 'unsupported-model', 'Unsupported model', err.message, { hint: err.hint }) : base(400, 'invalid-request', 'Invalid request', err.message, { hint: err.hint });
+  }
+  const fe = err as FastifyLikeError;
+  if (fe && typeof fe === 'object' && 'message' in fe) {
+    if (fe.validation) return base(400, 'validation', 'Request validation failed', `${fe.validationContext ?? 'request'}: ${fe.message}`);
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return base(413, 'too-large', 'Payload too large', fe.message, { hint: 'start xsys serve with a larger --max-upload-mb' });
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return base(415, 'unsupported-media-type', 'Unsupported media type', fe.message);
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return base(fe.statusCode, 'bad-request', 'Bad request', fe.message);
+  }
+  return base(500, 'internal', 'Internal error', `an unexpected error occurred: ${(err as Error)?.message ?? String(err)}`, { hint: 'this is a bug in xsys; the server keeps running' });
+}

@@ -1,0 +1,160 @@
+/**
+ * JSON schemas of the workbench API. Request schemas are used twice: Fastify validates bodies, queries and path
+ * parameters with them, and /openapi.json publishes them. Response schemas are published (components) and checked by
+ * the API tests against real responses.
+ */
+import { COMPOSITE_NAMES } from '../composites/index.js';
+import { METHOD_NAMES } from '../methods/types.js';
+import { COLORMAP_NAMES } from '../render/colormaps.js';
+
+export const SHA256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+export const ULID = { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' } as const;
+
+const dim = { type: ['integer', 'string'] };
+const tensorSpec = { type: 'object', required: ['name', 'dtype', 'shape'], properties: { name: { type: 'string' }, dtype: { type: 'string' }, shape: { type: 'array', items: dim } } };
+
+export const preprocessSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    size: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 },
+    grayscale: { type: 'boolean' },
+    mean: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
+    std: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
+  },
+};
+
+export const inputSpecSchema = {
+  oneOf: [
+    { type: 'object', required: ['kind', 'png'], additionalProperties: false, properties: { kind: { const: 'image' }, png: { type: 'string', description: 'base64 of an image file (PNG, JPEG, WebP)' } } },
+    { type: 'object', required: ['kind', 'npy'], additionalProperties: false, properties: { kind: { const: 'npy' }, npy: { type: 'string', description: 'base64 of a .npy holding one preprocessed sample' } } },
+    { type: 'object', required: ['kind', 'dataset', 'index'], additionalProperties: false, properties: { kind: { const: 'sample' }, dataset: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }, index: { type: 'integer', minimum: 0 } } },
+  ],
+};
+
+const methodFields = {
+  method: { type: 'string', enum: [...METHOD_NAMES] },
+  composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite (method lrp only); default epsilon-plus-flat' },
+  params: { type: 'object', additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (epsilon, gamma, samples, steps, window, layer …)' },
+};
+const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };
+
+export const explainRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'input', 'method'],
+  additionalProperties: false,
+  properties: { modelId: SHA256, input: inputSpecSchema, preprocess: preprocessSchema, target, ...methodFields },
+};
+
+export const compareRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'input', 'methods'],
+  additionalProperties: false,
+  properties: {
+    modelId: SHA256,
+    input: inputSpecSchema,
+    preprocess: preprocessSchema,
+    target,
+    methods: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'object', required: ['method'], additionalProperties: false, properties: methodFields } },
+  },
+};
+
+export const jobRequestSchema = {
+  type: 'object',
+  required: ['kind'],
+  properties: { kind: { type: 'string', description: 'a registered job kind (GET /api/jobs/kinds)' } },
+  additionalProperties: true,
+};
+
+const topk = { type: 'array', items: { type: 'object', required: ['class', 'score', 'prob'], properties: { class: { type: 'integer' }, score: { type: 'number' }, prob: { type: 'number' } } } };
+
+export const components: Record<string, Record<string, unknown>> = {
+  Problem: {
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail'],
+    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, node: { type: 'string' }, hint: { type: 'string' } },
+  },
+  Preprocess: preprocessSchema,
+  ModelSummary: {
+    type: 'object',
+    required: ['id', 'name', 'bytes', 'inputs', 'outputs', 'opset', 'createdAt'],
+    properties: { id: SHA256, name: { type: 'string' }, bytes: { type: 'integer' }, inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec }, opset: { type: 'integer' }, preprocess: preprocessSchema, createdAt: { type: 'string' } },
+  },
+  ModelDetail: {
+    type: 'object',
+    required: ['id', 'opHistogram', 'nodes', 'unsupported', 'composite'],
+    properties: {
+      id: SHA256,
+      composite: { type: 'string' },
+      opHistogram: { type: 'object', additionalProperties: { type: 'integer' } },
+      nodes: { type: 'array', items: { type: 'object', required: ['name', 'opType'], properties: { name: { type: 'string' }, opType: { type: 'string' }, rule: { type: 'string' } } } },
+      unsupported: { type: 'array', items: { type: 'object', required: ['node', 'opType', 'hint'], properties: { node: { type: 'string' }, opType: { type: 'string' }, hint: { type: 'string' } } } },
+    },
+  },
+  Dataset: {
+    type: 'object',
+    required: ['name', 'count', 'shape', 'preprocess'],
+    properties: { name: { type: 'string' }, count: { type: 'integer' }, shape: { type: 'array', items: { type: 'integer' } }, preprocess: preprocessSchema, labels: { type: 'array', items: { type: 'integer' } } },
+  },
+  ResultRecord: {
+    type: 'object',
+    required: ['id', 'modelId', 'inputId', 'method', 'composite', 'params', 'target', 'relevanceSum', 'createdAt', 'artefacts', 'provenance', 'topk'],
+    properties: {
+      id: ULID,
+      modelId: SHA256,
+      inputId: SHA256,
+      method: { type: 'string' },
+      composite: { type: ['string', 'null'] },
+      params: { type: 'object' },
+      target: { type: 'integer' },
+      relevanceSum: { type: 'number' },
+      topk,
+      jobId: ULID,
+      createdAt: { type: 'string' },
+      artefacts: {
+        type: 'object',
+        required: ['heatmap', 'attribution', 'input'],
+        properties: { heatmap: { anyOf: [SHA256, { type: 'null' }] }, attribution: SHA256, input: SHA256, display: SHA256 },
+      },
+      provenance: {
+        type: 'object',
+        required: ['modelSha256', 'inputSha256', 'method', 'composite', 'params', 'xsysVersion', 'ortVersion', 'timingMs'],
+        properties: {
+          modelSha256: SHA256,
+          inputSha256: SHA256,
+          method: { type: 'string' },
+          composite: { type: ['string', 'null'] },
+          params: { type: 'object' },
+          target,
+          xsysVersion: { type: 'string' },
+          ortVersion: { type: 'string' },
+          reproducedFrom: ULID,
+          timingMs: { type: 'object', required: ['compile', 'run', 'total'], properties: { compile: { type: 'number' }, run: { type: 'number' }, total: { type: 'number' } } },
+        },
+      },
+    },
+  },
+  Reproduction: {
+    type: 'object',
+    required: ['resultId', 'reproducedId', 'maxAbsDiff', 'maxRelDiff', 'identical'],
+    properties: { resultId: ULID, reproducedId: ULID, maxAbsDiff: { type: 'number' }, maxRelDiff: { type: 'number' }, identical: { type: 'boolean' } },
+  },
+  Job: {
+    type: 'object',
+    required: ['id', 'kind', 'state', 'progress', 'resultIds', 'params', 'attempts', 'createdAt', 'updatedAt'],
+    properties: {
+      id: ULID,
+      kind: { type: 'string' },
+      params: { type: 'object' },
+      state: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+      progress: { type: 'object', required: ['done', 'total'], properties: { done: { type: 'integer' }, total: { type: 'integer' } } },
+      error: { type: 'string' },
+      resultIds: { type: 'array', items: ULID },
+      attempts: { type: 'integer' },
+      createdAt: { type: 'string' },
+      updatedAt: { type: 'string' },
+    },
+  },
+};
+
+export const cmapQuery = { type: 'string', enum: [...COLORMAP_NAMES] };

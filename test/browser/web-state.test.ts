@@ -1,0 +1,66 @@
+/** Pure parts of the web UI: the URL ↔ view-state mapping, top-k, compare specs, preprocessing for dropped images. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, formatRoute, parseRoute } from '../../web/src/app/route.js';
+import { topK } from '../../web/src/services/explained.js';
+import { parseMethods, DEFAULT_METHODS } from '../../web/src/views/CompareView.js';
+import { imagePreprocess } from '../../web/src/services/inputs.js';
+import { imageShape, npyToInput } from '../../web/src/services/tensor.js';
+import { encodeNpy } from '../../src/io/npy.js';
+
+describe('route state in the URL', () => {
+  it('round-trips every field and keeps links readable', () => {
+    const state = { ...DEFAULTS, view: 'compare' as const, model: 'ab'.repeat(32), sample: 'mnist-samples/3', method: 'lrp', composite: 'epsilon-gamma-box', target: '7', cmap: 'coldnhot', opacity: 0.35, device: 'local' as const, methods: 'lrp:epsilon-plus-flat,gradient' };
+    const hash = formatRoute(state);
+    expect(hash).toBe(`#/compare?model=${'ab'.repeat(32)}&sample=mnist-samples/3&method=lrp&composite=epsilon-gamma-box&target=7&cmap=coldnhot&opacity=0.35&device=local&methods=lrp:epsilon-plus-flat,gradient`);
+    expect(parseRoute(hash)).toEqual({ ...state, result: undefined, job: undefined });
+  });
+
+  it('falls back to defaults for missing or bad values', () => {
+    const s = parseRoute('#/nonsense?opacity=abc&device=gpu');
+    expect(s.view).toBe('explain');
+    expect(s.opacity).toBe(DEFAULTS.opacity);
+    expect(s.device).toBe('server');
+    expect(parseRoute('#/explain?opacity=7').opacity).toBe(1);
+    expect(parseRoute('').method).toBe('lrp');
+  });
+});
+
+describe('topK', () => {
+  it('sorts by score and gives softmax probabilities', () => {
+    const t = topK(new Float32Array([1, 3, 2, 0]), 3);
+    expect(t.map((x) => x.class)).toEqual([1, 2, 0]);
+    const z = Math.exp(1) + Math.exp(3) + Math.exp(2) + Math.exp(0);
+    expect(t[0]!.prob).toBeCloseTo(Math.exp(3) / z, 6);
+    expect(t[2]!.prob).toBeCloseTo(Math.exp(1) / z, 6);
+    // Large logits do not overflow.
+    expect(topK(new Float32Array([1000, 999]), 2)[0]!.prob).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+  });
+});
+
+describe('compare specs', () => {
+  it('parses method:composite lists, defaulting the composite of lrp', () => {
+    expect(parseMethods('lrp:epsilon-plus,gradient,lrp')).toEqual([{ method: 'lrp', composite: 'epsilon-plus' }, { method: 'gradient' }, { method: 'lrp', composite: 'epsilon-plus-flat' }]);
+    expect(parseMethods(undefined)).toEqual(parseMethods(DEFAULT_METHODS));
+  });
+});
+
+describe('inputs', () => {
+  const model = { id: 'x', name: 'm', bytes: 1, opset: 17, createdAt: '', inputs: [{ name: 'input', dtype: 'float32', shape: ['batch', 1, 28, 28] }], outputs: [] };
+  const mnist = { name: 'mnist', count: 8, shape: [1, 28, 28], preprocess: { size: [28, 28] as [number, number], grayscale: true, mean: [0.1307], std: [0.3081] } };
+
+  it('takes the preprocessing of the model, else size/greyscale from its input and mean/std from a dataset of that shape', () => {
+    expect(imageShape(model.inputs[0])).toEqual({ c: 1, h: 28, w: 28 });
+    expect(imagePreprocess(model, [mnist])).toEqual({ size: [28, 28], grayscale: true, mean: [0.1307], std: [0.3081] });
+    expect(imagePreprocess(model, [])).toEqual({ size: [28, 28], grayscale: true });
+    expect(imagePreprocess({ ...model, preprocess: { size: [28, 28], mean: [0.5], std: [0.5] } }, [mnist])).toEqual({ size: [28, 28], mean: [0.5], std: [0.5] });
+    expect(imagePreprocess({ ...model, inputs: [{ name: 't', dtype: 'float32', shape: ['batch', 'seq'] }] }, [mnist])).toEqual({});
+  });
+
+  it('shapes an .npy sample like the model input', () => {
+    const data = Float32Array.from({ length: 784 }, (_, i) => i / 784);
+    const t = npyToInput(encodeNpy(data, [1, 28, 28]), model.inputs[0]);
+    expect(t.dims).toEqual([1, 1, 28, 28]);
+    expect(t.data[783]).toBeCloseTo(783 / 784, 6);
+    expect(() => npyToInput(encodeNpy(new Float32Array(10), [10]), model.inputs[0])).toThrow(/10 values/);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * The workbench end to end: a real `xsys serve` and the built web UI in chromium. Upload a model, explain a sample and
+ * a dropped image, pick another class, change the colour map, compare methods, open the history and reproduce a
+ * result, run a dataset job, and compute an explanation on the device — which must equal the server's numbers while
+ * the input never reaches the server.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseModel, serializeModel } from '../../src/onnx/model.js';
+import { parseNpy, toFloat32 } from '../../src/io/npy.js';
+import { launchChromium, maxRelDiff, requireBuilt, screenshotDir, startService, type Service } from './harness.js';
+
+let service: Service;
+let browser: Browser;
+let page: Page;
+let shots: string;
+let uploadedId: string;
+let bundledId: string;
+const pageErrors: string[] = [];
+
+const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
+  const res = await fetch(service.url + path.replace(/^\//, ''), init);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+};
+const bytesOf = async (path: string) => new Uint8Array(await (await fetch(service.url + path.replace(/^\//, ''))).arrayBuffer());
+
+/** The heatmap canvas's pixels: size, number of distinct colours, and a fingerprint. */
+async function heatmapPixels(p: Page, nth = 0) {
+  return p.locator('[data-testid=heatmap]').nth(nth).evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set<number>();
+    let hash = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const v = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
+      colours.add(v);
+      hash = (hash * 31 + v) | 0;
+    }
+    return { width: c.width, height: c.height, colours: colours.size, hash };
+  });
+}
+
+/** Waits until the explain view shows a finished explanation computed where asked (and, if given, of this method and input). */
+async function waitExplained(p: Page, where: 'on the server' | 'on this device', what: { method?: string; input?: string } = {}) {
+  await p.waitForFunction(
+    ({ where, method, input }) => {
+      const facts = document.querySelector<HTMLElement>('[data-testid=facts]');
+      return (
+        !!facts &&
+        !document.querySelector('.spinner') &&
+        facts.dataset.where === (where === 'on this device' ? 'local' : 'server') &&
+        (!method || facts.dataset.method === method) &&
+        (!input || facts.dataset.input === input)
+      );
+    },
+    { where, ...what },
+    { timeout: 240_000 },
+  ).catch(async (e: Error) => {
+    // Say what the page shows instead (an error box, a stale result …), not only that it timed out.
+    const facts = await p.locator('[data-testid=facts]').evaluate((f: HTMLElement) => JSON.stringify(f.dataset)).catch(() => 'none');
+    const stage = await p.locator('.stage').innerText().catch(() => '');
+    throw new Error(`${e.message}\nurl: ${p.url()}\nfacts: ${facts}\nstage: ${stage.slice(0, 600)}`);
+  });
+}
+
+/** Changes the view inside the running app (no reload: the on-device runtime and compiled explainers stay loaded). */
+async function navigate(p: Page, hash: string) {
+  await p.evaluate((h) => {
+    window.location.hash = h;
+  }, hash);
+}
+
+beforeAll(async () => {
+  requireBuilt();
+  service = await startService();
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1360, height: 880 }, acceptDownloads: true });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  shots = screenshotDir();
+  bundledId = (await api<{ id: string; name: string }[]>('/api/models')).find((m) => m.name === 'mnist-cnn.onnx')!.id;
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+});
+
+describe('workbench in chromium', () => {
+  it('uploads a model and shows its inputs, operators and rules', async () => {
+    // A copy of the bundled model with another doc string: new bytes, so a genuinely new upload.
+    const model = parseModel(new Uint8Array(readFileSync('examples/mnist/mnist-cnn.onnx')));
+    model.docString = 'uploaded by the browser test';
+    const bytes = serializeModel(model);
+    uploadedId = createHash('sha256').update(bytes).digest('hex');
+    await page.goto(`${service.url}#/models`);
+    await page.locator('[data-testid=model-file]').setInputFiles({ name: 'mnist-e2e.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForSelector('[data-testid=model-details]');
+    expect(page.url()).toContain(`model=${uploadedId}`);
+    const models = await api<{ id: string; name: string }[]>('/api/models');
+    expect(models.find((m) => m.id === uploadedId)?.name).toBe('mnist-e2e');
+    const histogram = await page.locator('[data-testid=op-histogram]').innerText();
+    expect(histogram).toMatch(/Conv\s+2/);
+    expect(histogram).toMatch(/Relu\s+3/);
+    // epsilon-plus-flat: flat at the first layer, zplus for the other convolution, epsilon for dense layers.
+    const rules = await page.locator('[data-testid=rule-table]').innerText();
+    expect(rules).toMatch(/\/conv1\/Conv\s+Conv\s+flat/);
+    expect(rules).toMatch(/\/conv2\/Conv\s+Conv\s+zplus/);
+    expect(rules).toMatch(/\/fc2\/Gemm\s+Gemm\s+epsilon/);
+    await page.locator('[data-testid=model-composite]').selectOption('epsilon-gamma-box');
+    await page.waitForFunction(() => document.querySelector('[data-testid=rule-table]')?.textContent?.includes('zbox'));
+    expect(page.url()).toContain('composite=epsilon-gamma-box');
+    await page.screenshot({ path: join(shots, 'models.png') });
+  });
+
+  it('explains a dataset sample on the server: heatmap, top-k, another class, colour map, opacity', async () => {
+    await page.goto(`${service.url}#/explain?model=${uploadedId}&device=server`);
+    await page.locator('[data-testid=sample-1]').click();
+    await waitExplained(page, 'on the server');
+    expect(page.url()).toContain('sample=mnist-samples/1');
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('1'); // the sample is a 1
+    const heat = await heatmapPixels(page);
+    expect([heat.width, heat.height]).toEqual([28, 28]);
+    expect(heat.colours).toBeGreaterThan(20);
+
+    // Explain another class by clicking it in the top-k list.
+    const second = await page.locator('.topk-row').nth(1).getAttribute('data-testid');
+    const cls = second!.replace('class-', '');
+    await page.locator(`[data-testid=${second}]`).click();
+    await page.waitForFunction((c) => document.querySelector('[data-testid=explained-class]')?.textContent === c && !document.querySelector('.spinner'), cls, { timeout: 60_000 });
+    expect(page.url()).toContain(`target=${cls}`);
+    const other = await heatmapPixels(page);
+    expect(other.hash).not.toBe(heat.hash);
+
+    // Colour map and opacity change the rendering only, and live in the URL.
+    await page.locator('[data-testid=cmap]').selectOption('coldnhot');
+    expect(page.url()).toContain('cmap=coldnhot');
+    expect((await heatmapPixels(page)).hash).not.toBe(other.hash);
+    await page.locator('[data-testid=opacity]').fill('0.9');
+    expect(page.url()).toContain('opacity=0.9');
+    expect(await page.locator('[data-testid=heatmap]').evaluate((c: HTMLCanvasElement) => c.style.opacity)).toBe('0.9');
+    await page.screenshot({ path: join(shots, 'explain.png') });
+
+    // The link reproduces the view: a fresh page on the same URL shows the same heatmap.
+    const link = page.url();
+    const seen = await heatmapPixels(page);
+    const fresh = await browser.newPage({ viewport: { width: 1360, height: 880 } });
+    await fresh.goto(link);
+    await waitExplained(fresh, 'on the server');
+    expect(await fresh.textContent('[data-testid=explained-class]')).toBe(cls);
+    expect(await heatmapPixels(fresh)).toEqual(seen);
+    await fresh.close();
+  });
+
+  it('explains a dropped image with the model’s preprocessing', async () => {
+    await page.goto(`${service.url}#/explain?model=${bundledId}&device=server&method=gradient`);
+    await page.locator('[data-testid=image-file]').setInputFiles('examples/mnist/samples/digit-7-idx0.png');
+    await waitExplained(page, 'on the server');
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('7');
+    expect((await heatmapPixels(page)).colours).toBeGreaterThan(20);
+  });
+
+  it('compares methods side by side', async () => {
+    await page.goto(`${service.url}#/compare?model=${uploadedId}&sample=mnist-samples/2&methods=lrp:epsilon-plus-flat&device=server`);
+    await page.locator('[data-testid=add-method]').selectOption('gradient');
+    await page.locator('[data-testid=add-method-button]').click();
+    expect(page.url()).toContain('methods=lrp:epsilon-plus-flat,gradient');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=heatmap]').length === 2 && document.querySelectorAll('.card-facts').length === 2 && !document.querySelector('.spinner'), null, { timeout: 120_000 });
+    const [a, b] = [await heatmapPixels(page, 0), await heatmapPixels(page, 1)];
+    expect(a.colours).toBeGreaterThan(20);
+    expect(b.colours).toBeGreaterThan(20);
+    expect(a.hash).not.toBe(b.hash);
+    expect(await page.locator('.card-facts').first().innerText()).toMatch(/class 2/);
+    await page.screenshot({ path: join(shots, 'compare.png') });
+  });
+
+  it('lists results with provenance and reproduces one', async () => {
+    await page.goto(`${service.url}#/history`);
+    await page.waitForSelector('.history-item');
+    expect(await page.locator('.history-item').count()).toBeGreaterThanOrEqual(4);
+    await page.locator('.history-item').first().click();
+    await page.waitForSelector('[data-testid=provenance]');
+    const prov = await page.locator('[data-testid=provenance]').innerText();
+    expect(prov).toContain(uploadedId);
+    expect(prov).toMatch(/onnxruntime \d+\.\d+/);
+    await page.locator('[data-testid=reproduce]').click();
+    await page.waitForSelector('[data-testid=repro-result]', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=repro-result]').innerText()).toMatch(/Identical|within tolerance/);
+    await page.screenshot({ path: join(shots, 'history.png') });
+  });
+
+  it('runs a dataset job with live progress and charts its results', async () => {
+    await page.goto(`${service.url}#/eval?model=${uploadedId}&method=gradient`);
+    await page.waitForSelector('[data-testid=start-job]');
+    await page.locator('[data-testid=job-count]').fill('6');
+    await page.locator('[data-testid=start-job]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=job-progress]')?.textContent?.includes('6 / 6'), null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-charts] figure').length >= 2, null, { timeout: 60_000 });
+    expect(await page.locator('[data-testid=job-progress]').innerText()).toMatch(/done/i);
+    expect(await page.locator('[data-testid=job-charts]').innerText()).toMatch(/Relevance sum per sample[\s\S]*n = 6/);
+    await page.waitForTimeout(500); // let the progress bar finish its transition
+    await page.screenshot({ path: join(shots, 'eval.png') });
+  });
+
+  it('computes on this device: equal to the server within 1e-4 relative, and the input never reaches the server', async () => {
+    const posted: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() !== 'GET') posted.push(`${r.method()} ${r.url()}`);
+    });
+    await page.goto(`${service.url}#/models`);
+    await page.locator('[data-testid=device-local]').click();
+    expect(page.url()).toContain('device=local');
+    expect(await page.locator('.privacy').innerText()).toMatch(/stay on this device/);
+    for (const [method, target] of [['lrp', 'pred'], ['gradient', '3']] as const) {
+      await navigate(page, `#/explain?model=${uploadedId}&sample=mnist-samples/4&method=${method}&composite=epsilon-plus-flat&target=${target}&device=local`);
+      await waitExplained(page, 'on this device', { method, input: 'mnist-samples #4' });
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=download-npy]').click()]);
+      const local = parseNpy(new Uint8Array(readFileSync((await download.path())!)));
+      const server = await api<{ target: number; artefacts: { attribution: string } }>('/api/explain', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ modelId: uploadedId, input: { kind: 'sample', dataset: 'mnist-samples', index: 4 }, method, ...(method === 'lrp' ? { composite: 'epsilon-plus-flat' } : {}), target: target === 'pred' ? 'pred' : Number(target) }),
+      });
+      const remote = parseNpy(await bytesOf(`/api/artefacts/${server.artefacts.attribution}`));
+      expect(local.shape).toEqual(remote.shape);
+      expect(Number(await page.textContent('[data-testid=explained-class]'))).toBe(server.target);
+      const rel = maxRelDiff(toFloat32(local), toFloat32(remote));
+      console.log(`on-device vs server, ${method} target ${target}: max relative difference ${rel.toExponential(2)}`);
+      expect(rel).toBeLessThan(1e-4);
+      if (method === 'lrp') await page.screenshot({ path: join(shots, 'explain-device.png') });
+    }
+    // A dropped image on this device: explained locally, never uploaded.
+    await navigate(page, `#/explain?model=${bundledId}&method=gradient-x-input&device=local`);
+    await page.locator('[data-testid=image-file]').setInputFiles('examples/mnist/samples/digit-7-idx0.png');
+    await waitExplained(page, 'on this device', { method: 'gradient-x-input', input: 'digit-7-idx0.png' });
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('7');
+    expect((await heatmapPixels(page)).colours).toBeGreaterThan(20);
+    expect(page.url()).not.toContain('sample=');
+    // The page itself sent nothing but GETs (the test's own comparison request does not go through the page).
+    expect(posted).toEqual([]);
+  }, 400_000);
+
+  it('raised no uncaught errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,190 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ArtefactFiles, nodeFileOps, sha256Hex, type FileOps } from '../../src/store/artefact-files.js';
+import { StoreError } from '../../src/store/errors.js';
+import { isId, newId } from '../../src/store/ids.js';
+import { LATEST_VERSION, migrate } from '../../src/store/migrations.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { InputRecord, ResultRecord } from '../../src/store/types.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'xsys-store-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+}
+
+const input = (id: string): InputRecord => ({ id, dims: [1, 2], source: { kind: 'npy' }, createdAt: '2026-01-01T00:00:00.000Z' });
+const result = (id: string, inputId: string): ResultRecord => ({
+  id,
+  modelId: 'a'.repeat(64),
+  inputId,
+  method: 'gradient',
+  composite: null,
+  params: {},
+  target: 3,
+  relevanceSum: 1.5,
+  topk: [{ class: 3, score: 2, prob: 0.9 }],
+  artefacts: { heatmap: null, attribution: 'b'.repeat(64), input: inputId },
+  provenance: { modelSha256: 'a'.repeat(64), inputSha256: inputId, method: 'gradient', composite: null, params: {}, target: 'pred', xsysVersion: '0', ortVersion: '1', timingMs: { compile: 0, run: 1, total: 2 } },
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
+
+describe('ids', () => {
+  it('are time-sortable and strictly increasing within one millisecond', () => {
+    const ids = Array.from({ length: 1000 }, () => newId(1_700_000_000_000));
+    expect(ids.every(isId)).toBe(true);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+    expect(newId(1_700_000_000_001) > ids[ids.length - 1]!).toBe(true);
+    expect(isId('../../etc/passwd')).toBe(false);
+  });
+});
+
+describe('SqliteStore', () => {
+  it('uses WAL and is at the latest schema version', async () => {
+    const s = SqliteStore.open({ dir: tempDir() });
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(await s.schemaVersion()).toBe(LATEST_VERSION);
+    await s.close();
+  });
+
+  it('upgrades a version-1 store, keeping its rows', async () => {
+    const dir = tempDir();
+    // A database exactly as an xsys with schema 1 left it (that version's code wrote these rows).
+    const v1 = new Database(join(dir, 'xsys.db'));
+    expect(migrate(v1, 1)).toBe(1);
+    v1.prepare("INSERT INTO jobs (id, kind, params, state, done, total, error, created_at, updated_at) VALUES ('01JOB00000000000000000000A', 'explain-dataset', '{}', 'running', 3, 8, NULL, 't', 't')").run();
+    v1.prepare("INSERT INTO models (id, name, bytes, inputs, outputs, opset, created_at) VALUES (?, 'old.onnx', 10, '[]', '[]', 13, 't')").run('c'.repeat(64));
+    v1.close();
+
+    const s = SqliteStore.open({ dir });
+    expect(await s.schemaVersion()).toBe(LATEST_VERSION);
+    const job = await s.jobs.get('01JOB00000000000000000000A');
+    expect(job).toMatchObject({ state: 'running', progress: { done: 3, total: 8 }, attempts: 0, resultIds: [] });
+    const m = await s.models.get('c'.repeat(64));
+    expect(m).toMatchObject({ name: 'old.onnx', opset: 13 });
+    expect(m!.preprocess).toBeUndefined();
+    const rows = s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    await s.close();
+  });
+
+  it('refuses a store written by a newer xsys', () => {
+    const dir = tempDir();
+    SqliteStore.open({ dir }).db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 't')").run();
+    expect(() => SqliteStore.open({ dir })).toThrow(/version 99, newer/);
+  });
+
+  it('a migration that fails leaves the store at the previous version', () => {
+    const db = new Database(':memory:');
+    migrate(db, 1);
+    db.exec('ALTER TABLE results ADD COLUMN job_id TEXT'); // makes migration 2's ALTER fail half-way
+    expect(() => migrate(db)).toThrow(/duplicate column/);
+    expect((db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(1);
+    // Nothing of migration 2 that came before the failing statement survived either.
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'results_job'").get()).toBeUndefined();
+  });
+
+  it('saves a result, its input and job progress in one transaction', async () => {
+    const s = SqliteStore.open({ dir: tempDir() });
+    const now = new Date().toISOString();
+    const job = await s.jobs.create({ id: newId(), kind: 'k', params: {}, state: 'running', progress: { done: 0, total: 2 }, resultIds: [], attempts: 1, createdAt: now, updatedAt: now });
+    const r1 = { ...result(newId(), 'd'.repeat(64)), jobId: job.id };
+    await s.saveResult(r1, input('d'.repeat(64)), { id: job.id, progress: { done: 1, total: 2 } });
+    expect(await s.jobs.get(job.id)).toMatchObject({ progress: { done: 1, total: 2 }, resultIds: [r1.id] });
+    expect(await s.results.get(r1.id)).toEqual(r1);
+
+    // A failing insert (duplicate result id) must roll back the new input row and the job progress with it.
+    const dup = { ...result(r1.id, 'e'.repeat(64)), jobId: job.id };
+    await expect(s.saveResult(dup, input('e'.repeat(64)), { id: job.id, progress: { done: 2, total: 2 } })).rejects.toBeInstanceOf(StoreError);
+    expect(await s.inputs.get('e'.repeat(64))).toBeUndefined();
+    expect((await s.jobs.get(job.id))!.progress.done).toBe(1);
+    await s.close();
+  });
+
+  it('lists results newest first, filtered and paged', async () => {
+    const s = SqliteStore.open({ dir: tempDir() });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = { ...result(newId(), 'f'.repeat(64)), modelId: i % 2 ? 'a'.repeat(64) : '9'.repeat(64) };
+      ids.push(r.id);
+      await s.saveResult(r, input('f'.repeat(64)));
+    }
+    expect((await s.results.list({})).map((r) => r.id)).toEqual([...ids].reverse());
+    expect((await s.results.list({ modelId: 'a'.repeat(64) })).map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    expect((await s.results.list({ before: ids[3], limit: 2 })).map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    await s.close();
+  });
+
+  it('stores artefacts content-addressed and idempotently', async () => {
+    const dir = tempDir();
+    const s = SqliteStore.open({ dir });
+    const bytes = new TextEncoder().encode('heatmap bytes');
+    const sha = await s.artefacts.put(bytes, 'image/png');
+    expect(sha).toBe(sha256Hex(bytes));
+    expect(await s.artefacts.put(bytes, 'image/png')).toBe(sha);
+    expect(filesUnder(join(dir, 'artefacts'))).toEqual([sha]);
+    const got = await s.artefacts.get(sha);
+    expect(got!.record).toMatchObject({ sha256: sha, contentType: 'image/png', bytes: bytes.length });
+    expect(Buffer.from(got!.bytes).toString()).toBe('heatmap bytes');
+    expect(await s.artefacts.get('0'.repeat(64))).toBeUndefined();
+    await s.close();
+  });
+
+  it('a full disk is a clear StoreError, leaves no partial file and no row', async () => {
+    const dir = tempDir();
+    let full = true;
+    const ops: FileOps = {
+      ...nodeFileOps,
+      writeFile: async (p, b) => {
+        if (full) {
+          // Like a real ENOSPC: part of the data reached the temp file before the write failed.
+          await nodeFileOps.writeFile(p, b.subarray(0, 3));
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return nodeFileOps.writeFile(p, b);
+      },
+    };
+    const s = SqliteStore.open({ dir, fileOps: ops });
+    const bytes = new Uint8Array([1, 2, 3, 4, 5]);
+    const err = await s.artefacts.put(bytes, 'application/x-npy').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).reason).toBe('full');
+    expect((err as StoreError).message).toMatch(/no space left/);
+    expect(filesUnder(join(dir, 'artefacts'))).toEqual([]);
+    expect(await s.artefacts.head(sha256Hex(bytes))).toBeUndefined();
+    full = false;
+    expect(await s.artefacts.put(bytes, 'application/x-npy')).toBe(sha256Hex(bytes));
+    await s.close();
+  });
+
+  it('detects an artefact file changed on disk and refuses paths that are not hashes', async () => {
+    const dir = tempDir();
+    const files = new ArtefactFiles(dir);
+    const sha = await files.write(new Uint8Array([9, 9, 9]));
+    await expect(files.read(sha, 4)).rejects.toThrow(/3 bytes on disk, 4 recorded/);
+    expect(() => files.pathOf('../../etc/passwd')).toThrow(StoreError);
+  });
+
+  it('concurrent puts of the same model make one record', async () => {
+    const s = SqliteStore.open({ dir: tempDir() });
+    const m = { id: '7'.repeat(64), name: 'x.onnx', bytes: 1, inputs: [], outputs: [], opset: 17, createdAt: 't' };
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => s.models.put(m)));
+    expect(outcomes.filter((o) => o.created)).toHaveLength(1);
+    expect(await s.models.list()).toHaveLength(1);
+    await s.close();
+  });
+});

@@ -1,0 +1,60 @@
+/** The shell: navigation, the device/server switch, and the current view. */
+import { useWorkbench } from './workbench';
+import { formatRoute, useRoute, type View } from './route';
+import { ModelView } from '../views/ModelView';
+import { ExplainView } from '../views/ExplainView';
+import { CompareView } from '../views/CompareView';
+import { HistoryView } from '../views/HistoryView';
+import { EvalView } from '../views/EvalView';
+
+const TABS: { view: View; label: string }[] = [
+  { view: 'models', label: 'Models' },
+  { view: 'explain', label: 'Explain' },
+  { view: 'compare', label: 'Compare' },
+  { view: 'history', label: 'History' },
+  { view: 'eval', label: 'Evaluation' },
+];
+
+export function App() {
+  const [route, set] = useRoute();
+  const wb = useWorkbench();
+  const local = route.device === 'local';
+  return (
+    <div className="app">
+      <header className="topbar">
+        <a className="brand" href="#/explain">
+          <span className="logo" aria-hidden>
+            x
+          </span>
+          xsys <span className="brand-sub">workbench</span>
+        </a>
+        <nav className="tabs" aria-label="views">
+          {TABS.map((t) => (
+            <a key={t.view} href={formatRoute({ ...route, view: t.view })} className={route.view === t.view ? 'tab active' : 'tab'} aria-current={route.view === t.view ? 'page' : undefined}>
+              {t.label}
+            </a>
+          ))}
+        </nav>
+        <div className="device-switch" role="radiogroup" aria-label="where explanations are computed" title={local ? 'The model runs in this browser; inputs never leave this machine.' : 'The xsys service computes and records explanations.'}>
+          <span className="device-label">Compute on</span>
+          <button type="button" role="radio" aria-checked={local} className={local ? 'on' : ''} onClick={() => set({ device: 'local' })} data-testid="device-local">
+            This device
+          </button>
+          <button type="button" role="radio" aria-checked={!local} className={!local ? 'on' : ''} onClick={() => set({ device: 'server' })} data-testid="device-server">
+            Server
+          </button>
+        </div>
+      </header>
+      {local && <div className="privacy">Explanations run in this browser (onnxruntime-web). Inputs stay on this device and are not recorded in History.</div>}
+      {wb.offline && <div className="error banner">The xsys service cannot be reached ({wb.offline}). Start it with <code>xsys serve</code>.</div>}
+      {route.view === 'models' && <ModelView route={route} set={set} />}
+      {route.view === 'explain' && <ExplainView route={route} set={set} />}
+      {route.view === 'compare' && <CompareView route={route} set={set} />}
+      {route.view === 'history' && <HistoryView route={route} set={set} />}
+      {route.view === 'eval' && <EvalView route={route} set={set} />}
+      <footer className="footer">
+        {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
+      </footer>
+    </div>
+  );
+}

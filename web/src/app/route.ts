@@ -1,0 +1,83 @@
+/**
+ * View state lives in the URL (hash route + query), so a link reproduces what one sees: `#/explain?model=…&sample=
+ * mnist-samples/3&method=lrp&composite=epsilon-plus-flat&target=pred&cmap=bwr&opacity=0.6&device=local`.
+ * A hash route works behind any static server, with no fallback route needed on the service.
+ */
+import { useCallback, useEffect, useState } from 'react';
+
+export const VIEWS = ['models', 'explain', 'compare', 'history', 'eval'] as const;
+export type View = (typeof VIEWS)[number];
+export type Device = 'local' | 'server';
+
+export interface RouteState {
+  view: View;
+  model?: string;
+  /** 'dataset/index' of a dataset sample, or 'input/<sha256>' of an input stored by the service. */
+  sample?: string;
+  method: string;
+  composite: string;
+  /** 'pred' or a class index. */
+  target: string;
+  cmap: string;
+  opacity: number;
+  device: Device;
+  /** compare: comma-separated method specs, 'lrp:epsilon-plus-flat,gradient'. */
+  methods?: string;
+  /** history: the selected result; eval: the selected job. */
+  result?: string;
+  job?: string;
+}
+
+export const DEFAULTS: RouteState = { view: 'explain', method: 'lrp', composite: 'epsilon-plus-flat', target: 'pred', cmap: 'bwr', opacity: 0.7, device: 'server' };
+
+export function parseRoute(hash: string): RouteState {
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const q = new URLSearchParams(query);
+  const view = (VIEWS as readonly string[]).includes(path) ? (path as View) : DEFAULTS.view;
+  const opacity = Number(q.get('opacity'));
+  const get = (k: string) => q.get(k) ?? undefined;
+  return {
+    view,
+    model: get('model'),
+    sample: get('sample'),
+    method: get('method') ?? DEFAULTS.method,
+    composite: get('composite') ?? DEFAULTS.composite,
+    target: get('target') ?? DEFAULTS.target,
+    cmap: get('cmap') ?? DEFAULTS.cmap,
+    opacity: q.has('opacity') && Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : DEFAULTS.opacity,
+    device: q.get('device') === 'local' ? 'local' : 'server',
+    methods: get('methods'),
+    result: get('result'),
+    job: get('job'),
+  };
+}
+
+const ORDER: (keyof RouteState)[] = ['model', 'sample', 'method', 'composite', 'target', 'cmap', 'opacity', 'device', 'methods', 'result', 'job'];
+
+export function formatRoute(s: RouteState): string {
+  const q = new URLSearchParams();
+  for (const k of ORDER) {
+    const v = s[k];
+    if (v !== undefined && v !== '') q.set(k, String(v));
+  }
+  // Keep ':' , '/' and ',' readable in shared links.
+  return `#/${s.view}?${q.toString().replace(/%3A/g, ':').replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
+}
+
+/** The current route and a setter that merges a partial state into the URL (push: a new history entry). */
+export function useRoute(): [RouteState, (patch: Partial<RouteState>, mode?: 'push' | 'replace') => void] {
+  const [state, setState] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const on = () => setState(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  const update = useCallback((patch: Partial<RouteState>, mode: 'push' | 'replace' = 'push') => {
+    const next = formatRoute({ ...parseRoute(window.location.hash), ...patch });
+    if (next === window.location.hash) return;
+    if (mode === 'replace') window.history.replaceState(null, '', next);
+    else window.history.pushState(null, '', next);
+    setState(parseRoute(next));
+  }, []);
+  return [state, update];
+}

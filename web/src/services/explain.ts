@@ -1,0 +1,51 @@
+/** Runs one explanation where the user chose: on the service, or on this device. */
+import { parseNpy, toFloat32 } from '../../../src/browser/index.js';
+import type { Device } from '../app/route';
+import { api, type Dataset, type ExplainResult, type ModelSummary, type ResultRecord } from './api';
+import { explainLocally } from './device';
+import type { Explained } from './explained';
+import { deviceInput, serverInput, type InputChoice } from './inputs';
+
+export interface ExplainSpec {
+  device: Device;
+  model: ModelSummary;
+  datasets: Dataset[];
+  input: InputChoice;
+  method: string;
+  composite?: string;
+  target: number | 'pred';
+}
+
+export function parseTarget(t: string): number | 'pred' {
+  return /^\d+$/.test(t) ? Number(t) : 'pred';
+}
+
+/** A stored result as the views show it (the attribution comes from its .npy artefact). */
+export async function fromRecord(r: ResultRecord | ExplainResult): Promise<Explained> {
+  const arr = parseNpy(await api.artefact(r.artefacts.attribution), 'attribution.npy');
+  return {
+    where: 'server',
+    backend: `onnxruntime ${r.provenance?.ortVersion ?? ''}`.trim(),
+    method: r.method,
+    composite: r.composite,
+    target: r.target,
+    attribution: { data: toFloat32(arr), dims: arr.shape },
+    topk: r.topk ?? [],
+    relevanceSum: r.relevanceSum,
+    timingMs: { compile: r.provenance?.timingMs?.compile, run: r.provenance?.timingMs?.run, total: r.provenance?.timingMs?.total ?? 0 },
+    resultId: r.id,
+    inputSha: r.artefacts.input,
+    metrics: r.metrics,
+  };
+}
+
+export async function explainOne(s: ExplainSpec): Promise<Explained> {
+  const composite = s.method === 'lrp' ? s.composite : undefined;
+  if (s.device === 'local') {
+    const tensor = await deviceInput(s.input, s.model, s.datasets);
+    return explainLocally(s.model.id, tensor, { method: s.method, composite, target: s.target });
+  }
+  const { input, preprocess } = await serverInput(s.input, s.model, s.datasets);
+  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), method: s.method, ...(composite ? { composite } : {}), target: s.target });
+  return fromRecord(r);
+}

@@ -1,0 +1,165 @@
+/** Several methods on the same input, side by side, with metric scores where the service has them. */
+import { useState } from 'react';
+import { COMPOSITE_NAMES } from '../../../src/browser/index.js';
+import type { RouteState } from '../app/route';
+import { useAsync } from '../app/useAsync';
+import { useWorkbench } from '../app/workbench';
+import { ErrorBox, Field, Panel, Select, Spinner } from '../components/common';
+import { DisplayControls, methodOptions } from '../components/Controls';
+import { InputPicker } from '../components/InputPicker';
+import { ModelSelect } from '../components/ModelSelect';
+import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
+import { api } from '../services/api';
+import { runsOnDevice } from '../services/device';
+import { explainOne, fromRecord, parseTarget } from '../services/explain';
+import type { Explained } from '../services/explained';
+import { inputChoice, serverInput } from '../services/inputs';
+import { useDisplayUrl } from '../app/useDisplayUrl';
+
+export const DEFAULT_METHODS = 'lrp:epsilon-plus-flat,gradient-x-input';
+
+interface Spec {
+  method: string;
+  composite?: string;
+}
+
+export function parseMethods(s: string | undefined): Spec[] {
+  return (s ?? DEFAULT_METHODS)
+    .split(',')
+    .filter(Boolean)
+    .map((x) => {
+      const [method = '', composite] = x.split(':');
+      return method === 'lrp' ? { method, composite: composite ?? 'epsilon-plus-flat' } : { method };
+    });
+}
+
+const specText = (s: Spec) => (s.composite ? `${s.method}:${s.composite}` : s.method);
+
+export function CompareView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
+  const { route, set } = props;
+  const wb = useWorkbench();
+  const model = wb.models.find((m) => m.id === route.model);
+  const choice = inputChoice(route.sample, wb.dropped);
+  const local = route.device === 'local';
+  const imageUrl = useDisplayUrl(choice);
+  const specs = parseMethods(route.methods);
+  const [adding, setAdding] = useState<Spec>({ method: 'integrated-gradients' });
+  const setSpecs = (list: Spec[]) => set({ methods: list.map(specText).join(',') });
+  const runnable = specs.filter((s) => !local || runsOnDevice(s.method));
+  const target = parseTarget(route.target);
+  const key = JSON.stringify([route.device, model?.id, route.sample ?? wb.dropped?.url, runnable.map(specText), route.target]);
+  const run = useAsync<Explained[]>(
+    model && choice && runnable.length
+      ? async () => {
+          if (local) {
+            const out: Explained[] = [];
+            for (const s of runnable) out.push(await explainOne({ device: 'local', model, datasets: wb.datasets, input: choice, method: s.method, composite: s.composite, target }));
+            return out;
+          }
+          const { input, preprocess } = await serverInput(choice, model, wb.datasets);
+          const r = await api.compare({ modelId: model.id, input, ...(preprocess ? { preprocess } : {}), target, methods: runnable });
+          return Promise.all(r.results.map(fromRecord));
+        }
+      : undefined,
+    key,
+  );
+  const metricNames = [...new Set((run.value ?? []).flatMap((e) => Object.keys(e.metrics ?? {})))];
+
+  return (
+    <div className="workspace">
+      <aside className="sidebar">
+        <Field label="Model">
+          <ModelSelect value={route.model} onChange={(model) => set({ model })} />
+        </Field>
+        <Field label="Input">
+          <InputPicker choice={choice} local={local} onSample={(sample) => set({ sample })} />
+        </Field>
+        <Field label="Methods">
+          <ul className="chips" data-testid="compare-methods">
+            {specs.map((s, i) => (
+              <li key={specText(s) + i} className={local && !runsOnDevice(s.method) ? 'chip off' : 'chip'} title={local && !runsOnDevice(s.method) ? 'server only' : undefined}>
+                {s.composite ? `lrp · ${s.composite}` : s.method}
+                <button type="button" aria-label={`remove ${specText(s)}`} onClick={() => setSpecs(specs.filter((_, j) => j !== i))}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div className="add-method">
+            <Select value={adding.method} onChange={(method) => setAdding(method === 'lrp' ? { method, composite: 'epsilon-gamma-box' } : { method })} options={methodOptions(local)} testId="add-method" />
+            {adding.method === 'lrp' && <Select value={adding.composite ?? ''} onChange={(composite) => setAdding({ method: 'lrp', composite })} options={[...COMPOSITE_NAMES]} testId="add-composite" />}
+            <button type="button" onClick={() => {
+                if (!specs.some((s) => specText(s) === specText(adding))) setSpecs([...specs, adding]);
+              }} data-testid="add-method-button">
+              Add
+            </button>
+          </div>
+        </Field>
+        <Field label="Target">
+          <div className="target-row">
+            <Select value={route.target === 'pred' ? 'pred' : 'class'} onChange={(v) => set({ target: v === 'pred' ? 'pred' : '0' })} options={[{ value: 'pred', label: 'predicted class' }, { value: 'class', label: 'class…' }]} />
+            {route.target !== 'pred' && <input type="number" min={0} value={route.target} onChange={(e) => set({ target: e.target.value })} />}
+          </div>
+        </Field>
+        <hr />
+        <DisplayControls route={route} set={set} />
+      </aside>
+      <main className="stage">
+        {!model || !choice ? (
+          <Panel>
+            <p className="lead">Choose a model and an input to compare methods on.</p>
+          </Panel>
+        ) : (
+          <Panel title="Methods side by side" actions={run.loading ? <Spinner label="computing…" /> : <ColorBar cmap={route.cmap} />}>
+            <ErrorBox error={run.error} />
+            {local && runnable.length < specs.length && <div className="notice">Methods marked grey run on the server only and are left out on this device.</div>}
+            <div className="compare-grid" data-testid="compare-grid">
+              {runnable.map((s, i) => {
+                const ex = run.value?.[i];
+                return (
+                  <figure className="compare-card" key={specText(s) + i}>
+                    <figcaption>
+                      <strong>{s.method}</strong>
+                      {s.composite && <span className="muted"> · {s.composite}</span>}
+                    </figcaption>
+                    <Overlay imageUrl={imageUrl} attribution={ex?.attribution} cmap={route.cmap} opacity={route.opacity} size={240} label={specText(s)} />
+                    {ex && (
+                      <p className="card-facts">
+                        class {ex.target} · sum {fmt(ex.relevanceSum)} · {fmtMs(ex.timingMs.total)}
+                        {ex.coldStart ? ' (incl. loading the runtime)' : ''}
+                      </p>
+                    )}
+                  </figure>
+                );
+              })}
+            </div>
+            {metricNames.length > 0 && run.value && (
+              <table className="table metrics" data-testid="compare-metrics">
+                <thead>
+                  <tr>
+                    <th>metric</th>
+                    {runnable.map((s, i) => (
+                      <th key={i}>{specText(s)}</th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {metricNames.map((m) => (
+                    <tr key={m}>
+                      <td>{m}</td>
+                      {run.value!.map((e, i) => (
+                        <td key={i} className="num">
+                          {e.metrics?.[m] === undefined ? '—' : fmt(e.metrics[m]!)}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Panel>
+        )}
+      </main>
+    </div>
+  );
+}
