@@ -6,7 +6,7 @@ import { parseMethodList, parseMethodSpec } from '../../src/evaluation/methods.j
 import { runEvaluation, summarise } from '../../src/evaluation/evaluate.js';
 import { ortMetaSubject } from '../../src/evaluation/meta-subject.js';
 import { explain } from '../../src/methods/explain.js';
-import { readModel } from '../../src/onnx/model.js';
+import { readModel } from '../../src/onnx/file.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
 import { mulberry32 } from '../../src/methods/random.js';
 import { loadDataset } from '../../src/data/dataset.js';

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/metrics/index.js';
 import type { ExplainFn, MetricInput, MetricParams, ModelHandle, ScoreFn } from '../../src/metrics/types.js';
-import { readModel } from '../../src/onnx/model.js';
+import { readModel } from '../../src/onnx/file.js';
 import { toFloat32 } from '../../src/io/npy.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { ortHandle } from './helpers.js';

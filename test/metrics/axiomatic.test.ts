@@ -52,7 +52,7 @@ describe('input-invariance', () => {
 describe('input-invariance with a shift-compensated model (Kindermans et al.)', () => {
   it('compensateInputShift: f′(x + shift) = f(x) for a Gemm with bias and a MatMul without', async () => {
     const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
-    const { readModel } = await import('../../src/onnx/model.js');
+    const { readModel } = await import('../../src/onnx/file.js');
     const { ModelExplainer } = await import('../../src/methods/explainer.js');
     for (const [file, dims] of [['test/fixtures/conformance/models/mlp.onnx', [3, 16]], ['test/fixtures/metrics-conformance/models/linear.onnx', [2, 1, 8, 8]]] as const) {
       const m = await readModel(file);
@@ -68,12 +68,12 @@ describe('input-invariance with a shift-compensated model (Kindermans et al.)', 
   });
   it('rejects a padded first convolution', async () => {
     const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
-    const { readModel } = await import('../../src/onnx/model.js');
+    const { readModel } = await import('../../src/onnx/file.js');
     const vgg = await readModel('test/fixtures/conformance/models/vggish.onnx');
     expect(() => compensateInputShift(vgg, -1)).toThrow(/padded convolution/);
   });
   it('the gradient passes and gradient × input fails on the MLP; without a capable handle compensate is an error', async () => {
-    const { readModel } = await import('../../src/onnx/model.js');
+    const { readModel } = await import('../../src/onnx/file.js');
     const { ortHandle } = await import('./helpers.js');
     const m = await readModel('test/fixtures/conformance/models/mlp.onnx');
     const x = Float32Array.from({ length: 32 }, (_, i) => Math.cos(i));
