@@ -125,10 +125,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
       index: ['index.html'],
       // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer, i.e. several WASM threads for on-device
       // explanations. The UI loads everything from this origin, so require-corp blocks nothing it needs.
-      setHeaders: (res) => {
-        res.setHeader('cross-origin-opener-policy', 'same-origin');
-        res.setHeader('cross-origin-embedder-policy', 'require-corp');
-      },
+
     });
   } else {
     app.get('/', async (_req, reply) =>
