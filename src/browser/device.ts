@@ -61,9 +61,21 @@ export function hasWebGpu(): boolean {
   return typeof navigator !== 'undefined' && 'gpu' in navigator && Boolean((navigator as { gpu?: unknown }).gpu);
 }
 
+/**
+ * onnxruntime-web runs one inference at a time: a run() that overlaps another (a user clicking through classes faster
+ * than they compute) fails with "Session already started". All runtime calls of this module therefore queue here, in
+ * call order; one WebAssembly instance serves every session, so the queue is global.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn, fn);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
 async function createSession(bytes: Uint8Array, backend: DeviceBackend): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    return await exclusive(() => ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 }));
   } catch (e) {
     throw new RuntimeFailure(`onnxruntime-web (${backend}) could not load the graph: ${(e as Error).message}`, backend === 'webgpu' ? 'try the WASM backend' : 'the model may use an operator onnxruntime-web does not support', e);
   }
@@ -72,19 +84,21 @@ async function createSession(bytes: Uint8Array, backend: DeviceBackend): Promise
 async function run(session: ort.InferenceSession, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
-  let out: ort.InferenceSession.OnnxValueMapType;
-  try {
-    out = await session.run(ortFeeds);
-  } catch (e) {
-    throw new RuntimeFailure(`onnxruntime-web failed while running: ${(e as Error).message}`, 'check that the input shape matches the model', e);
-  }
-  const result: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(out)) {
-    const t = v as ort.Tensor;
-    const data = t.location === 'cpu' ? t.data : await t.getData();
-    result[k] = { data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), dims: [...t.dims] };
-  }
-  return result;
+  return exclusive(async () => {
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run(ortFeeds);
+    } catch (e) {
+      throw new RuntimeFailure(`onnxruntime-web failed while running: ${(e as Error).message}`, 'check that the input shape matches the model', e);
+    }
+    const result: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(out)) {
+      const t = v as ort.Tensor;
+      const data = t.location === 'cpu' ? t.data : await t.getData();
+      result[k] = { data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), dims: [...t.dims] };
+    }
+    return result;
+  });
 }
 
 /**

@@ -123,12 +123,8 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
       root: webRoot,
       prefix: '/',
       index: ['index.html'],
-      // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer, i.e. several WASM threads for on-device
-      // explanations. The UI loads everything from this origin, so require-corp blocks nothing it needs.
-      setHeaders: (res) => {
-        res.setHeader('cross-origin-opener-policy', 'same-origin');
-        res.setHeader('cross-origin-embedder-policy', 'require-corp');
-      },
+      // Not cross-origin isolated (COOP/COEP) on purpose: isolation turns on onnxruntime-web's WASM threads, and with
+      // them the UI's on-device runs failed with "Session already started" (browser test); single-threaded WASM works.
     });
   } else {
     app.get('/', async (_req, reply) =>

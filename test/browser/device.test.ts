@@ -63,6 +63,17 @@ describe('DeviceExplainer (onnxruntime-web, WASM)', () => {
     expect(maxRelDiff(d.attribution.data, pred.attribution.data)).toBeGreaterThan(1e-2);
   });
 
+  it('overlapping explanations queue instead of colliding in the runtime, each with its own result', async () => {
+    const input = sample(5);
+    const targets = [0, 3, 6, 9];
+    const together = await Promise.all(targets.map((target) => device.explain(input, { method: 'gradient', target })));
+    for (const [i, target] of targets.entries()) {
+      const alone = await device.explain(input, { method: 'gradient', target });
+      expect(together[i]!.target).toBe(target);
+      expect(Array.from(together[i]!.attribution.data)).toEqual(Array.from(alone.attribution.data));
+    }
+  });
+
   it('explainOnDevice is the one-shot form', async () => {
     const input = sample(3);
     const a = await explainOnDevice(model, input, { method: 'gradient-x-input', target: 4 });

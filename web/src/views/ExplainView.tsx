@@ -99,7 +99,7 @@ function downloadNpy(ex: Explained): void {
 
 function Facts({ ex, input }: { ex: Explained; input: string }) {
   return (
-    <dl className="facts" data-testid="facts" data-method={ex.method} data-input={input} data-where={ex.where}>
+    <dl className="facts" data-testid="facts" data-method={ex.method} data-input={input} data-where={ex.where} data-target={ex.target}>
       <div>
         <dt>explained class</dt>
         <dd data-testid="explained-class">{ex.target}</dd>
