@@ -10,8 +10,9 @@ function unary(f: Unary): Vjp {
   return (ctx, node, [g]) => (g ? [f(ctx, node.input[0]!, node.output[0]!, g, { node })] : [undefined]);
 }
 
-// PyTorch's convention at the kink: relu'(0) = 0.
-const relu = unary(({ em }, x, _y, g) => em.op('Where', [em.op('Greater', [x, em.scalar(0)]), g, em.scalar(0)], {}, 'relu_grad'));
+// PyTorch's convention at the kink: relu'(0) = 0. The mask is read from the output (y > 0 ⟺ x > 0): then the
+// pre-activation has one consumer and ONNX Runtime can still fuse the ReLU into the convolution before it.
+const relu = unary(({ em }, _x, y, g) => em.op('Where', [em.op('Greater', [y, em.scalar(0)]), g, em.scalar(0)], {}, 'relu_grad'));
 
 const leakyRelu = unary(({ em }, x, _y, g, { node }) => {
   const alpha = attrFloat(node, 'alpha', 0.01);

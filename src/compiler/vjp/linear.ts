@@ -161,15 +161,9 @@ const gemm: Vjp = (ctx, node, [g], needs) => {
 };
 
 function transposeLast2(ctx: VjpContext, t: string, node: NodeProto): string {
-  const { em, g } = ctx;
-  const c = g.constant(t);
-  if (c && c.dims.length === 2 && c.data instanceof Float32Array) {
-    const [r, k] = c.dims as [number, number];
-    const out = new Float32Array(r * k);
-    for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) out[j * r + i] = c.data[i * k + j]!;
-    return em.floats(`${t}_T`, out, [k, r]);
-  }
-  const rank = shapeOf(ctx, t)?.length;
+  const { em } = ctx;
+  // For a constant weight this Transpose is folded into an initializer by ONNX Runtime at session creation.
+  const rank = em.constDims(t)?.length ?? shapeOf(ctx, t)?.length;
   if (rank === undefined) unsupported(node, `rank of '${t}' unknown`, 'export the model with static ranks');
   if (rank < 2) unsupported(node, 'MatMul with a 1-D operand that needs a gradient', 'reshape the operand to 2-D');
   const perm = Array.from({ length: rank }, (_, i) => i);
