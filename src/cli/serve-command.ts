@@ -91,9 +91,11 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           throw new XsysError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, { hint: 'choose another --port (0 picks a free one)' });
         }
         const { resumed, failed } = wb.recovered;
-        process.stdout.write(`xsys workbench listening on ${address} (data: ${dataDir}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`);
-        if (resumed.length) process.stdout.write(`resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`);
-        if (failed.length) process.stdout.write(`marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`);
+        // One write: whoever waits for the 'listening' line (tests, scripts) also sees what recovery did.
+        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
+        if (resumed.length) banner += `resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`;
+        if (failed.length) banner += `marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`;
+        process.stdout.write(banner);
         await new Promise<void>((done) => {
           const stop = () => done();
           process.once('SIGINT', stop);

@@ -197,7 +197,8 @@ describe('workbench in chromium', () => {
     await page.locator('[data-testid=job-count]').fill('6');
     await page.locator('[data-testid=start-job]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=job-progress]')?.textContent?.includes('6 / 6'), null, { timeout: 120_000 });
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-charts] figure').length >= 2, null, { timeout: 60_000 });
+    // Charts of partial results appear while the job runs; wait for the refetch that covers all six.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-charts] figure').length >= 2 && /n = 6/.test(document.querySelector('[data-testid=job-charts]')?.textContent ?? ''), null, { timeout: 60_000 });
     expect(await page.locator('[data-testid=job-progress]').innerText()).toMatch(/done/i);
     expect(await page.locator('[data-testid=job-charts]').innerText()).toMatch(/Relevance sum per sample[\s\S]*n = 6/);
     await page.waitForTimeout(500); // let the progress bar finish its transition
