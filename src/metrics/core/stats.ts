@@ -101,14 +101,70 @@ export function norm2(a: ArrayLike<number>): number {
 
 /** Indices sorted by value descending; ties keep index order (a stable sort). */
 export function argsortDesc(a: ArrayLike<number>): Int32Array {
-  const idx = Int32Array.from({ length: a.length }, (_, i) => i);
-  return idx.sort((i, j) => a[j]! - a[i]! || i - j);
+  return radixArgsort(a, true);
 }
 
 /** Indices sorted by value ascending; ties keep index order. */
 export function argsortAsc(a: ArrayLike<number>): Int32Array {
-  const idx = Int32Array.from({ length: a.length }, (_, i) => i);
-  return idx.sort((i, j) => a[i]! - a[j]! || i - j);
+  return radixArgsort(a, false);
+}
+
+/**
+ * Stable LSD radix sort of indices by the float64 bit patterns of the values, mapped so that unsigned byte order
+ * equals numeric order. A comparator sort called a JS function per comparison and dominated the JS side of the
+ * perturbation metrics (the ORT share of pixel-flipping stayed below 80 %); eight counting passes are linear.
+ * Stability gives ties in index order, as the comparator did; −0 is read as +0 (they compare equal). NaN sorts
+ * above +∞ — callers validate attributions for NaN before they sort.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function radixArgsort(a: ArrayLike<number>, descending: boolean): Int32Array {
+  const n = a.length;
+  if (!LITTLE_ENDIAN) {
+    const idx = Int32Array.from({ length: n }, (_, i) => i);
+    return idx.sort((i, j) => (descending ? a[j]! - a[i]! : a[i]! - a[j]!) || i - j);
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = descending ? -a[i]! : a[i]!;
+    keys[i] = v === 0 ? 0 : v;
+  }
+  const words = new Uint32Array(keys.buffer);
+  // Little-endian: word 2i is the low half, 2i+1 the high half holding the sign.
+  for (let i = 0; i < n; i++) {
+    const hi = words[2 * i + 1]!;
+    if (hi & 0x80000000) {
+      words[2 * i + 1] = ~hi >>> 0;
+      words[2 * i] = ~words[2 * i]! >>> 0;
+    } else {
+      words[2 * i + 1] = (hi | 0x80000000) >>> 0;
+    }
+  }
+  const bytes = new Uint8Array(keys.buffer);
+  let idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  let tmp = new Int32Array(n);
+  const counts = new Int32Array(256);
+  for (let pass = 0; pass < 8; pass++) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[bytes[8 * i + pass]!]!++;
+    // A byte that is equal in every key leaves the order unchanged: skip the pass.
+    if (counts[bytes[pass]!] === n) continue;
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const j = idx[i]!;
+      tmp[counts[bytes[8 * j + pass]!]!++] = j;
+    }
+    const t = idx;
+    idx = tmp;
+    tmp = t;
+  }
+  return idx;
 }
 
 /** Uniform 1-D filter of width w with scipy's 'reflect' boundary (d c b a | a b c d | d c b a). */
