@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { compileExplainer } from '../src/compiler/compile.js';
-import { SESSION_OPTIONS, timeRuns } from './harness.js';
+import { EXPLAINER_SESSION_OPTIONS, SESSION_OPTIONS, timeRuns } from './harness.js';
 import { randomIds } from './transformers.js';
 import { Rng } from './models.js';
 
@@ -59,7 +59,8 @@ async function measure(a: TransformerWorkerArgs) {
   const t0 = performance.now();
   // BENCH_ARENA=0: without ORT's CPU memory arena (which rounds allocations up), for both configurations alike.
   const arena = process.env.BENCH_ARENA === '0' ? { enableCpuMemArena: false } : {};
-  const session = await ort.InferenceSession.create(a.modelPath, { ...SESSION_OPTIONS, ...arena });
+  // Explainers get the library's options for compiled graphs (no memory pattern), as ModelExplainer uses them.
+  const session = await ort.InferenceSession.create(a.modelPath, { ...(a.config === 'forward' ? SESSION_OPTIONS : EXPLAINER_SESSION_OPTIONS), ...arena });
   const sessionMs = performance.now() - t0;
   const seedName = session.inputNames.find((n) => n === 'xsys_seed');
   const relevanceName = session.outputNames.find((n) => n.startsWith('token_relevance_') || n.startsWith('attribution_'));
