@@ -211,7 +211,7 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
     async run(ctx, p) {
       const data = datasetFromRegistry(deps.datasets, p.dataset, p.indices);
       const model = await OrtModel.load(parseModel(await deps.models.bytes(p.modelId), p.modelId), { batchSize: p.batchSize });
-      const stages = stageTracker(ctx.signal, stageCount(p), (done, total) => {
+      const stages = stageTracker(ctx.signal, stageLabels(p), (done, total) => {
         // Progress is advisory (the outcome is written once at the end): a failed progress write must not stop the evaluation.
         ctx.progress(done, total).catch(() => undefined);
       });
@@ -241,21 +241,28 @@ function stageCount(p: Pick<EvaluateParams, 'methods' | 'metrics'>): number {
   return p.methods.length * (1 + p.metrics.length);
 }
 
+/** runEvaluation's stage labels in the order it runs them: per method, its explanations, then each metric. */
+function stageLabels(p: Pick<EvaluateParams, 'methods' | 'metrics'>): string[] {
+  return p.methods.map(methodSpecOf).flatMap((m) => [`explain ${m.id}`, ...p.metrics.map((metric) => `${metric} × ${m.id}`)]);
+}
+
 /**
- * Turns runEvaluation's stage callbacks into job progress (a stage counts as done when the next one starts) and
- * honours cancellation between steps: runEvaluation calls back after every batch, and throwing there stops it.
+ * Turns runEvaluation's stage callbacks into job progress and honours cancellation between steps: runEvaluation calls
+ * back after every batch, and throwing there stops it. When stage k reports, stages 0 … k−1 are complete (k itself when
+ * its last batch reports); progress is read off the stage's position, not counted, because some metrics (e.g.
+ * sparseness) never call back.
  */
-export function stageTracker(signal: AbortSignal, total: number, report: (done: number, total: number) => void): { total: number; onProgress: (stage: string, done: number, total: number) => void } {
-  let current = '';
-  let finished = -1;
+export function stageTracker(signal: AbortSignal, labels: readonly string[], report: (done: number, total: number) => void): { total: number; onProgress: (stage: string, done: number, total: number) => void } {
+  let reported = 0;
   return {
-    total,
-    onProgress: (stage) => {
+    total: labels.length,
+    onProgress: (stage, done, total) => {
       if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      if (stage === current) return;
-      current = stage;
-      finished++;
-      if (finished > 0) report(Math.min(finished, total), total);
+      const k = labels.indexOf(stage);
+      if (k < 0) return;
+      // A stage whose last batch has reported is complete too.
+      const complete = done >= total ? k + 1 : k;
+      if (complete > reported) report((reported = complete), labels.length);
     },
   };
 }
