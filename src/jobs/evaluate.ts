@@ -179,6 +179,7 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
       if (!Array.isArray(methods) || methods.length === 0) throw new InvalidArgumentError('methods', 'no method given', `methods: ${METHOD_NAMES.join(', ')}`);
       const labels = new Set<string>();
       for (const m of methods) {
+        if (!m || typeof m !== 'object' || typeof m.method !== 'string') throw new InvalidArgumentError('methods', `${JSON.stringify(m)} is not {method, composite?, params?}`, `methods: ${METHOD_NAMES.join(', ')}`);
         const id = methodSpecOf(m).id;
         if (labels.has(id)) throw new InvalidArgumentError('methods', `'${id}' is listed twice`);
         labels.add(id);
@@ -188,7 +189,10 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
       for (const name of metrics) getMetric(name);
       if (new Set(metrics).size !== metrics.length) throw new InvalidArgumentError('metrics', 'a metric is listed twice');
       const metricParams = raw.metricParams as Record<string, MetricParams> | undefined;
-      for (const name of Object.keys(metricParams ?? {})) if (!metrics.includes(name)) throw new InvalidArgumentError('metricParams', `metric '${name}' is not in metrics`);
+      for (const [name, ps] of Object.entries(metricParams ?? {})) {
+        if (!metrics.includes(name)) throw new InvalidArgumentError('metricParams', `metric '${name}' is not in metrics`);
+        for (const [k, v] of Object.entries(ps ?? {})) if (!['number', 'string', 'boolean'].includes(typeof v)) throw new InvalidArgumentError('metricParams', `${name}.${k} must be a number, string or boolean`);
+      }
       const target = (raw.target ?? 'pred') as 'pred' | 'label';
       if (target === 'label' && deps.datasets.summaryOf(dataset).labels === undefined) throw new InvalidArgumentError('target', `'label' needs labels; dataset '${dataset}' has none`, "use target 'pred'");
       // Refuse at submission what would fail on the first step: samples that do not fit the model, metrics needing masks.

@@ -201,6 +201,8 @@ describe('evaluate job', () => {
     await bad({ methods: [] }, /method/);
     await bad({ methods: [{ method: 'gradient' }, { method: 'gradient' }] }, /listed twice/);
     await bad({ indices: [0, 99] }, /99/);
+    await bad({ methods: [null] }, /not \{method/);
+    await bad({ metricParams: { sparseness: { abs: [1] } } }, /sparseness\.abs/);
     await bad({ indices: undefined, limit: 9 }, /limit/);
     await bad({ metricParams: { 'pointing-game': { k: 1 } } }, /not in metrics/);
     // A localisation metric needs masks, which the dataset does not have: refused before any work.
