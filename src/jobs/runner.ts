@@ -164,6 +164,9 @@ export class JobRunner {
         current = options.persisted ? { ...current, progress: { done, total }, resultIds: options.resultId ? [...current.resultIds, options.resultId] : current.resultIds } : await this.store.jobs.update(id, { progress: { done, total } });
         this.emit('progress', current);
       },
+      saveResult: async (result) => {
+        current = await this.store.jobs.update(id, { result });
+      },
     };
     try {
       await handler.run(ctx, job.params);

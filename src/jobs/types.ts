@@ -13,6 +13,8 @@ export interface JobContext {
    * transaction as the unit's results (so a crash never leaves progress ahead of, or behind, what is stored).
    */
   progress(done: number, total: number, options?: { resultId?: string; persisted?: boolean }): Promise<void>;
+  /** Stores what the job produced as a whole (JSON); the job becomes `done` only after this has committed. */
+  saveResult(result: Record<string, unknown>): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 
+import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { JobRunner } from '../jobs/runner.js';
 import { sha256Hex } from '../store/artefact-files.js';
@@ -80,6 +81,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const jobs = new JobRunner(store, { resume: options.resumeJobs });
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
   jobs.register(explainDatasetHandler({ models, datasets, explainer }));
+  jobs.register(evaluateHandler({ models, datasets }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);

@@ -150,6 +150,7 @@ export const components: Record<string, Record<string, unknown>> = {
       progress: { type: 'object', required: ['done', 'total'], properties: { done: { type: 'integer' }, total: { type: 'integer' } } },
       error: { type: 'string' },
       resultIds: { type: 'array', items: ULID },
+      result: { type: 'object', description: "what the job produced as a whole; for 'evaluate' an EvaluationOutcome (docs/workbench-api.md)" },
       attempts: { type: 'integer' },
       createdAt: { type: 'string' },
       updatedAt: { type: 'string' },

@@ -41,6 +41,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE models ADD COLUMN preprocess TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'job outcome (the summary a job produces, e.g. an evaluation)',
+    up: `
+      ALTER TABLE jobs ADD COLUMN result TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -75,6 +75,7 @@ function jobFrom(r: Row, resultIds: string[]): JobRecord {
     progress: { done: Number(r.done), total: Number(r.total) },
     ...(r.error ? { error: String(r.error) } : {}),
     resultIds,
+    ...(r.result ? { result: parse<Record<string, unknown>>(r.result) } : {}),
     attempts: Number(r.attempts),
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
@@ -179,6 +180,7 @@ export class SqliteStore implements Store {
         if (patch.progress !== undefined) (sets.push('done = ?', 'total = ?'), args.push(patch.progress.done, patch.progress.total));
         if (patch.error !== undefined) (sets.push('error = ?'), args.push(patch.error));
         if (patch.attempts !== undefined) (sets.push('attempts = ?'), args.push(patch.attempts));
+        if (patch.result !== undefined) (sets.push('result = ?'), args.push(json(patch.result)));
         const changed = guard('job update', () => d.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...args, id).changes);
         if (changed !== 1) throw new StoreError('corrupt', `job ${id} does not exist`);
         return jobWithResults(q.jobGet.get(id) as Row)!;

@@ -88,6 +88,8 @@ export interface JobRecord {
   progress: { done: number; total: number };
   error?: string;
   resultIds: string[];
+  /** What the job produced as a whole (JSON), for kinds whose outcome is a summary rather than stored results (evaluate). */
+  result?: Record<string, unknown>;
   /** How many times a run of it was started (a resumed job has attempts > 1). */
   attempts: number;
   createdAt: string;
@@ -133,7 +135,7 @@ export interface JobStore {
   list(limit?: number): Promise<JobRecord[]>;
   /** Jobs in one of the given states, oldest first. */
   byState(states: JobState[]): Promise<JobRecord[]>;
-  update(id: string, patch: Partial<Pick<JobRecord, 'state' | 'progress' | 'error' | 'attempts'>>): Promise<JobRecord>;
+  update(id: string, patch: Partial<Pick<JobRecord, 'state' | 'progress' | 'error' | 'attempts' | 'result'>>): Promise<JobRecord>;
 }
 
 export interface ArtefactStore {

@@ -205,6 +205,28 @@ describe('workbench in chromium', () => {
     await page.screenshot({ path: join(shots, 'eval.png') });
   });
 
+  it('runs an evaluation job and shows its scores as a chart and a table, and in Compare', async () => {
+    await page.goto(`${service.url}#/eval?model=${bundledId}`);
+    await page.waitForSelector('[data-testid=job-kind]');
+    await page.locator('[data-testid=job-kind]').selectOption('evaluate');
+    await page.locator('[data-testid=job-methods]').fill('lrp:epsilon-plus-flat, gradient-x-input');
+    await page.locator('[data-testid=job-metrics]').fill('sparseness, complexity');
+    await page.locator('[data-testid=job-limit]').fill('4');
+    await page.locator('[data-testid=start-job]').click();
+    await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
+    const chart = await page.locator('[data-testid=evaluation-chart]').innerText();
+    expect(chart).toMatch(/sparseness[\s\S]*higher is better/);
+    expect(chart).toMatch(/complexity[\s\S]*lower is better/);
+    // The table's numbers are the job's stored outcome.
+    const job = (await api<{ id: string; kind: string; result: { cells: { method: string; metric: string; mean: number }[] } }[]>('/api/jobs')).find((j) => j.kind === 'evaluate')!;
+    const cell = job.result.cells.find((c) => c.method === 'gradient-x-input' && c.metric === 'sparseness')!;
+    expect(await page.locator('[data-testid=evaluation-table]').innerText()).toContain(Math.abs(cell.mean) >= 1e4 || Math.abs(cell.mean) < 1e-3 ? cell.mean.toExponential(2) : cell.mean.toPrecision(3));
+    await page.screenshot({ path: join(shots, 'evaluation.png') });
+    await page.goto(`${service.url}#/compare?model=${bundledId}&sample=mnist-samples/0&methods=lrp:epsilon-plus-flat,gradient-x-input&device=server`);
+    await page.waitForSelector('[data-testid=compare-evaluation]', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=compare-evaluation]').innerText()).toMatch(/sparseness[\s\S]*complexity/);
+  });
+
   it('computes on this device: equal to the server within 1e-4 relative, and the input never reaches the server', async () => {
     const posted: string[] = [];
     page.on('request', (r) => {

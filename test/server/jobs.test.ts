@@ -128,10 +128,11 @@ describe('jobs', () => {
     expect((await api('GET', '/api/health')).status).toBe(200);
   });
 
-  it('validates job requests; evaluate is not available until metrics exist', async () => {
+  it('validates job requests', async () => {
     const kinds = (await api('GET', '/api/jobs/kinds')).json;
-    expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['explain-dataset']);
-    expect((await api('POST', '/api/jobs', { kind: 'evaluate', modelId })).status).toBe(400);
+    expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['explain-dataset', 'evaluate']);
+    expect((await api('POST', '/api/jobs', { kind: 'evaluate', modelId, dataset: 'mnist-samples' })).status).toBe(400);
+    expect((await api('POST', '/api/jobs', { kind: 'no-such-kind', modelId })).status).toBe(400);
     const bad = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'nope', method: 'lrp' });
     expect(bad.status).toBe(404);
     expect(bad.json.detail).toMatch(/no dataset named 'nope'/);

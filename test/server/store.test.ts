@@ -77,8 +77,12 @@ describe('SqliteStore', () => {
     const m = await s.models.get('c'.repeat(64));
     expect(m).toMatchObject({ name: 'old.onnx', opset: 13 });
     expect(m!.preprocess).toBeUndefined();
+    expect(job!.result).toBeUndefined();
     const rows = s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    // Migration 3: a job's result (e.g. an evaluation outcome) is stored as JSON and read back.
+    const done = await s.jobs.update('01JOB00000000000000000000A', { state: 'done', result: { cells: [{ mean: 0.25, scores: [0.5, null] }] } });
+    expect(done.result).toEqual({ cells: [{ mean: 0.25, scores: [0.5, null] }] });
     await s.close();
   });
 

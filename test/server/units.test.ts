@@ -150,7 +150,7 @@ describe('JobRunner', () => {
 
     const fresh = await runner.submit('count', { n: 2 });
     expect(await settle(fresh.id)).toMatchObject({ state: 'done', progress: { done: 2, total: 2 } });
-    await expect(runner.submit('evaluate', {})).rejects.toThrow(/unknown job kind 'evaluate'.*|kinds available/);
+    await expect(runner.submit('no-such-kind', {})).rejects.toThrow(/unknown job kind 'no-such-kind'/);
     await runner.stop();
     await store.close();
   });

@@ -22,7 +22,7 @@ export function jobRoutes(api: ApiRoutes, ctx: ServerContext): void {
   api.add({
     method: 'POST',
     url: '/api/jobs',
-    summary: "start a background job: {kind: 'explain-dataset', modelId, dataset, method, composite?, params?, target?, start?, count?}",
+    summary: "start a background job: {kind: 'explain-dataset' | 'evaluate', ...params} (GET /api/jobs/kinds lists each kind's parameters)",
     tag: 'jobs',
     body: jobRequestSchema,
     // Published as one schema per registered kind, so clients see each kind's parameters.

@@ -15,6 +15,7 @@ import { explainOne, fromRecord, parseTarget } from '../services/explain';
 import type { Explained } from '../services/explained';
 import { inputChoice, serverInput } from '../services/inputs';
 import { useDisplayUrl } from '../app/useDisplayUrl';
+import { EvaluationTable, latestEvaluation } from './evaluation';
 
 export const DEFAULT_METHODS = 'lrp:epsilon-plus-flat,gradient-x-input';
 
@@ -64,6 +65,10 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
     key,
   );
   const metricNames = [...new Set((run.value ?? []).flatMap((e) => Object.keys(e.metrics ?? {})))];
+  // Dataset-level scores of the compared methods, from the newest finished evaluation of this model (if any).
+  const jobs = useAsync(model && !local ? () => api.jobs() : undefined, `jobs:${model?.id}`);
+  const evaluation = latestEvaluation(jobs.value ?? [], model?.id);
+  const evaluated = runnable.map(specText).filter((m) => evaluation?.outcome.methods.includes(m));
 
   return (
     <div className="workspace">
@@ -156,6 +161,15 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
                   ))}
                 </tbody>
               </table>
+            )}
+            {evaluation && evaluated.length > 0 && (
+              <div className="compare-evaluation">
+                <p className="small muted">
+                  Metric scores over {evaluation.outcome.provenance.samples} samples of {evaluation.outcome.provenance.dataset}, from evaluation{' '}
+                  <a href={`#/eval?job=${evaluation.job.id}`}>{evaluation.job.id.slice(0, 12)}</a> (mean ± std; bold: best of the compared methods; ↑ higher, ↓ lower is better)
+                </p>
+                <EvaluationTable outcome={evaluation.outcome} methods={runnable.map(specText)} testId="compare-evaluation" />
+              </div>
             )}
           </Panel>
         )}

@@ -9,11 +9,12 @@ import { useWorkbench } from '../app/workbench';
 import { BarChart, SeriesChart } from '../components/Charts';
 import { Empty, ErrorBox, Field, Panel, Select, Spinner, when } from '../components/common';
 import { api, type Job, type ResultRecord } from '../services/api';
+import { EvaluationChart, EvaluationTable, outcomeOf } from './evaluation';
 
 interface JobKind {
   kind: string;
   description: string;
-  params: { required?: string[]; properties?: Record<string, { type?: string | string[]; enum?: readonly string[]; minimum?: number; pattern?: string }> };
+  params: { required?: string[]; properties?: Record<string, { type?: string | string[]; enum?: readonly string[]; minimum?: number; pattern?: string; items?: { type?: string; enum?: readonly string[]; properties?: Record<string, unknown> } }> };
 }
 
 const FALLBACK_KINDS: JobKind[] = [
@@ -31,7 +32,23 @@ async function fetchKinds(): Promise<JobKind[]> {
   }
 }
 
-const FIELD_LABELS: Record<string, string> = { modelId: 'model', start: 'first sample', count: 'number of samples' };
+const FIELD_LABELS: Record<string, string> = { modelId: 'model', start: 'first sample', count: 'number of samples', limit: 'number of samples', batchSize: 'batch size' };
+
+/**
+ * List parameters are edited as comma-separated text: plain items as they are (e.g. metric names), method items as
+ * `name[:composite]` (e.g. `lrp:epsilon-plus, gradient`), the notation of the CLI and of the Compare view.
+ */
+function listValue(text: string, items: { type?: string; properties?: Record<string, unknown> } | undefined): unknown[] {
+  const parts = text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items?.type === 'integer' || items?.type === 'number') return parts.map(Number);
+  if (items?.type === 'object' && items.properties && 'method' in items.properties) {
+    return parts.map((x) => {
+      const [method = '', composite] = x.split(':');
+      return composite ? { method, composite } : { method };
+    });
+  }
+  return parts;
+}
 
 function errorText(e: Job['error']): string {
   return typeof e === 'string' ? e : e ? `${e.title ?? ''} ${e.detail ?? ''}`.trim() : '';
@@ -99,6 +116,7 @@ export function EvalView(props: { route: RouteState; set: (p: Partial<RouteState
                 <small>
                   {j.progress.done} / {j.progress.total}
                   {typeof j.params?.method === 'string' ? ` · ${j.params.method}` : ''}
+                  {Array.isArray(j.params?.metrics) ? ` · ${(j.params.metrics as string[]).join(', ')}` : ''}
                   {typeof j.params?.dataset === 'string' ? ` · ${j.params.dataset}` : ''}
                 </small>
               </button>
@@ -120,13 +138,14 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
   const [busy, setBusy] = useState(false);
   const spec = kinds.value?.find((k) => k.kind === kind) ?? kinds.value?.[0];
   const props = spec?.params.properties ?? {};
-  const defaults: Record<string, string> = { modelId: route.model ?? wb.models[0]?.id ?? '', dataset: wb.datasets[0]?.name ?? '', method: route.method, composite: route.composite, count: '8' };
+  const defaults: Record<string, string> = { modelId: route.model ?? wb.models[0]?.id ?? '', dataset: wb.datasets[0]?.name ?? '', method: route.method, composite: route.composite, count: '8', limit: '8', methods: 'lrp:epsilon-plus-flat, gradient', metrics: 'sparseness, pixel-flipping' };
   const value = (k: string) => values[k] ?? defaults[k] ?? '';
   const field = (name: string, p: (typeof props)[string]) => {
     const set = (v: string) => setValues((s) => ({ ...s, [name]: v }));
     if (name === 'modelId') return <Select value={value(name)} onChange={set} options={wb.models.map((m) => ({ value: m.id, label: m.name }))} testId="job-model" />;
     if (name === 'dataset') return <Select value={value(name)} onChange={set} options={wb.datasets.map((d) => d.name)} testId="job-dataset" />;
     if (p.enum) return <Select value={value(name)} onChange={set} options={['', ...p.enum].map((e) => ({ value: e, label: e || '(default)' }))} testId={`job-${name}`} />;
+    if (p.type === 'array' && p.items?.enum) return <input type="text" value={value(name)} onChange={(e) => set(e.target.value)} placeholder={p.items.enum.slice(0, 3).join(', ')} title={`comma-separated: ${p.items.enum.join(', ')}`} data-testid={`job-${name}`} />;
     if (p.type === 'integer' || p.type === 'number') return <input type="number" value={value(name)} min={p.minimum} onChange={(e) => set(e.target.value)} data-testid={`job-${name}`} />;
     return <input type="text" value={value(name)} onChange={(e) => set(e.target.value)} data-testid={`job-${name}`} />;
   };
@@ -140,7 +159,7 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
       for (const [name, p] of shown) {
         const v = value(name);
         if (v === '') continue;
-        body[name] = p.type === 'integer' || p.type === 'number' ? Number(v) : v;
+        body[name] = p.type === 'array' ? listValue(v, p.items) : p.type === 'integer' || p.type === 'number' ? Number(v) : v;
       }
       onStarted(await api.startJob(body as { kind: string }));
     } catch (e) {
@@ -176,13 +195,15 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
 function JobParams({ job }: { job: Job }) {
   const wb = useWorkbench();
   const p = job.params ?? {};
-  const shown = Object.entries(p).filter(([, v]) => v !== undefined && typeof v !== 'object');
+  const text = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? [(x as { method?: string }).method, (x as { composite?: string }).composite].filter(Boolean).join(':') : String(x))).join(', ') : String(v));
+  // Long index lists (evaluate) are summarised rather than listed.
+  const shown = Object.entries(p).filter(([, v]) => v !== undefined && (typeof v !== 'object' || Array.isArray(v))).map(([k, v]): [string, unknown] => (k === 'indices' && Array.isArray(v) && v.length > 12 ? [k, `${v.length} samples`] : [k, v]));
   return (
     <dl className="params">
       {shown.map(([k, v]) => (
         <div key={k}>
           <dt>{FIELD_LABELS[k] ?? k}</dt>
-          <dd>{k === 'modelId' ? wb.models.find((m) => m.id === v)?.name ?? String(v).slice(0, 12) : String(v)}</dd>
+          <dd>{k === 'modelId' ? wb.models.find((m) => m.id === v)?.name ?? String(v).slice(0, 12) : text(v)}</dd>
         </div>
       ))}
       {job.createdAt && (
@@ -213,7 +234,8 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
       }),
     };
   }, [results.value]);
-  const numericResult = job.result && typeof job.result === 'object' ? Object.entries(job.result as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number') : [];
+  const outcome = outcomeOf(job);
+  const numericResult = !outcome && job.result && typeof job.result === 'object' ? Object.entries(job.result as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number') : [];
   const pct = job.progress.total ? Math.round((job.progress.done / job.progress.total) * 100) : 0;
   return (
     <>
@@ -239,6 +261,17 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
         {job.error && <div className="error">{errorText(job.error)}</div>}
         <JobParams job={job} />
       </Panel>
+      {outcome && (
+        <Panel title="Evaluation">
+          <p className="small muted">
+            {outcome.provenance.samples} samples of {outcome.provenance.dataset} · explaining the {outcome.provenance.target === 'label' ? 'label' : 'predicted class'}
+            {outcome.accuracy === undefined ? '' : ` · accuracy ${(100 * outcome.accuracy).toFixed(1)} %`} · seed {outcome.provenance.seed} · ★ / bold: best method of a metric (↑ higher, ↓ lower is better)
+          </p>
+          <EvaluationChart outcome={outcome} />
+          <EvaluationTable outcome={outcome} />
+        </Panel>
+      )}
+      {!outcome && (
       <Panel title="Results">
         {ids.length === 0 && <Empty>No results yet.</Empty>}
         {results.loading && <Spinner label="loading results…" />}
@@ -256,6 +289,7 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
           </p>
         )}
       </Panel>
+      )}
     </>
   );
 }
