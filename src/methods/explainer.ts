@@ -2,7 +2,8 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
-import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
+import type { CompileOptions } from '../compiler/compile.js';
+import { CompiledSessionCache, type CompiledSession } from './compiled-cache.js';
 import { Graph } from '../ir/graph.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
@@ -11,19 +12,15 @@ import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
 import type { Dim } from '../ir/shapes.js';
 import type { Target } from './types.js';
 
-interface Compiled {
-  compiled: CompiledExplainer;
-  session: ort.InferenceSession;
-  sessionMs: number;
-}
+type Compiled = CompiledSession;
 
 /**
  * A model prepared for explaining: compiled explainers and ORT sessions are created on first use and cached, so
  * explaining many inputs with one method compiles once.
  */
 export class ModelExplainer {
-  private cache = new Map<string, Promise<Compiled>>();
   private forward?: Promise<ort.InferenceSession>;
+  private readonly sessions: CompiledSessionCache;
   private probes = new Map<string, Promise<ort.InferenceSession>>();
   readonly inputName: string;
   readonly inputShape: Dim[] | undefined;
@@ -33,6 +30,7 @@ export class ModelExplainer {
     readonly model: ModelProto,
     readonly threads?: number,
   ) {
+    this.sessions = new CompiledSessionCache(model, threads);
     const shapes = inputShapes(model);
     const g = new Graph(cloneModel(model));
     const floatInputs = g.inputs.filter((i) => i.type?.value.case === 'tensorType' && i.type.value.value.elemType === 1);
@@ -54,19 +52,7 @@ export class ModelExplainer {
   }
 
   compiled(options: CompileOptions): Promise<Compiled> {
-    const key = JSON.stringify(options);
-    let entry = this.cache.get(key);
-    if (!entry) {
-      entry = (async () => {
-        const compiled = compileExplainer(this.model, options);
-        const t0 = performance.now();
-        const session = await createSession(compiled.model, { threads: this.threads, compiledGraph: true });
-        return { compiled, session, sessionMs: performance.now() - t0 };
-      })();
-      this.cache.set(key, entry);
-      entry.catch(() => this.cache.delete(key));
-    }
-    return entry;
+    return this.sessions.get(options);
   }
 
   /** Scores (logits before a terminal Softmax) of a batch, with the plain forward graph. */

@@ -2,7 +2,8 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
-import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
+import type { CompileOptions } from '../compiler/compile.js';
+import { CompiledSessionCache, type CompiledSession } from './compiled-cache.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import type { Composite } from '../composites/index.js';
@@ -52,11 +53,7 @@ export interface FeedsExplanation {
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }
 
-interface Compiled {
-  compiled: CompiledExplainer;
-  session: ort.InferenceSession;
-  sessionMs: number;
-}
+type Compiled = CompiledSession;
 
 /**
  * A model with any number of named inputs (token ids, attention masks, token types, images) prepared for explaining.
@@ -64,8 +61,8 @@ interface Compiled {
  * caches compiled explainers and sessions per method.
  */
 export class MultiInputExplainer {
-  private cache = new Map<string, Promise<Compiled>>();
   private forward?: Promise<ort.InferenceSession>;
+  private readonly sessions: CompiledSessionCache;
   readonly inputs: DeclaredInput[];
   readonly scoresName: string;
   readonly embeddings: TokenEmbedding[];
@@ -76,6 +73,7 @@ export class MultiInputExplainer {
     readonly model: ModelProto,
     readonly threads?: number,
   ) {
+    this.sessions = new CompiledSessionCache(model, threads);
     const g = new Graph(cloneModel(model));
     this.inputs = declaredInputs(g.inputs);
     this.scoresName = resolveExplainedOutput(g).scores;
@@ -120,19 +118,7 @@ export class MultiInputExplainer {
   }
 
   compiled(options: CompileOptions): Promise<Compiled> {
-    const key = JSON.stringify(options);
-    let entry = this.cache.get(key);
-    if (!entry) {
-      entry = (async () => {
-        const compiled = compileExplainer(this.model, options);
-        const t0 = performance.now();
-        const session = await createSession(compiled.model, { threads: this.threads, compiledGraph: true });
-        return { compiled, session, sessionMs: performance.now() - t0 };
-      })();
-      this.cache.set(key, entry);
-      entry.catch(() => this.cache.delete(key));
-    }
-    return entry;
+    return this.sessions.get(options);
   }
 
   /** The explained scores (logits before a terminal Softmax) with the plain forward graph. */
