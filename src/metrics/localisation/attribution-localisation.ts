@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
+import { maskMass } from '../core/mask.js';
 
 /** Kohlbrenner et al. 2020: the share of attribution inside the mask; `weighted` divides by the mask's share of the input. */
 export const attributionLocalisation = defineMetric({
@@ -17,16 +18,7 @@ export const attributionLocalisation = defineMetric({
     for (let i = 0; i < p.n; i++) {
       const a = sampleOf(p.a, i, p.d);
       const s = sampleOf(p.s!, i, p.d);
-      let inside = 0;
-      let total = 0;
-      let size = 0;
-      for (let j = 0; j < p.d; j++) {
-        total += a[j]!;
-        if (s[j]) {
-          inside += a[j]!;
-          size++;
-        }
-      }
+      const { inside, total, size } = maskMass(a, s);
       if (size > maxSize * p.d) {
         throw new InvalidArgumentError('attribution-localisation.maxSize', `the mask of sample ${i} covers ${((100 * size) / p.d).toFixed(1)}% of the input, more than maxSize = ${maxSize}`, 'raise maxSize or use smaller masks');
       }

@@ -1,5 +1,6 @@
 import { defineMetric } from '../core/define.js';
 import { sampleOf } from '../core/input.js';
+import { maskMass } from '../core/mask.js';
 
 /**
  * Arias-Duart et al. 2022: on a mosaic of images, the share of positive relevance that falls on the tiles of the
@@ -17,14 +18,7 @@ export const focus = defineMetric({
     for (let i = 0; i < p.n; i++) {
       const a = sampleOf(p.a, i, p.d);
       const s = sampleOf(p.s!, i, p.d);
-      let inside = 0;
-      let total = 0;
-      for (let j = 0; j < p.d; j++) {
-        if (a[j]! > 0) {
-          total += a[j]!;
-          if (s[j]) inside += a[j]!;
-        }
-      }
+      const { inside, total } = maskMass(a, s, true);
       if (total === 0) out.undefinedFor(i, 'no positive relevance');
       else out.set(i, inside / total);
     }

@@ -1,5 +1,6 @@
 import { defineMetric } from '../core/define.js';
 import { sampleOf } from '../core/input.js';
+import { maskMass } from '../core/mask.js';
 
 /** Arras et al. 2021: the share of the total relevance that falls inside the mask. */
 export const relevanceMassAccuracy = defineMetric({
@@ -13,12 +14,7 @@ export const relevanceMassAccuracy = defineMetric({
     for (let i = 0; i < p.n; i++) {
       const a = sampleOf(p.a, i, p.d);
       const s = sampleOf(p.s!, i, p.d);
-      let inside = 0;
-      let total = 0;
-      for (let j = 0; j < p.d; j++) {
-        total += a[j]!;
-        if (s[j]) inside += a[j]!;
-      }
+      const { inside, total } = maskMass(a, s);
       if (total === 0) out.undefinedFor(i, 'attributions sum to zero');
       else out.set(i, inside / total);
     }
