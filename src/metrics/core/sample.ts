@@ -21,3 +21,16 @@ export function shuffle<T extends { length: number; [i: number]: number }>(a: T,
   }
   return a;
 }
+
+/**
+ * Sets a random subset of `size` features of `dst` (a copy of the sample) to the baseline `b` and returns the
+ * attribution mass Σ a over that subset — the pair FaithfulnessCorrelation and SensitivityN correlate.
+ */
+export function replaceRandomSubset(dst: Float32Array, b: ArrayLike<number>, a: ArrayLike<number>, size: number, rand: () => number): number {
+  let s = 0;
+  for (const j of chooseSubset(dst.length, size, rand)) {
+    dst[j] = b[j]!;
+    s += a[j]!;
+  }
+  return s;
+}

@@ -4,7 +4,7 @@ import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
 import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
-import { chooseSubset } from '../core/sample.js';
+import { replaceRandomSubset } from '../core/sample.js';
 import { pearson } from '../core/stats.js';
 
 /**
@@ -31,12 +31,7 @@ export const faithfulnessCorrelation = defineMetric({
       const b = baselineFor('faithfulness-correlation', params.baseline!, xs, rand);
       const a = sampleOf(p.a, i, p.d);
       dst.set(xs);
-      let s = 0;
-      for (const j of chooseSubset(p.d, size, rand)) {
-        dst[j] = b[j]!;
-        s += a[j]!;
-      }
-      sums[k] = s;
+      sums[k] = replaceRandomSubset(dst, b, a, size, rand);
       return p.y[i]!;
     }, softmax);
     for (let i = 0; i < p.n; i++) {
