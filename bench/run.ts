@@ -13,7 +13,8 @@
  *   --only vgg16:1:lrp[,…]           single cells, model:batch:config (each with its forward baseline)
  *   --models vgg16,resnet50          models to run
  *   --batches 1,8                    batch sizes
- *   --no-write                       print only; leave bench/results.json and BENCHMARKS.md alone
+ *   --no-write                       print only; leave bench/results.json and BENCHMARKS.md alone (partial runs —
+ *                                    --only, --models, --batches — always print only unless --json is given)
  *   --json <file>                    write the results JSON here instead of bench/results.json (BENCHMARKS.md is
  *                                    then left alone)
  * Environment:
@@ -146,6 +147,13 @@ function parseArgs(argv: string[]): CliOptions {
     models = [...new Set(specs.map((s) => s.model))];
     batches = [...new Set(specs.map((s) => s.batch))];
     configs = CONFIGS.filter((c) => specs!.some((s) => s.config === c));
+  }
+  // A partial run would replace bench/results.json and the generated table with its few cells and lose the rest;
+  // it prints only, unless --json names a file for its results.
+  const partial = specs !== undefined || configs.length < CONFIGS.length || models.length < 2 || batches.join() !== '1,8';
+  if (partial && write && jsonFile === undefined) {
+    console.log('partial run: printing only (bench/results.json and BENCHMARKS.md keep the full run; use --json <file> to save these cells)');
+    write = false;
   }
   return { specs, configs, models, batches, write, jsonFile };
 }
