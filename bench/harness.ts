@@ -41,7 +41,11 @@ export function parseSpecs(value: string): BenchSpec[] {
 /** Session options of the forward baseline: the library's own (src/runtime/session.ts), 2 intra-op threads. */
 export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze(ortOptions({ threads: 2 }));
 /** Session options of the explainers: what the library uses for compiled graphs, 2 intra-op threads. */
-export const EXPLAINER_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze(ortOptions({ threads: 2, compiledGraph: true }));
+// BENCH_PREPACK=1 (experiments only): turn ORT's weight prepacking back on for the explainers.
+export const EXPLAINER_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({
+  ...ortOptions({ threads: 2, compiledGraph: true }),
+  ...(process.env.BENCH_PREPACK === '1' ? { extra: { session: { disable_prepacking: '0' } } } : {}),
+});
 
 /** Creates an ORT session from serialized model bytes with the options of its kind, and reports how long it took. */
 export async function createSession(bytes: Uint8Array, kind: 'forward' | 'explainer' = 'forward'): Promise<{ session: ort.InferenceSession; ms: number }> {

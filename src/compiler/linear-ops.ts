@@ -2,7 +2,7 @@ import { attrInt } from '../onnx/attributes.js';
 import { asFloat32 } from '../onnx/tensor.js';
 import type { Emitter } from './emitter.js';
 import type { LinearInfo } from './units.js';
-import { convOfTranspose, convTransposeOf, kernelOf } from './vjp/linear.js';
+import { convOfTranspose, convTransposeOf, kernelOf, matmulByConstT } from './vjp/linear.js';
 import type { VjpContext } from './vjp/context.js';
 
 /** A weight tensor variant (W⁺, W⁻, W², ones …) of a linear layer's constant weight. */
@@ -40,7 +40,6 @@ export interface LinearOps {
  */
 export class WeightBank {
   private cache = new Map<string, WeightRef>();
-  private transposed = new Map<string, string>();
   constructor(private readonly em: Emitter) {}
 
   variant(source: string, sourceData: () => Float32Array, dims: number[], tag: string, fn: (w: number) => number): WeightRef {
@@ -83,17 +82,6 @@ export class WeightBank {
     }
     return ref;
   }
-
-  /** Wᵀ of a 2-D variant, for MatMul layers (a Transpose of the constant, folded by ONNX Runtime). */
-  transpose2d(w: WeightRef): string {
-    let name = this.transposed.get(w.name);
-    if (!name) {
-      name = this.em.op('Transpose', [w.name], { perm: { ints: [1, 0] } }, 'weight_T');
-      this.em.setConstDims(name, [w.dims[1]!, w.dims[0]!]);
-      this.transposed.set(w.name, name);
-    }
-    return name;
-  }
 }
 
 export function linearOps(ctx: VjpContext, bank: WeightBank, layer: LinearInfo): LinearOps {
@@ -123,7 +111,7 @@ export function linearOps(ctx: VjpContext, bank: WeightBank, layer: LinearInfo):
       if (op === 'Conv') return convTransposeOf(ctx, node, s, w.name, kernelOf(ctx, node), layer.x);
       if (op === 'ConvTranspose') return convOfTranspose(ctx, node, s, w.name, kernelOf(ctx, node));
       if (op === 'Gemm') return em.op('Gemm', [s, w.name], { transB: { int: 1 - attrInt(node, 'transB', 0) } }, 'fT');
-      return em.op('MatMul', [s, bank.transpose2d(w)], {}, 'fT');
+      return matmulByConstT(ctx, s, w.name, w.dims[1]!, layer.x);
     },
   };
 }

@@ -44,8 +44,8 @@ describe('compiled model size and session options', () => {
     }
   });
 
-  it('compiled-graph session options drop only the memory pattern, with identical results', async () => {
-    expect(ortOptions({ threads: 2, compiledGraph: true })).toEqual({ ...ortOptions({ threads: 2 }), enableMemPattern: false });
+  it('compiled-graph session options drop only the memory pattern and prepacking, with identical results', async () => {
+    expect(ortOptions({ threads: 2, compiledGraph: true })).toEqual({ ...ortOptions({ threads: 2 }), enableMemPattern: false, extra: { session: { disable_prepacking: '1' } } });
     expect(ortOptions({}).enableMemPattern).toBeUndefined();
     const c = compileExplainer(cnn(), { method: 'lrp', composite: 'epsilon-plus' });
     const bytes = serializeModel(c.model);
