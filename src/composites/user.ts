@@ -1,8 +1,18 @@
 import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
 import { InvalidArgumentError } from '../errors.js';
-import { getRule } from '../rules/index.js';
+import { getRule, type Rule } from '../rules/index.js';
 import type { Composite, CompositeEntry, Matcher } from './types.js';
 import { namedComposite } from './named.js';
+
+/** The rule of entry i; an unknown name is reported against the composite's source and entry, not as a bare 'rule'. */
+function ruleOf(name: string, source: string, i: number): Rule {
+  try {
+    return getRule(name);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(source, `entries[${i}].rule: unknown rule '${name}'`, e.hint);
+    throw e;
+  }
+}
 
 /**
  * Validates a user-defined composite given as a plain object (parsed JSON):
@@ -19,7 +29,7 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     if (typeof e !== 'object' || e === null) fail(`entries[${i}] must be an object`);
     const entry = e as Record<string, unknown>;
     if (typeof entry.rule !== 'string') fail(`entries[${i}].rule must be a rule name`);
-    const rule = getRule(entry.rule as string);
+    const rule = ruleOf(entry.rule as string, source, i);
     const m = (entry.match ?? {}) as Record<string, unknown>;
     const match: Matcher = {};
     for (const key of Object.keys(m)) if (!['kind', 'opType', 'name', 'first'].includes(key)) fail(`entries[${i}].match has unknown field '${key}' (use kind, opType, name, first)`);
