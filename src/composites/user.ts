@@ -30,6 +30,8 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     const entry = e as Record<string, unknown>;
     if (typeof entry.rule !== 'string') fail(`entries[${i}].rule must be a rule name`);
     const rule = ruleOf(entry.rule as string, source, i);
+    // A match that is not an object would otherwise match every unit.
+    if (entry.match !== undefined && (typeof entry.match !== 'object' || entry.match === null || Array.isArray(entry.match))) fail(`entries[${i}].match must be an object such as { "kind": "conv" }`);
     const m = (entry.match ?? {}) as Record<string, unknown>;
     const match: Matcher = {};
     for (const key of Object.keys(m)) if (!['kind', 'opType', 'name', 'first'].includes(key)) fail(`entries[${i}].match has unknown field '${key}' (use kind, opType, name, first)`);
@@ -38,12 +40,18 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
       for (const k of kinds) if (!UNIT_KINDS.includes(k as UnitKind)) fail(`entries[${i}].match.kind '${String(k)}' is not one of ${UNIT_KINDS.join(', ')}`);
       match.kind = kinds as UnitKind[];
     }
-    if (m.opType !== undefined) match.opType = m.opType as string | string[];
+    if (m.opType !== undefined) {
+      if (!(typeof m.opType === 'string' || (Array.isArray(m.opType) && m.opType.every((o) => typeof o === 'string')))) fail(`entries[${i}].match.opType must be an op type or a list of them`);
+      match.opType = m.opType as string | string[];
+    }
     if (m.name !== undefined) {
       if (typeof m.name !== 'string') fail(`entries[${i}].match.name must be a string`);
       match.name = m.name as string;
     }
-    if (m.first !== undefined) match.first = Boolean(m.first);
+    if (m.first !== undefined) {
+      if (typeof m.first !== 'boolean') fail(`entries[${i}].match.first must be true or false`);
+      match.first = m.first as boolean;
+    }
     const params: Record<string, number> = { ...rule.params };
     const given = (entry.params ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(given)) {

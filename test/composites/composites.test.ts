@@ -172,6 +172,11 @@ describe('user-defined composites', () => {
       [{ entries: [{ rule: 'epsilon', match: { layer: 'x' } }] }, /unknown field 'layer'/],
       [{ entries: [{ rule: 'epsilon', match: { kind: 'lstm' } }] }, /kind 'lstm' is not one of/],
       [{ entries: [{ rule: 'epsilon', match: { name: 3 } }] }, /match.name must be a string/],
+      [{ entries: [{ rule: 'epsilon', match: 5 }] }, /entries\[0\].match must be an object/],
+      [{ entries: [{ rule: 'epsilon', match: ['conv'] }] }, /entries\[0\].match must be an object/],
+      [{ entries: [{ rule: 'epsilon', match: { opType: 7 } }] }, /match.opType must be an op type/],
+      [{ entries: [{ rule: 'epsilon', match: { opType: ['Conv', 1] } }] }, /match.opType must be an op type/],
+      [{ entries: [{ rule: 'epsilon', match: { first: 'false' } }] }, /match.first must be true or false/],
       [{ entries: [{ rule: 'epsilon', params: { gamma: 1 } }] }, /rule 'epsilon' has no parameter 'gamma' \(it has: epsilon\)/],
       [{ entries: [{ rule: 'epsilon', params: { epsilon: 'big' } }] }, /params.epsilon must be a finite number/],
       [{ entries: [], form: 'both' }, /'form' must be 'relevance' or 'gradient'/],
@@ -210,6 +215,15 @@ describe('user-defined composites', () => {
     const path = writeJson('wsq.json', { name: 'wsq', entries: [{ match: { kind: 'dense' }, rule: 'wsquare' }] });
     expect(resolveComposite(path).name).toBe('wsq');
     expect(() => resolveComposite(join(tmp, 'nothing.json'))).toThrow(FileFormatError);
+  });
+
+  it('resolveComposite: parameters beside a composite file are an error, not silently dropped', async () => {
+    const path = writeJson('eps.json', { entries: [{ match: { kind: 'dense' }, rule: 'epsilon', params: { epsilon: 0.5 } }] });
+    expect(() => resolveComposite(path, { epsilon: 0.01 })).toThrow(InvalidArgumentError);
+    expect(() => resolveComposite(path, { epsilon: 0.01 })).toThrow(/epsilon: composite file '.*eps\.json' takes no parameters/);
+    await expect(explain(dense(), { data: Float32Array.from(X), dims: [1, 4] }, { method: 'lrp', composite: path, params: { epsilon: 0.01 } })).rejects.toThrow(/takes no parameters/);
+    // Without parameters the file's own ε = 0.5 applies.
+    expectClose(await relevance(path), W.map((w, i) => (X[i]! * w * Z) / (Z + 0.5)));
   });
 
   it('numbers from a composite file: WSquare spreads z by w_i² / (Σ w² + b²), an epsilon matched by node name uses its ε', async () => {
