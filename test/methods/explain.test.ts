@@ -294,6 +294,29 @@ describe('explain: arguments', () => {
     await expect(explain(m, tensor([1, Number.NaN, 3, 4], [1, 4]), { method: 'gradient' })).rejects.toThrow(/non-finite/);
   });
 
+  it('output: a second model output is explained with its own scores, targets and seed shape', async () => {
+    // y1 = x (3 classes), y2 = V x with V = [[2, 3, 4], [5, 6, 7]] (2 classes); x = (1, 2, 10) → y2 = (48, 87).
+    const two = buildModel({
+      nodes: [makeNode('Identity', ['x'], ['y1'], 'id'), makeNode('Gemm', ['x', 'V'], ['y2'], 'fc2', { transB: { int: 1 } })],
+      initializers: [floatTensor('V', Float32Array.from([2, 3, 4, 5, 6, 7]), [2, 3])],
+      inputs: [valueInfo('x', ['N', 3])],
+      outputs: [valueInfo('y1', ['N', 3]), valueInfo('y2', ['N', 2])],
+    });
+    const x = tensor([1, 2, 10], [1, 3]);
+    const g = await explain(two, x, { method: 'gradient', output: 'y2' });
+    expectClose(g.scores.data, [48, 87]);
+    expect(g.targets).toEqual([1]);
+    expectClose(g.attribution.data, [5, 6, 7]);
+    // Occlusion of single features against fill 0: the drop of y2_1 is V_1i x_i.
+    const o = await explain(two, x, { method: 'occlusion', output: 'y2', target: 1, params: { window: 1, stride: 1 } });
+    expectClose(o.attribution.data, [5, 12, 70]);
+    const l = await explain(two, x, { method: 'lrp', composite: 'epsilon-plus', output: 'y2', target: 0 });
+    expectClose(l.attribution.data, [2, 6, 40], 1e-4);
+    // The default stays the first output.
+    expectClose((await explain(two, x, { method: 'gradient', target: 2 })).attribution.data, [0, 0, 1]);
+    await expect(explain(two, x, { method: 'gradient', output: 'y3' })).rejects.toThrow(/model has no output 'y3'/);
+  });
+
   it('METHOD_NAMES lists every method explain() accepts', async () => {
     expect([...METHOD_NAMES].sort()).toEqual(['grad-cam', 'gradient', 'gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion', 'smoothgrad']);
   });

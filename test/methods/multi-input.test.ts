@@ -31,7 +31,7 @@ function int64Info(name: string, dims: (number | string)[]) {
   });
 }
 
-function bagModel(tokens: number | string = 3): ModelProto {
+function bagModel(tokens: number | string = 3, pooledOutput = false): ModelProto {
   return buildModel({
     nodes: [
       makeNode('Gather', ['E', 'input_ids'], ['emb'], 'embed'),
@@ -41,7 +41,7 @@ function bagModel(tokens: number | string = 3): ModelProto {
     ],
     initializers: [floatTensor('E', Float32Array.from(E.flat()), [5, 2]), floatTensor('Wt', Float32Array.from(Wt.flat()), [2, 3])],
     inputs: [int64Info('input_ids', ['B', tokens]), valueInfo('extra', ['B', 3])],
-    outputs: [valueInfo('y', ['B', 3])],
+    outputs: [valueInfo('y', ['B', 3]), ...(pooledOutput ? [valueInfo('pooled', ['B', 2])] : [])],
   });
 }
 
@@ -119,6 +119,21 @@ describe('MultiInputExplainer', () => {
     const open = await MultiInputExplainer.load(bagModel('T'));
     const e = await open.explain({ input_ids: ids([1, 3, 4, 4]), extra }, { method: 'gradient', target: 0 });
     expectClose(e.tokenRelevance!.data, tokenByHand([1, 3, 4, 4], 0));
+  });
+
+  it('output: a second model output (the mean embedding) is explained with its own scores and seed shape', async () => {
+    const mx = await MultiInputExplainer.load(bagModel(3, true));
+    const feeds = { input_ids: ids([1, 3, 4]), extra: floats([0, 1, 0.25], [1, 3]) };
+    const e = await mx.explain(feeds, { method: 'gradient', output: 'pooled' });
+    // pooled = mean of (1, 2), (3, −1), (0.5, 0.5) = (1.5, 0.5); class 0 is the larger.
+    expectClose(e.scores.data, [1.5, 0.5]);
+    expect(e.targets).toEqual([0]);
+    // ∂pooled_0/∂emb_t = (1/3, 0): token relevance E[id_t][0] / 3; extra does not reach this output.
+    expectClose(e.tokenRelevance!.data, [1 / 3, 1, 0.5 / 3]);
+    expectClose(e.attributions.extra!.data, [0, 0, 0]);
+    const e1 = await mx.explain(feeds, { method: 'gradient', output: 'pooled', target: 1 });
+    expectClose(e1.tokenRelevance!.data, [2 / 3, -1 / 3, 0.5 / 3]);
+    await expect(mx.explain(feeds, { output: 'nope' })).rejects.toThrow(/model has no output 'nope'/);
   });
 
   it('FEEDS_METHODS are the single-run methods', () => {
