@@ -85,6 +85,8 @@ export class ModelExplainer {
 
   /** The value of an intermediate tensor (e.g. Grad-CAM's layer activation) for a batch. */
   async forwardTensor(input: Tensor, name: string): Promise<Tensor> {
+    // The input itself is a tensor of the model too (Grad-CAM's default layer when a Flatten reads the input).
+    if (name === this.inputName) return input;
     let session = this.probes.get(name);
     if (!session) {
       const m = cloneModel(this.model);

@@ -261,6 +261,19 @@ describe('explain: Grad-CAM', () => {
     expectClose(e.scores.data, camLogits(IMG));
   });
 
+  it('a model whose Flatten reads the input: the default layer is the input, cam = mean(W_t) · x', async () => {
+    const flatOnInput = buildModel({
+      nodes: [makeNode('Flatten', ['x'], ['f'], 'flat'), makeNode('Gemm', ['f', 'W'], ['y'], 'fc', { transB: { int: 1 } })],
+      initializers: [floatTensor('W', Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [2, 4])],
+      inputs: [valueInfo('x', ['N', 1, 2, 2])],
+      outputs: [valueInfo('y', ['N', 2])],
+    });
+    const e = await explain(flatOnInput, tensor([1, -1, 2, 0.5], [1, 1, 2, 2]), { method: 'grad-cam', target: 1 });
+    // One channel; its mean gradient is (5 + 6 + 7 + 8) / 4 = 6.5.
+    expect(e.attribution.dims).toEqual([1, 1, 2, 2]);
+    expectClose(e.attribution.data, [6.5, -6.5, 13, 3.25]);
+  });
+
   it('an explicit layer is used as given; an unknown one is an error naming it', async () => {
     const e = await explain(camModel(), tensor(IMG, [1, 1, 3, 3]), { method: 'grad-cam', target: 0, layer: 'F' });
     // At F (= pooled A, [1,2]) the gradient is V_0 and the "spatial" map is one value: Σ_c V_0c F_c.
