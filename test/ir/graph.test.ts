@@ -113,6 +113,14 @@ describe('Graph', () => {
     expect(g.proto.initializer.map((t) => t.name)).toEqual(['W']);
   });
 
+  it('a node reading a tensor twice is one consumer, whether added or indexed', () => {
+    const g = small();
+    g.addNode(create(NodeProtoSchema, { opType: 'Mul', name: 'square', input: ['b', 'b'], output: ['b2'] }));
+    expect(g.consumers('b').map((n) => n.name)).toEqual(['mul', 'square']);
+    g.reindex();
+    expect(g.consumers('b').map((n) => n.name)).toEqual(['mul', 'square']);
+  });
+
   it('a cycle is an XsysError naming a node on it', () => {
     const m = buildModel({
       nodes: [makeNode('Add', ['x', 'q'], ['p'], 'first'), makeNode('Relu', ['p'], ['q'], 'second')],
