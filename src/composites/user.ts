@@ -65,7 +65,12 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
   let base: Composite | undefined;
   if (obj.extends !== undefined) {
     if (typeof obj.extends !== 'string') fail("'extends' must be the name of a built-in composite");
-    base = namedComposite(obj.extends as string);
+    try {
+      base = namedComposite(obj.extends as string);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(source, `'extends': unknown composite '${obj.extends as string}'`, e.hint);
+      throw e;
+    }
   }
   let form = base?.form;
   if (obj.form !== undefined) {

@@ -181,6 +181,7 @@ describe('user-defined composites', () => {
       [{ entries: [{ rule: 'epsilon', params: { epsilon: 'big' } }] }, /params.epsilon must be a finite number/],
       [{ entries: [], form: 'both' }, /'form' must be 'relevance' or 'gradient'/],
       [{ entries: [], extends: 7 }, /'extends' must be the name/],
+      [{ entries: [], extends: 'attnlrpp' }, /'extends': unknown composite 'attnlrpp'/],
     ];
     for (const [value, msg] of bad) {
       expect(() => parseComposite(value, 'my.json'), JSON.stringify(value)).toThrow(msg);
