@@ -341,6 +341,9 @@ describe('ModelExplainer', () => {
     expect(mx.inputName).toBe('x');
     expect(mx.inputShape).toEqual(['N', 1, 3, 3]);
     expect(mx.scoresName).toBe('logits');
+    expect(mx.scoresNameOf()).toBe('logits');
+    expect(mx.scoresNameOf('probs')).toBe('logits');
+    expect(() => mx.scoresNameOf('A')).toThrow(/model has no output 'A'/);
     const s = await mx.scores(tensor(IMG, [1, 1, 3, 3]));
     expectClose(s.data, camLogits(IMG));
   });
