@@ -134,6 +134,29 @@ describe('xsys conformance / compile / inspect', () => {
     await session.release();
   });
 
+  it('compile --composite file.json compiles the user-defined composite (as explain does)', async () => {
+    const comp = join(tmp, 'eps-half.json');
+    writeFileSync(comp, JSON.stringify({ name: 'eps-half', entries: [{ match: { kind: 'dense' }, rule: 'epsilon', params: { epsilon: 0.5 } }] }));
+    const file = join(tmp, 'mlp-eps-half.onnx');
+    const r = xsys('compile', MLP, '--composite', comp, '-o', file);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const session = await ort.InferenceSession.create(file);
+    const attrName = session.outputNames.find((n) => n.startsWith('attribution_'))!;
+    const x = toFloat32(await readNpy(MLP_IN));
+    const out = await session.run({ input: new ort.Tensor('float32', x, [2, 16]), xsys_seed: new ort.Tensor('float32', Float32Array.of(0, 0, 1, 0, 0, 1), [2, 3]) });
+    const got = out[attrName]!.data as Float32Array;
+    const { explain } = await import('../src/methods/explain.js');
+    const ref = await explain(MLP, { data: x, dims: [2, 16] }, { method: 'lrp', composite: comp, target: [2, 2] });
+    expect(relErr(got, ref.attribution.data)).toBeLessThan(1e-5);
+    // Not the default composite's attribution.
+    expect(relErr(got, toFloat32(await readNpy(`${FIX}/expected/mlp__epsilon-plus-flat.npy`)))).toBeGreaterThan(1e-2);
+    await session.release();
+    const withParam = xsys('compile', MLP, '--composite', comp, '--param', 'epsilon=0.1', '-o', join(tmp, 'never2.onnx'));
+    expect(withParam.code).toBe(2);
+    expect(withParam.stderr).toMatch(/takes no parameters/);
+  });
+
   it('inspect lists the rule of every layer', () => {
     const r = xsys('inspect', MLP, '-c', 'epsilon-plus');
     expect(r.code).toBe(0);

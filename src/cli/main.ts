@@ -6,6 +6,7 @@ import { isMetricsManifest, runMetricsConformance } from '../conformance/metrics
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
+import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
@@ -87,10 +88,12 @@ export async function main(argv: string[]): Promise<number> {
         if (flags.method !== 'lrp' && flags.method !== 'gradient') throw new XsysError(`--method: compile supports 'lrp' and 'gradient', not '${flags.method}'`, { hint: 'smoothgrad/integrated-gradients/occlusion are loops over the gradient explainer or the model' });
         if (flags.seedMode && flags.seedMode !== 'logit' && flags.seedMode !== 'direct') throw new XsysError(`--seed-mode must be 'logit' or 'direct', not '${flags.seedMode}'`);
         const m = await readModel(model);
+        const params = parseParams(flags.param);
         const c = compileExplainer(m, {
           method: flags.method,
-          composite: flags.method === 'lrp' ? flags.composite : undefined,
-          params: parseParams(flags.param),
+          // The compiler takes names and objects only; a JSON composite file is read here, as explain and inspect do.
+          composite: flags.method === 'lrp' ? resolveComposite(flags.composite, params) : undefined,
+          params,
           seedMode: flags.seedMode as 'logit' | 'direct' | undefined,
           relevanceAt: flags.relevanceAt,
         });

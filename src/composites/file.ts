@@ -3,14 +3,21 @@
  * the compiler core stays free of node:fs and runs in the browser.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, InvalidArgumentError } from '../errors.js';
 import { namedComposite } from './named.js';
 import type { Composite } from './types.js';
 import { parseComposite } from './user.js';
 
-/** A composite by name, or from a JSON file when the argument is a path to one. */
+/**
+ * A composite by name, or from a JSON file when the argument is a path to one. A file's rules carry their own
+ * parameters, so parameters given beside a file are an error rather than silently ignored.
+ */
 export function resolveComposite(nameOrPath: string, params: Record<string, number> = {}): Composite {
-  if (nameOrPath.endsWith('.json') || (nameOrPath.includes('/') && existsSync(nameOrPath))) return loadCompositeFile(nameOrPath);
+  if (nameOrPath.endsWith('.json') || (nameOrPath.includes('/') && existsSync(nameOrPath))) {
+    const given = Object.keys(params);
+    if (given.length) throw new InvalidArgumentError('--param', `${given.join(', ')}: composite file '${nameOrPath}' takes no parameters`, 'set them in the file\'s entries, e.g. "params": { "epsilon": 0.01 }');
+    return loadCompositeFile(nameOrPath);
+  }
   return namedComposite(nameOrPath, params);
 }
 

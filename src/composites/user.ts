@@ -1,8 +1,18 @@
 import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
 import { InvalidArgumentError } from '../errors.js';
-import { getRule } from '../rules/index.js';
+import { getRule, type Rule } from '../rules/index.js';
 import type { Composite, CompositeEntry, Matcher } from './types.js';
 import { namedComposite } from './named.js';
+
+/** The rule of entry i; an unknown name is reported against the composite's source and entry, not as a bare 'rule'. */
+function ruleOf(name: string, source: string, i: number): Rule {
+  try {
+    return getRule(name);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(source, `entries[${i}].rule: unknown rule '${name}'`, e.hint);
+    throw e;
+  }
+}
 
 /**
  * Validates a user-defined composite given as a plain object (parsed JSON):
@@ -19,7 +29,9 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     if (typeof e !== 'object' || e === null) fail(`entries[${i}] must be an object`);
     const entry = e as Record<string, unknown>;
     if (typeof entry.rule !== 'string') fail(`entries[${i}].rule must be a rule name`);
-    const rule = getRule(entry.rule as string);
+    const rule = ruleOf(entry.rule as string, source, i);
+    // A match that is not an object would otherwise match every unit.
+    if (entry.match !== undefined && (typeof entry.match !== 'object' || entry.match === null || Array.isArray(entry.match))) fail(`entries[${i}].match must be an object such as { "kind": "conv" }`);
     const m = (entry.match ?? {}) as Record<string, unknown>;
     const match: Matcher = {};
     for (const key of Object.keys(m)) if (!['kind', 'opType', 'name', 'first'].includes(key)) fail(`entries[${i}].match has unknown field '${key}' (use kind, opType, name, first)`);
@@ -28,12 +40,18 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
       for (const k of kinds) if (!UNIT_KINDS.includes(k as UnitKind)) fail(`entries[${i}].match.kind '${String(k)}' is not one of ${UNIT_KINDS.join(', ')}`);
       match.kind = kinds as UnitKind[];
     }
-    if (m.opType !== undefined) match.opType = m.opType as string | string[];
+    if (m.opType !== undefined) {
+      if (!(typeof m.opType === 'string' || (Array.isArray(m.opType) && m.opType.every((o) => typeof o === 'string')))) fail(`entries[${i}].match.opType must be an op type or a list of them`);
+      match.opType = m.opType as string | string[];
+    }
     if (m.name !== undefined) {
       if (typeof m.name !== 'string') fail(`entries[${i}].match.name must be a string`);
       match.name = m.name as string;
     }
-    if (m.first !== undefined) match.first = Boolean(m.first);
+    if (m.first !== undefined) {
+      if (typeof m.first !== 'boolean') fail(`entries[${i}].match.first must be true or false`);
+      match.first = m.first as boolean;
+    }
     const params: Record<string, number> = { ...rule.params };
     const given = (entry.params ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(given)) {
@@ -47,7 +65,12 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
   let base: Composite | undefined;
   if (obj.extends !== undefined) {
     if (typeof obj.extends !== 'string') fail("'extends' must be the name of a built-in composite");
-    base = namedComposite(obj.extends as string);
+    try {
+      base = namedComposite(obj.extends as string);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(source, `'extends': unknown composite '${obj.extends as string}'`, e.hint);
+      throw e;
+    }
   }
   let form = base?.form;
   if (obj.form !== undefined) {

@@ -139,8 +139,10 @@ export class Graph {
     for (const i of n.input) {
       if (!i) continue;
       const list = this.consumerMap.get(i);
-      if (list) list.push(n);
-      else this.consumerMap.set(i, [n]);
+      // A node reading a tensor twice (x · x) is one consumer, as reindex() counts it.
+      if (list) {
+        if (!list.includes(n)) list.push(n);
+      } else this.consumerMap.set(i, [n]);
     }
     return n;
   }

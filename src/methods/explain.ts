@@ -39,7 +39,8 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   const params = methodParams(method, options.params ?? {});
   const maxBatch = Math.max(1, options.maxBatch ?? 32);
   const t0 = performance.now();
-  const scores = await mx.scores(input);
+  // The scores of the output being explained: targets, class counts and the seed's shape all come from them.
+  const scores = await mx.scores(input, options.output);
   const targets = mx.resolveTargets(options.target ?? 'pred', scores);
   const n = input.dims[0]!;
   const per = size(input.dims) / n;
@@ -119,7 +120,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
       break;
     }
     case 'occlusion':
-      attribution = await occlusion(mx, input, targets, scores, params, maxBatch, options.onProgress);
+      attribution = await occlusion(mx, input, targets, scores, params, maxBatch, options.output, options.onProgress);
       break;
     case 'grad-cam': {
       const layer = options.layer ?? defaultCamLayer(mx.model);
@@ -167,7 +168,7 @@ export function defaultCamLayer(model: ModelProto): string {
  * Occlusion as Captum defines it: a window covering all channels slides over the spatial dims; each feature gets the
  * mean, over the windows covering it, of f_t(x) − f_t(x with the window filled). Windows are evaluated in batches.
  */
-async function occlusion(mx: ModelExplainer, input: Tensor, targets: number[], scores: Tensor, params: Record<string, number>, maxBatch: number, onProgress?: (d: number, t: number) => void): Promise<Tensor> {
+async function occlusion(mx: ModelExplainer, input: Tensor, targets: number[], scores: Tensor, params: Record<string, number>, maxBatch: number, output: string | undefined, onProgress?: (d: number, t: number) => void): Promise<Tensor> {
   const [n, ...rest] = input.dims as [number, ...number[]];
   const spatial = rest.length >= 3 ? rest.slice(1) : rest;
   const channels = rest.length >= 3 ? rest[0]! : 1;
@@ -208,7 +209,7 @@ async function occlusion(mx: ModelExplainer, input: Tensor, targets: number[], s
       }
       return mask;
     });
-    const out = await mx.scores({ data, dims: [chunk.length, ...rest] });
+    const out = await mx.scores({ data, dims: [chunk.length, ...rest] }, output);
     chunk.forEach(({ sample }, b) => {
       const t = targets[sample]!;
       const diff = scores.data[sample * classes + t]! - out.data[b * classes + t]!;

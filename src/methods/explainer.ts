@@ -19,7 +19,9 @@ type Compiled = CompiledSession;
  * explaining many inputs with one method compiles once.
  */
 export class ModelExplainer {
-  private forward?: Promise<ort.InferenceSession>;
+  /** Forward sessions per explained scores tensor (one per model output asked about). */
+  private forward = new Map<string, Promise<ort.InferenceSession>>();
+  private scoresOf = new Map<string, string>();
   private readonly sessions: CompiledSessionCache;
   private probes = new Map<string, Promise<ort.InferenceSession>>();
   readonly inputName: string;
@@ -55,21 +57,36 @@ export class ModelExplainer {
     return this.sessions.get(options);
   }
 
-  /** Scores (logits before a terminal Softmax) of a batch, with the plain forward graph. */
-  async scores(input: Tensor): Promise<Tensor> {
-    if (!this.forward) {
+  /** The tensor explained for a model output (default: the first): the logits before a terminal Softmax, else the output. */
+  scoresNameOf(output?: string): string {
+    if (output === undefined) return this.scoresName;
+    let name = this.scoresOf.get(output);
+    if (!name) {
+      name = resolveExplainedOutput(new Graph(cloneModel(this.model)), output).scores;
+      this.scoresOf.set(output, name);
+    }
+    return name;
+  }
+
+  /** Scores (logits before a terminal Softmax) of a batch for a model output (default: the first), with the plain forward graph. */
+  async scores(input: Tensor, output?: string): Promise<Tensor> {
+    const name = this.scoresNameOf(output);
+    let session = this.forward.get(name);
+    if (!session) {
       const m = cloneModel(this.model);
       const g = new Graph(m);
-      const explained = resolveExplainedOutput(g);
-      if (!g.isGraphOutput(explained.scores)) g.addOutput(explained.scores);
-      this.forward = createSession(m, { threads: this.threads });
+      if (!g.isGraphOutput(name)) g.addOutput(name);
+      session = createSession(m, { threads: this.threads });
+      this.forward.set(name, session);
     }
-    const out = await runSession(await this.forward, { [this.inputName]: input });
-    return out[this.scoresName]!;
+    const out = await runSession(await session, { [this.inputName]: input });
+    return out[name]!;
   }
 
   /** The value of an intermediate tensor (e.g. Grad-CAM's layer activation) for a batch. */
   async forwardTensor(input: Tensor, name: string): Promise<Tensor> {
+    // The input itself is a tensor of the model too (Grad-CAM's default layer when a Flatten reads the input).
+    if (name === this.inputName) return input;
     let session = this.probes.get(name);
     if (!session) {
       const m = cloneModel(this.model);

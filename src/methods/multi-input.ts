@@ -61,7 +61,8 @@ type Compiled = CompiledSession;
  * caches compiled explainers and sessions per method.
  */
 export class MultiInputExplainer {
-  private forward?: Promise<ort.InferenceSession>;
+  /** Forward sessions per explained scores tensor (one per model output asked about). */
+  private forward = new Map<string, Promise<ort.InferenceSession>>();
   private readonly sessions: CompiledSessionCache;
   readonly inputs: DeclaredInput[];
   readonly scoresName: string;
@@ -121,15 +122,18 @@ export class MultiInputExplainer {
     return this.sessions.get(options);
   }
 
-  /** The explained scores (logits before a terminal Softmax) with the plain forward graph. */
-  async scores(feeds: Record<string, Feed>): Promise<Tensor> {
-    if (!this.forward) {
+  /** The explained scores (logits before a terminal Softmax) of a model output (default: the first), with the plain forward graph. */
+  async scores(feeds: Record<string, Feed>, output?: string): Promise<Tensor> {
+    const name = output === undefined ? this.scoresName : resolveExplainedOutput(new Graph(cloneModel(this.model)), output).scores;
+    let session = this.forward.get(name);
+    if (!session) {
       const m = cloneModel(this.model);
       const g = new Graph(m);
-      if (!g.isGraphOutput(this.scoresName)) g.addOutput(this.scoresName);
-      this.forward = createSession(m, { threads: this.threads });
+      if (!g.isGraphOutput(name)) g.addOutput(name);
+      session = createSession(m, { threads: this.threads });
+      this.forward.set(name, session);
     }
-    return (await runFeeds(await this.forward, feeds, [this.scoresName]))[this.scoresName]!;
+    return (await runFeeds(await session, feeds, [name]))[name]!;
   }
 
   async explain(feeds: Record<string, Feed>, options: FeedsExplainOptions = {}): Promise<FeedsExplanation> {
@@ -137,7 +141,7 @@ export class MultiInputExplainer {
     if (!FEEDS_METHODS.includes(method)) throw new InvalidArgumentError('--method', `method '${method}' is not available for models with several or integer inputs`, `use one of: ${FEEDS_METHODS.join(', ')}`);
     this.validate(feeds);
     const t0 = performance.now();
-    const full = await this.scores(feeds);
+    const full = await this.scores(feeds, options.output);
     const { rows, position } = scoreRows(full, options.position);
     const targets = resolveTargets(options.target ?? 'pred', rows);
     // Names, JSON files and objects alike: the compiler itself only knows named composites and objects.

@@ -3,9 +3,11 @@
  * code the browser runs; its numbers must equal the server path (onnxruntime-node) for the same model and input.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { DEVICE_METHODS, DeviceExplainer, explainOnDevice, InputDataError, InvalidArgumentError, parseNpy, toFloat32 } from '../../src/browser/index.js';
+import * as ortWeb from 'onnxruntime-web';
+import { describe, expect, it, vi } from 'vitest';
+import { configureRuntime, DEVICE_METHODS, DeviceExplainer, explainOnDevice, hasWebGpu, InputDataError, InvalidArgumentError, parseNpy, toFloat32 } from '../../src/browser/index.js';
 import { explain } from '../../src/index.js';
+import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
 
 const model = new Uint8Array(readFileSync('examples/mnist/mnist-cnn.onnx'));
 const samples = parseNpy(new Uint8Array(readFileSync('examples/mnist/samples.npy')));
@@ -92,5 +94,72 @@ describe('DeviceExplainer (onnxruntime-web, WASM)', () => {
     nan.data[5] = NaN;
     await expect(device.explain(nan)).rejects.toThrow(/non-finite/);
     expect(() => DeviceExplainer.load(new Uint8Array([1, 2, 3]))).toThrow(/not a valid ONNX model/);
+  });
+});
+
+describe('DeviceExplainer on y = Wx + b (hand values)', () => {
+  const W = [
+    [1, -2, 0.5, 3],
+    [0, 1, -1, 2],
+  ];
+  const x = { data: Float32Array.from([0.5, -1, 2, 0.25]), dims: [1, 4] };
+  const linear = buildModel({
+    nodes: [makeNode('Gemm', ['x', 'W', 'b'], ['y'], 'fc', { transB: { int: 1 } })],
+    initializers: [floatTensor('W', Float32Array.from(W.flat()), [2, 4]), floatTensor('b', Float32Array.from([0.1, -0.2]), [2])],
+    inputs: [valueInfo('x', [1, 4])],
+    outputs: [valueInfo('y', [1, 2])],
+  });
+  const near = (a: Float32Array, b: number[]) => b.forEach((v, i) => expect(a[i]).toBeCloseTo(v, 5));
+
+  it('scores Wx + b = (4.35, −2.7); gradient of the predicted class is W_0; gradient × input of class 1 is W_1 ⊙ x', async () => {
+    const d = DeviceExplainer.load(linear);
+    near((await d.scores(x)).data, [4.35, -2.7]);
+    const g = await d.explain(x, { method: 'gradient' });
+    expect(g.target).toBe(0);
+    near(g.attribution.data, W[0]!);
+    near((await d.explain(x, { method: 'gradient-x-input', target: 1 })).attribution.data, [0, -1, -2, 0.5]);
+  });
+
+  it('lrp epsilon-plus (ε = 0.3) of class 1: x_i W_1i · z / (z − ε), z = −2.7', async () => {
+    const e = await DeviceExplainer.load(linear).explain(x, { method: 'lrp', composite: 'epsilon-plus', params: { epsilon: 0.3 }, target: 1 });
+    near(e.attribution.data, [0, -1, -2, 0.5].map((r) => (r * -2.7) / -3));
+    expect(e.composite).toBe('epsilon-plus');
+  });
+});
+
+describe('runtime set-up', () => {
+  it('hasWebGpu: only when navigator.gpu exists; a webgpu request falls back to wasm without it', () => {
+    try {
+      vi.stubGlobal('navigator', undefined);
+      expect(hasWebGpu()).toBe(false);
+      expect(DeviceExplainer.load(model, { backend: 'webgpu' }).backend).toBe('wasm');
+      vi.stubGlobal('navigator', { userAgent: 'test' });
+      expect(hasWebGpu()).toBe(false);
+      vi.stubGlobal('navigator', { gpu: null });
+      expect(hasWebGpu()).toBe(false);
+      vi.stubGlobal('navigator', { gpu: {} });
+      expect(hasWebGpu()).toBe(true);
+      expect(DeviceExplainer.load(model, { backend: 'webgpu' }).backend).toBe('webgpu');
+      expect(DeviceExplainer.load(model).backend).toBe('wasm');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('configureRuntime sets the .wasm location and thread count it is given, and nothing else', () => {
+    const before = { wasmPaths: ortWeb.env.wasm.wasmPaths, numThreads: ortWeb.env.wasm.numThreads };
+    try {
+      configureRuntime({ wasmPaths: '/static/ort/', numThreads: 3 });
+      expect(ortWeb.env.wasm.wasmPaths).toBe('/static/ort/');
+      expect(ortWeb.env.wasm.numThreads).toBe(3);
+      configureRuntime({ numThreads: 1 });
+      expect(ortWeb.env.wasm.wasmPaths).toBe('/static/ort/');
+      expect(ortWeb.env.wasm.numThreads).toBe(1);
+      configureRuntime({});
+      expect(ortWeb.env.wasm.numThreads).toBe(1);
+    } finally {
+      ortWeb.env.wasm.wasmPaths = before.wasmPaths;
+      ortWeb.env.wasm.numThreads = before.numThreads;
+    }
   });
 });

@@ -3,7 +3,7 @@ import { foldBatchNorm } from '../../src/canonicalize/fold-batchnorm.js';
 import { normalizeGemm } from '../../src/canonicalize/normalize-gemm.js';
 import { removeIdentity } from '../../src/canonicalize/remove-identity.js';
 import { explicitPads } from '../../src/canonicalize/explicit-pads.js';
-import { canonicalize } from '../../src/canonicalize/index.js';
+import { CANONICALIZERS, canonicalize } from '../../src/canonicalize/index.js';
 import { buildUnits } from '../../src/compiler/units.js';
 import { inferShapes } from '../../src/ir/shapes.js';
 import { attrInt, attrInts, getAttr } from '../../src/onnx/attributes.js';
@@ -196,5 +196,44 @@ describe('canonicalize (all passes)', () => {
     const g = graphOf(m);
     const { reports } = canonicalize(g);
     expect(reports.map((r) => r.canonicalizer)).toEqual(['remove-identity', 'normalize-gemm']);
+  });
+
+  it('CANONICALIZERS run in order; the result computes the same numbers, and skip leaves a pass out', async () => {
+    expect(CANONICALIZERS.map((c) => c.name)).toEqual(['remove-identity', 'fold-batchnorm', 'normalize-gemm', 'explicit-pads']);
+    // Conv → BatchNorm → Identity → Relu(region) → Flatten → Gemm(alpha 0.5): every pass has something to do.
+    const r = rng(11);
+    const m = buildModel({
+      nodes: [
+        makeNode('Conv', ['x', 'K'], ['c'], 'conv', { auto_pad: { string: 'SAME_UPPER' }, kernel_shape: { ints: [2, 2] } }),
+        makeNode('BatchNormalization', ['c', 'scale', 'bias', 'mean', 'var'], ['bn'], 'bn'),
+        makeNode('Identity', ['bn'], ['i'], 'id'),
+        makeNode('Relu', ['i'], ['a'], 'relu'),
+        makeNode('Flatten', ['a'], ['f'], 'flatten'),
+        makeNode('Gemm', ['f', 'V'], ['y'], 'fc', { alpha: { float: 0.5 }, transB: { int: 1 } }),
+      ],
+      initializers: [
+        floatTensor('K', uniform(r, 2 * 1 * 2 * 2), [2, 1, 2, 2]),
+        floatTensor('scale', Float32Array.from([1.5, 0.5]), [2]),
+        floatTensor('bias', Float32Array.from([0.1, -0.1]), [2]),
+        floatTensor('mean', Float32Array.from([0.2, -0.3]), [2]),
+        floatTensor('var', Float32Array.from([0.8, 2]), [2]),
+        floatTensor('V', uniform(r, 3 * 18), [3, 18]),
+      ],
+      inputs: [valueInfo('x', [1, 1, 3, 3])],
+      outputs: [valueInfo('y', [1, 3])],
+    });
+    const g = graphOf(m);
+    const { reports, info } = canonicalize(g);
+    expect([...new Set(reports.map((x) => x.canonicalizer))]).toEqual(['remove-identity', 'fold-batchnorm', 'normalize-gemm', 'explicit-pads']);
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'Flatten', 'Gemm']);
+    expect(info.get('y')!.shape).toEqual([1, 3]);
+    await expectSameFunction(m, g.model, uniform(r, 9, -2, 2), [1, 1, 3, 3], 1e-5);
+
+    const partial = graphOf(m);
+    const skipped = canonicalize(partial, { skip: ['fold-batchnorm', 'normalize-gemm'] });
+    expect(skipped.reports.map((x) => x.canonicalizer)).not.toContain('fold-batchnorm');
+    expect(skipped.reports.map((x) => x.canonicalizer)).not.toContain('normalize-gemm');
+    expect(partial.nodes.map((n) => n.opType)).toEqual(['Conv', 'BatchNormalization', 'Relu', 'Flatten', 'Gemm']);
+    await expectSameFunction(m, partial.model, uniform(r, 9, -2, 2), [1, 1, 3, 3], 1e-5);
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { averageRanks, wilcoxon } from '../../src/metrics/meta/wilcoxon.js';
 import { iacScore, iecAdversary, iecResilience, nanMean, nanStd } from '../../src/metrics/meta/consistency.js';
-import { runMetaEvaluation, uniformNoise, type MetaSubject } from '../../src/metrics/meta/run.js';
+import { METAQUANTUS_DEFAULTS, METAQUANTUS_TESTS, runMetaEvaluation, uniformNoise, type MetaSubject } from '../../src/metrics/meta/run.js';
 import type { Metric } from '../../src/metrics/types.js';
 
 describe('wilcoxon (scipy.stats.wilcoxon, zero_method="zsplit", two-sided)', () => {
@@ -199,6 +199,34 @@ describe('runMetaEvaluation', () => {
     // MC needs all four parts: undefined, not an optimistic mean of the other two.
     expect(Number.isNaN(f.MC)).toBe(true);
     expect(Number.isNaN(res.mc)).toBe(true);
+  });
+
+  it("by default runs MetaQuantus' suite: 4 tests (σ 0.001 / 2, δ 0.001 / 5), 5 iterations × 10 perturbations", async () => {
+    expect(METAQUANTUS_TESTS.map((t) => [t.family, t.kind, t.noise])).toEqual([
+      ['model', 'resilience', 0.001],
+      ['model', 'adversary', 2],
+      ['input', 'resilience', 0.001],
+      ['input', 'adversary', 5],
+    ]);
+    expect(METAQUANTUS_DEFAULTS).toEqual({ iterations: 5, perturbations: 10 });
+    const stds: number[] = [];
+    const base = toySubject();
+    const subject: MetaSubject = { ...base, withWeightNoise: async (std, seed) => (stds.push(std), base.withWeightNoise(std, seed)) };
+    const res = await runMetaEvaluation({ subject, methods: ['a', 'b'], metric: meanMetric, x, shape });
+    expect(res.settings.iterations).toBe(5);
+    expect(res.settings.perturbations).toBe(10);
+    expect(res.settings.tests).toEqual([...METAQUANTUS_TESTS]);
+    expect(res.tests.map((t) => t.test.name)).toEqual(['Model Resilience Test', 'Model Adversary Test', 'Input Resilience Test', 'Input Adversary Test']);
+    for (const t of res.tests) {
+      expect(t.iec).toHaveLength(50);
+      expect(t.iac.a).toHaveLength(50);
+    }
+    // One noisy model copy per draw of each model test, with that test's σ.
+    expect(stds.filter((s) => s === 0.001)).toHaveLength(50);
+    expect(stds.filter((s) => s === 2)).toHaveLength(50);
+    expect(stds).toHaveLength(100);
+    // The model tests as worked out above: under σ = 0.001 every score rises (q̂ > q) and the ranking a < b stays.
+    expect(res.families.model!.IEC_NR).toBe(1);
   });
 
   it('is reproducible and checks its arguments', async () => {

@@ -62,6 +62,18 @@ describe('evaluationChart', () => {
     expect(meta.width).toBe(w);
     expect((await sharp(await svgToPng(evaluationChart(result()))).metadata()).width).toBe(2 * w);
   });
+
+  it('svgToPng rasterises at density/72 pixels per SVG unit, colours exact on filled areas', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><rect width="2" height="2" fill="#ff0000"/><rect x="2" width="2" height="2" fill="#0080ff"/></svg>';
+    const one = await sharp(await svgToPng(svg, 72)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([one.info.width, one.info.height]).toEqual([4, 2]);
+    const px = (d: Buffer, w: number, x: number, y: number) => Array.from(d.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
+    expect(px(one.data, 4, 0, 0)).toEqual([255, 0, 0]);
+    expect(px(one.data, 4, 3, 1)).toEqual([0, 128, 255]);
+    const two = await sharp(await svgToPng(svg)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([two.info.width, two.info.height]).toEqual([8, 4]);
+    expect(px(two.data, 8, 7, 3)).toEqual([0, 128, 255]);
+  });
 });
 
 describe('tables', () => {

@@ -32,3 +32,30 @@ describe('documentation', () => {
     }
   });
 });
+
+describe('lookup', () => {
+  it('getMetric returns the registered metric; an unknown name is an InvalidArgumentError listing the metrics', () => {
+    expect(xsys.getMetric('sparseness')).toBe(xsys.METRICS.get('sparseness'));
+    expect(xsys.getMetric('pixel-flipping').name).toBe('pixel-flipping');
+    let err: unknown;
+    try {
+      xsys.getMetric('accuracy');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(xsys.InvalidArgumentError);
+    expect((err as InstanceType<typeof xsys.InvalidArgumentError>).message).toBe("--metric: unknown metric 'accuracy'");
+    expect((err as InstanceType<typeof xsys.InvalidArgumentError>).hint).toContain('faithfulness-correlation');
+  });
+
+  it('metricsIn lists each category in registry order, and the categories partition the registry', () => {
+    expect(xsys.metricsIn('complexity').map((m) => m.name)).toEqual(['sparseness', 'complexity', 'effective-complexity', 'mst-c']);
+    expect(xsys.metricsIn('randomisation').map((m) => m.name)).toEqual(['mprt', 'smooth-mprt', 'efficient-mprt', 'random-logit']);
+    expect(xsys.metricsIn('axiomatic').map((m) => m.name)).toEqual(['completeness', 'non-sensitivity', 'input-invariance']);
+    const categories = ['faithfulness', 'robustness', 'localisation', 'complexity', 'randomisation', 'axiomatic'] as const;
+    const counts = categories.map((c) => xsys.metricsIn(c).length);
+    expect(counts).toEqual([12, 7, 7, 4, 4, 3]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(xsys.METRIC_NAMES.length);
+    for (const c of categories) for (const m of xsys.metricsIn(c)) expect(m.category).toBe(c);
+  });
+});

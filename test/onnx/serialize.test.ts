@@ -1,11 +1,14 @@
 /**
  * serializeModel writes initializers' raw bytes itself (not through protobuf-es); its output must parse to the same
  * model as protobuf-es's own encoding, run in ONNX Runtime, and leave the model object untouched. decodeTensor
- * decodes on first use and reads unaligned raw_data correctly.
+ * decodes on first use and reads unaligned raw_data correctly. parseModel/readModel turn every unusable file into a
+ * FileFormatError naming it.
  */
 import { create, equals, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType as DT } from 'onnx-buf';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FileFormatError } from '../../src/errors.js';
 import { Graph } from '../../src/ir/graph.js';
 import { parseModel, serializeModel } from '../../src/onnx/model.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
@@ -69,5 +72,53 @@ describe('decodeTensor', () => {
   it('refuses data types it cannot decode when asked for the constant, not later', () => {
     const t = create(TensorProtoSchema, { name: 'h', dataType: DT.FLOAT16, dims: [2n], rawData: new Uint8Array(4) });
     expect(() => decodeTensor(t)).toThrow(/FLOAT16/);
+  });
+});
+
+describe('parseModel / readModel', () => {
+  it('readModel reads the example MNIST CNN: its nodes, initializer values and opset', async () => {
+    const { readModel } = await import('../../src/onnx/file.js');
+    const m = await readModel('examples/mnist/mnist-cnn.onnx');
+    expect(m.graph!.node.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Flatten', 'Gemm', 'Relu', 'Gemm']);
+    expect(m.opsetImport.length).toBeGreaterThan(0);
+    const fc2 = decodeTensor(m.graph!.initializer.find((t) => t.name === 'fc2.weight')!);
+    expect(fc2.dims).toEqual([10, 64]);
+    // The same bytes parsed directly give the same numbers.
+    const again = parseModel(new Uint8Array(readFileSync('examples/mnist/mnist-cnn.onnx')));
+    expect(Array.from(decodeTensor(again.graph!.initializer.find((t) => t.name === 'fc2.weight')!).data as Float32Array)).toEqual(Array.from(fc2.data as Float32Array));
+  });
+
+  it('every unusable input is a FileFormatError naming the file, with a hint', async () => {
+    const { readModel } = await import('../../src/onnx/file.js');
+    const good = serializeModel(sampleModel());
+    const noOpset = sampleModel();
+    noOpset.opsetImport = [];
+    const noNodes = sampleModel();
+    noNodes.graph!.node = [];
+    const external = sampleModel();
+    external.graph!.initializer[0]!.dataLocation = 1;
+    const cases: [Uint8Array, RegExp][] = [
+      [new Uint8Array(0), /m\.onnx: file is empty/],
+      [good.subarray(0, 100), /m\.onnx: not a valid ONNX model .*truncated or not ONNX/],
+      [toBinary(ModelProtoSchema, noNodes), /it has no graph nodes/],
+      [toBinary(ModelProtoSchema, noOpset), /it declares no opset/],
+      [toBinary(ModelProtoSchema, external), /initializer 'W' is stored as external data/],
+    ];
+    for (const [bytes, msg] of cases) {
+      let err: unknown;
+      try {
+        parseModel(bytes, 'm.onnx');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(msg)).toBeInstanceOf(FileFormatError);
+      expect((err as FileFormatError).message).toMatch(msg);
+      expect((err as FileFormatError).file).toBe('m.onnx');
+      expect((err as FileFormatError).hint).toBeTruthy();
+    }
+    expect(() => parseModel(good.subarray(0, 100))).toThrow(/^<buffer>: /);
+    const missing = await readModel('no/such/model.onnx').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FileFormatError);
+    expect((missing as FileFormatError).message).toBe('no/such/model.onnx: cannot read model file (ENOENT)');
   });
 });

@@ -181,6 +181,10 @@ describe('encodePng / writePng', () => {
     expect(await readdir(dir)).toEqual(['heat.png']);
     const meta = await sharp(path).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 4, 2]);
+    // Each source pixel became a 2×2 block: +1 → red, −1 → blue.
+    const { data } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => Array.from(data.subarray((y * 4 + x) * 3, (y * 4 + x) * 3 + 3));
+    expect([at(0, 0), at(1, 1), at(2, 0), at(3, 1)]).toEqual([[255, 0, 0], [255, 0, 0], [0, 0, 255], [0, 0, 255]]);
     await expect(writePng(join(dir, 'missing', 'x.png'), img)).rejects.toThrow(FileFormatError);
   });
 });
