@@ -38,13 +38,28 @@ export function parseSpecs(value: string): BenchSpec[] {
   return out;
 }
 
+/**
+ * ORT's intra-op threads spin for a while after each run. With two sessions in one process (the interleaved
+ * pairs) the idle session's spinning threads steal the 2 cores from the running one, and the short forward run
+ * suffers most: ResNet50 b1 forward took 49 ms interleaved with explainers against 25 ms alone, which made the
+ * ratios look a third better than they are. Every benchmark session therefore runs without spinning.
+ */
+const NO_SPIN = { 'intra_op.allow_spinning': '0' } as const;
+
 /** Session options of the forward baseline: the library's own (src/runtime/session.ts), 2 intra-op threads. */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze(ortOptions({ threads: 2 }));
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({ ...ortOptions({ threads: 2 }), extra: { session: { ...NO_SPIN } } });
 /** Session options of the explainers: what the library uses for compiled graphs, 2 intra-op threads. */
 // BENCH_PREPACK=1 (experiments only): turn ORT's weight prepacking back on for the explainers.
+const LIBRARY_EXPLAINER_OPTIONS = ortOptions({ threads: 2, compiledGraph: true });
 export const EXPLAINER_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({
-  ...ortOptions({ threads: 2, compiledGraph: true }),
-  ...(process.env.BENCH_PREPACK === '1' ? { extra: { session: { disable_prepacking: '0' } } } : {}),
+  ...LIBRARY_EXPLAINER_OPTIONS,
+  extra: {
+    session: {
+      ...(LIBRARY_EXPLAINER_OPTIONS.extra as { session?: Record<string, string> } | undefined)?.session,
+      ...NO_SPIN,
+      ...(process.env.BENCH_PREPACK === '1' ? { disable_prepacking: '0' } : {}),
+    },
+  },
 });
 
 /** Creates an ORT session from serialized model bytes with the options of its kind, and reports how long it took. */

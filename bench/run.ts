@@ -72,8 +72,12 @@ export interface BenchRow {
   serializeMs?: number;
   sessionMs?: number;
   peakRssMB?: number;
-  /** medianMs / forward medianMs (same model and batch). */
+  /** The larger of medianRatio and pairedRatio: what the time target is checked against. */
   timeRatio?: number;
+  /** medianMs / forward medianMs: separate processes (same model and batch). */
+  medianRatio?: number;
+  /** Median over interleaved (forward, explainer) pairs in the explainer's worker. */
+  pairedRatio?: number;
   /** peakRssMB / forward peakRssMB (same model and batch). */
   rssRatio?: number;
   /** Each applicable target: met or not. */
@@ -192,9 +196,12 @@ export function machineInfo(): Record<string, string | number> {
 
 function evaluate(row: BenchRow, forward: BenchRow | undefined): void {
   if (!row.ok || !forward?.ok) return;
-  // The interleaved pairs measured in the explainer's own worker are the fairer ratio on a shared machine.
+  // Two estimates: medians of separate processes (exact on a quiet machine) and interleaved pairs (robust when
+  // the load changes between processes). The target is checked against the less favourable one.
   const paired = row.worker.ok ? row.worker.paired : undefined;
-  row.timeRatio = paired ? paired.medianOfRatios : row.medianMs! / forward.medianMs!;
+  row.medianRatio = row.medianMs! / forward.medianMs!;
+  row.pairedRatio = paired?.medianOfRatios;
+  row.timeRatio = Math.max(row.medianRatio, row.pairedRatio ?? 0);
   row.rssRatio = row.peakRssMB! / forward.peakRssMB!;
   if (row.config === 'forward') return;
   const t: Record<string, boolean> = {};
@@ -220,7 +227,7 @@ function targetCell(row: BenchRow): string {
     .join(', ');
 }
 
-const HEADER = ['model', 'batch', 'config', 'compile ms', 'compile CPU ms', 'session ms', 'median ms', 'min–max ms', '× fwd time', 'peak RSS MiB', '× fwd RSS', 'targets'];
+const HEADER = ['model', 'batch', 'config', 'compile ms', 'compile CPU ms', 'session ms', 'median ms', 'min–max ms', '× fwd (medians)', '× fwd (pairs)', 'peak RSS MiB', '× fwd RSS', 'targets'];
 
 function rowCells(r: BenchRow): string[] {
   return [
@@ -232,7 +239,8 @@ function rowCells(r: BenchRow): string[] {
     f0(r.sessionMs),
     f1(r.medianMs),
     r.ok ? `${f1(r.minMs)}–${f1(r.maxMs)}` : '–',
-    r.config === 'forward' ? '1' : f2(r.timeRatio),
+    r.config === 'forward' ? '1' : f2(r.medianRatio),
+    r.config === 'forward' ? '1' : f2(r.pairedRatio),
     f0(r.peakRssMB),
     r.config === 'forward' ? '1' : f2(r.rssRatio),
     targetCell(r),
@@ -394,8 +402,9 @@ async function main(): Promise<void> {
   const settings =
     `Settings: ${runsNote}. ORT session options (the library's, src/runtime/session.ts): forward ${JSON.stringify(SESSION_OPTIONS)}, ` +
     `explainers ${JSON.stringify(EXPLAINER_SESSION_OPTIONS)}. ` +
-    `Times are full \`session.run\` wall-clock times. "× fwd time" is the median over interleaved ` +
-    `(forward, explainer) run pairs in the explainer's worker (the machine may be shared; pairs see the same load). "Peak RSS" is the worker process's own high-water mark ` +
+    `Benchmark sessions run with ORT's thread spinning off (\`intra_op.allow_spinning\` 0: an idle session's spinning threads would slow the other session of a pair). ` +
+    `Times are full \`session.run\` wall-clock times. "× fwd (medians)" divides the medians of separate processes; "× fwd (pairs)" is the median over interleaved ` +
+    `(forward, explainer) run pairs in the explainer's worker (robust when the machine's load changes); targets are checked against the larger of the two. "Peak RSS" is the worker process's own high-water mark ` +
     `(${peakSource}) over reading the model bytes, compiling, creating the session and running. ` +
     `"compile ms" is compileExplainer's own compileMs + serializing the compiled model to bytes (\`bytes()\`), wall clock; ` +
     `"compile CPU ms" the CPU time of both (less inflated when other processes share the cores); ` +

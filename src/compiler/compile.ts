@@ -9,6 +9,7 @@ import { assignRules, namedComposite, type Composite, type RuleAssignment } from
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { activeTensors, neededTensors } from './analysis.js';
 import { emitBackward } from './backward.js';
+import { placeSeedIndependentNodes } from './schedule.js';
 import { Emitter } from './emitter.js';
 import { upgradeOpset } from './opset.js';
 import { buildUnits, type Unit } from './units.js';
@@ -110,6 +111,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
     throw new InvalidArgumentError('--composite', `composites apply to method 'lrp' only, not '${options.method}'`);
   }
 
+  const forwardNodes = new Set(g.proto.node);
   const em = new Emitter(g);
   // Gradient × Input composites start from the one-hot target itself, as the gradient does.
   const seedMode = options.seedMode ?? (form === 'relevance' ? 'logit' : 'direct');
@@ -149,6 +151,8 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   if (!g.isGraphOutput(explained.scores)) g.addOutput(explained.scores);
   // value_info of the original model may disagree with shapes after canonicalisation; ORT re-infers them.
   g.proto.valueInfo = [];
+  placeSeedIndependentNodes(g.proto, forwardNodes, SEED_NAME);
+  g.reindex();
   const compileMs = performance.now() - t0;
   return {
     model: proto,
