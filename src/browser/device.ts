@@ -151,7 +151,9 @@ export class DeviceExplainer {
     let entry = this.cache.get(key);
     if (!entry) {
       entry = (async () => {
-        const compiled = compileExplainer(this.model, method === 'lrp' ? { method, composite: composite ?? 'epsilon-plus-flat', params } : { method });
+        // WebGPU's MaxPool has no Indices output: route its backward by comparison there.
+        const maxPoolRouting = this.backend === 'webgpu' ? 'compare' : 'indices';
+        const compiled = compileExplainer(this.model, method === 'lrp' ? { method, composite: composite ?? 'epsilon-plus-flat', params, maxPoolRouting } : { method, maxPoolRouting });
         const t0 = performance.now();
         const session = await createSession(compiled.bytes(), this.backend);
         return { compiled, session, sessionMs: performance.now() - t0 };

@@ -8,6 +8,7 @@ import { NonNegativity } from './analysis.js';
 import { linearOps, WeightBank } from './linear-ops.js';
 import type { Unit } from './units.js';
 import { VJPS, type VjpContext } from './vjp/index.js';
+import type { MaxPoolRouting } from './vjp/context.js';
 import type { PropagationForm } from '../rules/types.js';
 import { inForm } from './form-adapter.js';
 
@@ -18,6 +19,8 @@ export interface BackwardPlan {
   needed: Set<string>;
   /** What flows backward: relevance (classic LRP) or a modified gradient (Gradient × Input form). Default relevance. */
   form?: PropagationForm;
+  /** MaxPool's backward: from the forward node's Indices (default) or by comparison (no Indices needed). */
+  maxPoolRouting?: MaxPoolRouting;
 }
 
 /** Accumulates the contributions each tensor receives from its consumers. */
@@ -62,7 +65,7 @@ export function emitBackward(
   seeds: ReadonlyArray<readonly [string, string]>,
   wanted: readonly string[],
 ): Map<string, string | undefined> {
-  const ctx: VjpContext = { g, em, info };
+  const ctx: VjpContext = { g, em, info, maxPoolRouting: plan.maxPoolRouting };
   const cot = new Cotangents(em);
   const bank = new WeightBank(em);
   const nonneg = new NonNegativity(g);

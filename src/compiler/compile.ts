@@ -9,6 +9,7 @@ import { assignRules, namedComposite, type Composite, type RuleAssignment } from
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { activeTensors, neededTensors } from './analysis.js';
 import { emitBackward } from './backward.js';
+import type { MaxPoolRouting } from './vjp/context.js';
 import { placeSeedIndependentNodes } from './schedule.js';
 import { Emitter } from './emitter.js';
 import { upgradeOpset } from './opset.js';
@@ -38,6 +39,12 @@ export interface CompileOptions {
   relevanceAt?: string[];
   /** Token models: the integer graph input whose embedding lookup gives per-token relevance (default: found). */
   tokenInput?: string;
+  /**
+   * How MaxPool's backward finds each window's arg-max. 'indices' (default): the forward MaxPool's `Indices` output
+   * and a scatter — the faster on ONNX Runtime's CPU provider. 'compare': element-wise comparison of each window
+   * offset with the pooled output — for runtimes without `Indices`, such as ONNX Runtime's WebGPU provider.
+   */
+  maxPoolRouting?: MaxPoolRouting;
 }
 
 export interface CompiledExplainer {
@@ -118,7 +125,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   g.proto.input.push(create(ValueInfoProtoSchema, { name: SEED_NAME, type: scoreType(info.get(explained.scores)?.shape) }));
   const R = seedMode === 'logit' ? em.op('Mul', [SEED_NAME, explained.scores], {}, 'seed_relevance') : SEED_NAME;
   const wanted = [...sources, ...(options.relevanceAt ?? [])];
-  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed, form }, [[explained.scores, R]], wanted);
+  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed, form, maxPoolRouting: options.maxPoolRouting ?? 'indices' }, [[explained.scores, R]], wanted);
   // In Gradient × Input form a tensor's relevance is the tensor times its modified gradient.
   const gradientTimesInput = options.method === 'lrp' && form === 'gradient';
   const relevanceOf = (t: string): string | undefined => {

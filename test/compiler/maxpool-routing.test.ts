@@ -1,8 +1,9 @@
 /**
  * The backward pass of MaxPool routes each window's cotangent to its first maximum in row-major window order (ties
  * included: after a ReLU many windows are all zeros) and adds overlapping windows up — PyTorch's and Zennit's
- * semantics. Checked against a direct JS loop over windows for 1-D, 2-D and 3-D pools: overlapping and
- * non-overlapping windows, kernel smaller than the stride, asymmetric pads, ceil_mode, inputs full of ties.
+ * semantics — both from the forward node's Indices and by comparison (no Indices). Checked against a direct JS
+ * loop over windows for 1-D, 2-D and 3-D pools: overlapping and non-overlapping windows, kernel smaller than the
+ * stride, asymmetric pads, ceil_mode, inputs full of ties.
  */
 import type { NodeProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
@@ -76,7 +77,7 @@ function inputValues(c: PoolCase, n: number, r: () => number): Float32Array {
   return c.values === 'relu' ? u.map((v) => Math.max(v, 0)) : u;
 }
 
-describe('MaxPool backward without Indices', () => {
+describe.each(['compare', 'indices'] as const)('MaxPool backward, routing by %s', (routing) => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const k = c.kernel.length;
     const attrs: Parameters<typeof makeNode>[4] = { kernel_shape: { ints: c.kernel } };
@@ -85,9 +86,9 @@ describe('MaxPool backward without Indices', () => {
     if (c.ceil) attrs.ceil_mode = { int: 1 };
     const node: NodeProto = makeNode('MaxPool', ['x'], ['y'], 'pool', attrs);
     const model = buildModel({ nodes: [node], initializers: [], inputs: [valueInfo('x', c.dims)], outputs: [valueInfo('y')] });
-    const compiled = compileExplainer(model, { method: 'gradient' });
-    // The forward MaxPool keeps its single output, so ONNX Runtime runs its fast pooling kernel.
-    for (const n of compiled.model.graph!.node) if (n.opType === 'MaxPool') expect(n.output.filter(Boolean)).toHaveLength(1);
+    const compiled = compileExplainer(model, { method: 'gradient', maxPoolRouting: routing });
+    // By comparison the forward MaxPool keeps its single output (no Indices, which WebGPU lacks).
+    for (const n of compiled.model.graph!.node) if (n.opType === 'MaxPool') expect(n.output.filter(Boolean)).toHaveLength(routing === 'compare' ? 1 : 2);
     const r = rng(31 + k);
     const n = c.dims.reduce((a, b) => a * b, 1);
     const x = inputValues(c, n, r);

@@ -4,10 +4,15 @@ import type { Dim, ValueInfo } from '../../ir/shapes.js';
 import type { Emitter } from '../emitter.js';
 import { UnsupportedNodeError } from '../../errors.js';
 
+/** See CompileOptions.maxPoolRouting. */
+export type MaxPoolRouting = 'indices' | 'compare';
+
 export interface VjpContext {
   g: Graph;
   em: Emitter;
   info: Map<string, ValueInfo>;
+  /** Default 'indices'. */
+  maxPoolRouting?: MaxPoolRouting;
 }
 
 /**

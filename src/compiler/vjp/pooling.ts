@@ -18,18 +18,42 @@ export function scatterAddInto(ctx: VjpContext, x: string, indices: string, g: s
 
 /**
  * Max pooling routes the cotangent to the arg-max of each window — the first maximum in row-major window order, as
- * PyTorch and ONNX Runtime pick it — and overlapping windows add up. Without the forward node's `Indices` output
- * (that variant of MaxPool is ONNX Runtime's slow generic kernel, 16 % of ResNet50's gradient time, and WebGPU has
- * none), from element-wise ops: for each window offset the strided slice of the padded input is compared with the
- * pooled output, the first offset that matches takes the cotangent, and the per-offset cotangents are put back on
- * the input grid by offset class (position mod stride: Pad to shift within a class, one interleave for all).
+ * PyTorch and ONNX Runtime pick it — and overlapping windows add up.
+ *
+ * 'indices' (default): the forward MaxPool's `Indices` output is added (its first output is unchanged) and the
+ * cotangent is scattered there. On ONNX Runtime's CPU provider this is about twice as fast as the comparison
+ * (VGG16's first pool: 7 ms against 16 ms; ResNet50's stem pool: 4.5 ms against 8.5 ms).
  */
-const maxPool: Vjp = (ctx, node, [g]) => {
-  const { em } = ctx;
+const maxPool: Vjp = (ctx, node, gOut, needs) => {
+  if (ctx.maxPoolRouting === 'compare') return maxPoolByComparison(ctx, node, gOut, needs);
+  const [g] = gOut;
   if (!g) return [undefined];
+  checkMaxPool(node);
+  let indices = node.output[1];
+  if (!indices) {
+    indices = ctx.g.fresh(`${node.output[0]}_indices`);
+    node.output.push(indices);
+    ctx.g.reindex();
+  }
+  return [scatterAddInto(ctx, node.input[0]!, indices, g, true)];
+};
+
+function checkMaxPool(node: NodeProto): void {
   if (attrInt(node, 'storage_order', 0) !== 0) unsupported(node, 'storage_order=1 is not supported', 'export with the default row-major storage order');
   const dil = attrInts(node, 'dilations');
   if (dil && dil.some((d) => d !== 1)) unsupported(node, 'dilated max pooling is not supported', undefined);
+}
+
+/**
+ * 'compare': the same routing from element-wise ops, for runtimes whose MaxPool has no `Indices` output (ONNX
+ * Runtime's WebGPU provider). For each window offset the strided slice of the −∞-padded input is compared with the
+ * pooled output, the first offset that matches takes the cotangent, and the per-offset cotangents are put back on
+ * the input grid by offset class (position mod stride: Pad to shift within a class, one interleave for all).
+ */
+const maxPoolByComparison: Vjp = (ctx, node, [g]) => {
+  const { em } = ctx;
+  if (!g) return [undefined];
+  checkMaxPool(node);
   const autoPad = getAttr(node, 'auto_pad')?.s;
   if (autoPad && new TextDecoder().decode(autoPad) !== 'NOTSET') unsupported(node, 'MaxPool with auto_pad is not supported by the backward pass', 'export with explicit pads');
   const kernel = poolKernel(node);
