@@ -120,6 +120,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
 
   const forwardNodes = new Set(g.proto.node);
   const em = new Emitter(g);
+  em.useShapeInfo(info, g.inputs.map((i) => i.name));
   // Gradient × Input composites start from the one-hot target itself, as the gradient does.
   const seedMode = options.seedMode ?? (form === 'relevance' ? 'logit' : 'direct');
   g.proto.input.push(create(ValueInfoProtoSchema, { name: SEED_NAME, type: scoreType(info.get(explained.scores)?.shape) }));
