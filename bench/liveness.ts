@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     enableProfiling: true,
     profileFilePrefix: path.join(dir, 'profile'),
   });
-  await session.run(feeds);
+  // Warm-up runs first (ORT profiles every run; only the last one is replayed below).
+  const warm = Number(process.env.LIVENESS_RUNS ?? 1);
+  for (let i = 0; i < warm; i++) await session.run(feeds);
   session.endProfiling();
   await session.release();
   const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith('profile'))!), 'utf8')) as NodeEvent[];
@@ -102,7 +104,9 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   const nodes = new Map(graph.node.map((n) => [n.name, n]));
-  const order = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((x, y) => x.ts - y.ts);
+  const runs = events.filter((e) => e.name === 'model_run').map((e) => e.ts).sort((x, y) => x - y);
+  const lastRun = runs[runs.length - 1] ?? 0;
+  const order = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= lastRun).sort((x, y) => x.ts - y.ts);
   const step = new Map<string, number>();
   order.forEach((e, i) => step.set(e.name.slice(0, -'_kernel_time'.length), i));
   const lastUse = new Map<string, number>();
@@ -146,6 +150,11 @@ async function main(): Promise<void> {
     byOp.set(k, v);
   }
   for (const [op, v] of [...byOp.entries()].sort((x, y) => y[1].bytes - x[1].bytes)) console.log(`  ${op.padEnd(24)} ${mb(v.bytes).padStart(8)} MiB  ×${v.count}`);
+  // Kernel time of this (single, first) run by op type: a rough profile, the first run includes warm-up costs.
+  const time = new Map<string, number>();
+  for (const e of order) time.set(e.args?.op_name ?? '?', (time.get(e.args?.op_name ?? '?') ?? 0) + ((e as unknown as { dur: number }).dur ?? 0));
+  const total = [...time.values()].reduce((a, b) => a + b, 0);
+  console.log(`  kernel time ${(total / 1000).toFixed(1)} ms: ${[...time.entries()].sort((x, y) => y[1] - x[1]).slice(0, 10).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')}`);
   console.log('  largest:');
   for (const t of [...peakSet].sort((x, y) => size.get(y)! - size.get(x)!).slice(0, Number(top))) console.log(`    ${mb(size.get(t)!).padStart(7)} MiB  ${producer.get(t)}  ${t}`);
 }

@@ -108,7 +108,7 @@ if (write) {
   const bm = path.join(root, 'BENCHMARKS.md');
   const begin = '<!-- transformer-bench:begin -->';
   const end = '<!-- transformer-bench:end -->';
-  const block = `${begin}\nMeasured ${new Date().toISOString().slice(0, 16)} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} (ORT intra-op threads 2${process.env.BENCH_ARENA === '0' ? ', CPU memory arena off' : ''}; the machine was shared with other jobs, so absolute times are noisy — compare the ratios).\n\n${table.join('\n')}\n${end}`;
+  const block = `${begin}\nMeasured ${new Date().toISOString().slice(0, 16)} UTC on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} (ORT intra-op threads 2, thread spinning off${process.env.BENCH_ARENA === '0' ? ', CPU memory arena off' : ''}; load average ${os.loadavg()[0]!.toFixed(1)} at the end; one run per configuration, so single ratios near a target are not conclusive).\n\n${table.join('\n')}\n${end}`;
   const text = existsSync(bm) ? readFileSync(bm, 'utf8') : '';
   const i = text.indexOf(begin);
   const j = text.indexOf(end);

@@ -144,7 +144,7 @@ export function registerEvaluate(program: Command, run: (fn: () => Promise<numbe
         if (flags.json) process.stdout.write(toJson(result));
         else {
           process.stdout.write(evaluationTable(result));
-          process.stdout.write(`${result.data.samples} samples${result.accuracy === undefined ? '' : `, accuracy ${(100 * result.accuracy).toFixed(2)} %`}; ${(result.timing.totalMs / 1000).toFixed(1)} s (${((100 * result.timing.ortMs) / Math.max(1e-9, result.timing.metricsMs)).toFixed(0)} % of the metrics' time in forward ORT runs)\n`);
+          process.stdout.write(`${result.data.samples} samples${result.accuracy === undefined ? '' : `, accuracy ${(100 * result.accuracy).toFixed(2)} %`}; ${(result.timing.totalMs / 1000).toFixed(1)} s (${result.timing.metricsMs > 0 ? `${((100 * result.timing.metricsOrtMs) / result.timing.metricsMs).toFixed(0)} % of the metrics' time in forward ORT runs` : 'no metric time'})\n`);
           process.stdout.write(`wrote ${files.map((f) => f.replace(`${flags.out}/`, '')).join(', ')} to ${flags.out}\n`);
         }
         return 0;

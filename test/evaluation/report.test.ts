@@ -25,7 +25,7 @@ function result(): EvaluationResult {
     accuracy: 1,
     cells: [cell('lrp:<eps>', 'pixel-flipping', [1, 3]), cell('lrp:<eps>', 'sparseness', [0.5, NaN]), cell('gradient', 'pixel-flipping', [4, 4]), cell('gradient', 'sparseness', [0.75, 0.25])],
     settings: { batchSize: 64, seed: 0, target: 'pred' },
-    timing: { totalMs: 1, explainMs: 1, metricsMs: 1, ortMs: 1, ortRuns: 1 },
+    timing: { totalMs: 1, explainMs: 1, metricsMs: 1, ortMs: 1, ortRuns: 1, metricsOrtMs: 1 },
   };
 }
 
