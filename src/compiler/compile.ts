@@ -11,6 +11,7 @@ import { activeTensors, neededTensors } from './analysis.js';
 import { emitBackward } from './backward.js';
 import type { MaxPoolRouting } from './vjp/context.js';
 import { placeSeedIndependentNodes } from './schedule.js';
+import { rematerializeAttention } from './rematerialize.js';
 import { Emitter } from './emitter.js';
 import { upgradeOpset } from './opset.js';
 import { buildUnits, type Unit } from './units.js';
@@ -159,7 +160,8 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   if (!g.isGraphOutput(explained.scores)) g.addOutput(explained.scores);
   // value_info of the original model may disagree with shapes after canonicalisation; ORT re-infers them.
   g.proto.valueInfo = [];
-  placeSeedIndependentNodes(g.proto, forwardNodes, SEED_NAME);
+  const recomputed = rematerializeAttention(g, em, forwardNodes);
+  placeSeedIndependentNodes(g.proto, forwardNodes, SEED_NAME, recomputed);
   g.reindex();
   const compileMs = performance.now() - t0;
   return {

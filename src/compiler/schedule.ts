@@ -18,17 +18,17 @@ const SHAPE_OPS = new Set(['Shape', 'Size']);
  * only constants and shapes (the Flat rule's f(1; 1)), and everything computed from it. Left (run early): what
  * reads an activation nothing else in the backward pass needs — the identity rule's f(x)/x on a GELU, a ReLU's
  * mask y > 0 — since it keeps one tensor instead of the two it reads, or a one-byte mask instead of a four-byte
- * activation. ResNet50 LRP at batch 8: live activations at the peak 1037 → 8xx MiB (bench/liveness.ts); the
+ * activation. Nodes in `late` (recomputations) are always moved. ResNet50 LRP at batch 8: live activations at the peak 1037 → 8xx MiB (bench/liveness.ts); the
  * gradient and ViT-B/16's AttnLRP keep their peaks.
  */
-export function placeSeedIndependentNodes(graph: GraphProto, forward: ReadonlySet<NodeProto>, seed: string): void {
+export function placeSeedIndependentNodes(graph: GraphProto, forward: ReadonlySet<NodeProto>, seed: string, late: ReadonlySet<NodeProto> = new Set()): void {
   const nodes = graph.node;
   const dependsOnSeed = new Set<string>([seed]);
   for (const n of nodes) if (n.input.some((i) => dependsOnSeed.has(i))) for (const o of n.output) if (o) dependsOnSeed.add(o);
   const activations = new Set<string>(graph.input.map((i) => i.name));
   for (const n of forward) for (const o of n.output) activations.add(o);
   const keptForBackward = new Set<string>();
-  for (const n of nodes) if (!forward.has(n) && n.input.some((i) => dependsOnSeed.has(i))) for (const i of n.input) if (activations.has(i)) keptForBackward.add(i);
+  for (const n of nodes) if (!forward.has(n) && (late.has(n) || n.input.some((i) => dependsOnSeed.has(i)))) for (const i of n.input) if (activations.has(i)) keptForBackward.add(i);
   const runLate = new Set<string>();
   const runEarly = new Set<string>();
   const moved: NodeProto[] = [];
@@ -37,7 +37,7 @@ export function placeSeedIndependentNodes(graph: GraphProto, forward: ReadonlySe
     if (SHAPE_OPS.has(n.opType)) continue;
     const readsFreed = n.input.some((i) => runEarly.has(i) || (activations.has(i) && !keptForBackward.has(i) && !runLate.has(i)));
     // Reading both kinds, it runs early: the kept one is alive either way.
-    if (!readsFreed) {
+    if (late.has(n) || !readsFreed) {
       moved.push(n);
       for (const o of n.output) if (o) runLate.add(o);
     } else for (const o of n.output) if (o) runEarly.add(o);
