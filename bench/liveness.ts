@@ -52,35 +52,6 @@ async function main(): Promise<void> {
   let { bytes, feeds, classes } = modelAndFeeds(model, batch);
   if (config !== 'forward') {
     const c = compileExplainer(bytes, config === 'gradient' ? { method: 'gradient' } : { method: 'lrp', composite: config === 'lrp' ? 'epsilon-plus-flat' : config });
-    // LIVENESS_ORDER=front|back (experiment): move the compiled nodes that do not depend on the seed (z of the
-    // LRP rules, masks) to the front or back of the node list, to see how ORT's execution order reacts.
-    const order = process.env.LIVENESS_ORDER;
-    if (order) {
-      const nodes = c.model.graph!.node;
-      const late = new Set<string>([c.seedName]);
-      for (const n of nodes) if (n.input.some((i) => late.has(i))) for (const o of n.output) late.add(o);
-      const movable = nodes.filter((n) => n.name.startsWith('xsys/') && !n.input.some((i) => late.has(i)));
-      const rest = nodes.filter((n) => !movable.includes(n));
-      if (order === 'interleave') {
-        // Topologically valid: each seed-independent compiled node right after its inputs exist.
-        const avail = new Set<string>([...c.model.graph!.input.map((i) => i.name), ...c.model.graph!.initializer.map((i) => i.name), '']);
-        const out: typeof nodes = [];
-        const pending = [...movable];
-        const flush = () => {
-          for (let changed = true; changed; ) {
-            changed = false;
-            for (let i = 0; i < pending.length; i++) {
-              const n = pending[i]!;
-              if (n.input.every((x) => avail.has(x))) { out.push(n); n.output.forEach((o) => avail.add(o)); pending.splice(i--, 1); changed = true; }
-            }
-          }
-        };
-        flush();
-        for (const n of rest) { out.push(n); n.output.forEach((o) => avail.add(o)); flush(); }
-        c.model.graph!.node = [...out, ...pending];
-      } else c.model.graph!.node = order === 'front' ? [...movable, ...rest] : [...rest, ...movable];
-      console.log(`moved ${movable.length} seed-independent compiled nodes to the ${order}`);
-    }
     bytes = c.bytes();
     const seed = new Float32Array(batch * classes);
     for (let i = 0; i < batch; i++) seed[i * classes] = 1;

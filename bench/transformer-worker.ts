@@ -60,9 +60,7 @@ async function measure(a: TransformerWorkerArgs) {
   // BENCH_ARENA=0: without ORT's CPU memory arena (which rounds allocations up), for both configurations alike.
   const arena = process.env.BENCH_ARENA === '0' ? { enableCpuMemArena: false } : {};
   // Explainers get the library's options for compiled graphs (no memory pattern), as ModelExplainer uses them.
-  // BENCH_PREPACK=0|1 (experiments): force ORT's weight prepacking off/on for the explainer.
-  const prepack = a.config === 'forward' || process.env.BENCH_PREPACK === undefined ? {} : { extra: { session: { disable_prepacking: process.env.BENCH_PREPACK === '0' ? '1' : '0' } } };
-  const session = await ort.InferenceSession.create(a.modelPath, { ...(a.config === 'forward' ? SESSION_OPTIONS : EXPLAINER_SESSION_OPTIONS), ...arena, ...prepack });
+  const session = await ort.InferenceSession.create(a.modelPath, { ...(a.config === 'forward' ? SESSION_OPTIONS : EXPLAINER_SESSION_OPTIONS), ...arena });
   const sessionMs = performance.now() - t0;
   const seedName = session.inputNames.find((n) => n === 'xsys_seed');
   const relevanceName = session.outputNames.find((n) => n.startsWith('token_relevance_') || n.startsWith('attribution_'));

@@ -28,6 +28,7 @@ export function rematerializeAttention(g: Graph, em: Emitter, forward: ReadonlyS
   const kept = new Set<string>();
   for (const n of nodes) if (!forward.has(n) && n.opType !== 'Shape' && n.opType !== 'Size') for (const i of n.input) kept.add(i);
   const graphInputs = new Set(g.inputs.map((i) => i.name));
+  const renamed = new Map<string, string>();
   for (const softmax of nodes.filter((n) => forward.has(n) && n.opType === 'Softmax')) {
     if (!backwardReaders(softmax.output[0]!).length) continue;
     // Walk back to tensors that are available late anyway.
@@ -61,11 +62,12 @@ export function rematerializeAttention(g: Graph, em: Emitter, forward: ReadonlyS
     };
     visit(softmax);
     if (!ok || matmuls === 0) continue;
-    // Clone in topological order (the chain is in post-order), renaming every output.
-    const renamed = new Map<string, string>();
+    // Clone in topological order (the chain is in post-order), renaming every output; a node shared with an earlier
+    // layer's chain (the padding mask) is cloned once.
     const ref = (t: string): string => renamed.get(t) ?? t;
     let distinguished = false;
     for (const n of chain) {
+      if (n.output.every((o) => !o || renamed.has(o))) continue;
       const inputs = n.input.map(ref);
       if (!distinguished && n.opType === 'MatMul') {
         // Re-read q through a Reshape to its own shape: a different input for ORT's CSE, no copy at run time.

@@ -13,7 +13,7 @@ import { readModel } from '../onnx/file.js';
 import { createSession, runSession } from '../runtime/session.js';
 import { getMetric } from '../metrics/index.js';
 import type { MetricParams, ScoreFn } from '../metrics/types.js';
-import type { ConformanceCaseResult, ConformanceReport } from './run.js';
+import { runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
 
 export interface MetricsConformanceCase {
   id: string;
@@ -108,11 +108,9 @@ export async function runMetricsConformance(manifestPath: string, options: { fil
   let maxTol = 0;
   for (const c of manifest.cases) {
     if (options.filter && !c.id.includes(options.filter)) continue;
-    const t0 = performance.now();
     const tol = c.tolerance;
     maxTol = Math.max(maxTol, tol);
-    let result: ConformanceCaseResult;
-    try {
+    const result = await runCase(c.id, tol, async () => {
       const metric = getMetric(c.metric);
       const [x, y, a, s] = await Promise.all([load(c.x), load(c.y), load(c.a), c.s ? load(c.s) : Promise.resolve(undefined)]);
       let score: ScoreFn | undefined;
@@ -138,10 +136,8 @@ export async function runMetricsConformance(manifestPath: string, options: { fil
         }
       });
       if (c.expected.length !== r.scores.length) throw new XsysError(`${r.scores.length} scores for ${c.expected.length} expected samples`);
-      result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
-    } catch (err) {
-      result = { id: c.id, pass: false, relativeError: Number.NaN, tolerance: tol, ms: performance.now() - t0, error: (err as Error).message };
-    }
+      return rel;
+    });
     results.push(result);
     options.onCase?.(result);
   }

@@ -87,9 +87,7 @@ export async function runConformance(manifestPath: string, options: { filter?: s
   const results: ConformanceCaseResult[] = [];
   for (const c of manifest.cases) {
     if (options.filter && !c.id.includes(options.filter)) continue;
-    const t0 = performance.now();
-    let result: ConformanceCaseResult;
-    try {
+    const result = await runCase(c.id, tol, async () => {
       if (!METHOD_NAMES.includes(c.method as MethodName)) throw new XsysError(`unknown method '${c.method}'`);
       const modelPath = resolve(base, c.model);
       if (c.inputs || c.relevance_at) {
@@ -100,11 +98,7 @@ export async function runConformance(manifestPath: string, options: { filter?: s
         }
         const got = await runMultiInputCase(await mx, c, base);
         const expected = await readNpy(resolve(base, c.expected));
-        const rel = compare(got, expected.data as Float64Array | Float32Array, expected.shape);
-        result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
-        results.push(result);
-        options.onCase?.(result);
-        continue;
+        return compare(got, expected.data as Float64Array | Float32Array, expected.shape);
       }
       if (!c.input) throw new XsysError(`case '${c.id}' has neither 'input' nor 'inputs'`);
       let mx = explainers.get(modelPath);
@@ -123,16 +117,24 @@ export async function runConformance(manifestPath: string, options: { filter?: s
         target: c.targets,
         layer: c.layer,
       });
-      const rel = compare(e.attribution.data, expected.data as Float64Array | Float32Array, expected.shape);
-      result = { id: c.id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
-    } catch (err) {
-      result = { id: c.id, pass: false, relativeError: Number.NaN, tolerance: tol, ms: performance.now() - t0, error: (err as Error).message };
-    }
+      return compare(e.attribution.data, expected.data as Float64Array | Float32Array, expected.shape);
+    });
     results.push(result);
     options.onCase?.(result);
   }
   const passed = results.filter((r) => r.pass).length;
   return { manifest: manifestPath, tolerance: tol, cases: results, passed, failed: results.length - passed };
+}
+
+/** Runs one case: its relative error against `tol`, or the error it threw, with its wall time. */
+export async function runCase(id: string, tol: number, measure: () => Promise<number>): Promise<ConformanceCaseResult> {
+  const t0 = performance.now();
+  try {
+    const rel = await measure();
+    return { id, pass: rel <= tol, relativeError: rel, tolerance: tol, ms: performance.now() - t0 };
+  } catch (err) {
+    return { id, pass: false, relativeError: Number.NaN, tolerance: tol, ms: performance.now() - t0, error: (err as Error).message };
+  }
 }
 
 /** max |got − expected| / max |expected| (the absolute difference when the reference is all zeros). */

@@ -18,9 +18,9 @@ import { METHOD_NAMES } from '../methods/types.js';
 import { parseModel } from '../onnx/model.js';
 import type { DatasetRegistry } from '../server/datasets.js';
 import { ORT_VERSION, type ModelService } from '../server/models.js';
-import { isSha256 } from '../store/ids.js';
 import { VERSION } from '../version.js';
 import type { JobHandler } from './types.js';
+import { jobModelAndDataset } from './params.js';
 
 export interface EvaluateMethod {
   method: string;
@@ -169,11 +169,7 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
     paramsSchema: evaluateSchema,
     resumable: false,
     async prepare(raw) {
-      const modelId = String(raw.modelId ?? '');
-      if (!isSha256(modelId)) throw new InvalidArgumentError('modelId', 'must be a model id (64 hex digits)');
-      await deps.models.get(modelId);
-      const dataset = String(raw.dataset ?? '');
-      const size = deps.datasets.summaryOf(dataset).count;
+      const { modelId, dataset, size } = await jobModelAndDataset(raw, deps);
       const indices = indicesOf(raw, size, dataset);
       const methods = (raw.methods as EvaluateMethod[] | undefined) ?? [];
       if (!Array.isArray(methods) || methods.length === 0) throw new InvalidArgumentError('methods', 'no method given', `methods: ${METHOD_NAMES.join(', ')}`);

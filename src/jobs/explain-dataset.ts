@@ -9,8 +9,8 @@ import { COMPOSITE_NAMES } from '../composites/index.js';
 import type { DatasetRegistry } from '../server/datasets.js';
 import type { ExplainService } from '../server/explain-service.js';
 import type { ModelService } from '../server/models.js';
-import { isSha256 } from '../store/ids.js';
 import type { JobHandler } from './types.js';
+import { jobModelAndDataset } from './params.js';
 
 export interface ExplainDatasetParams extends Record<string, unknown> {
   modelId: string;
@@ -47,11 +47,7 @@ export function explainDatasetHandler(deps: { models: ModelService; datasets: Da
     paramsSchema: explainDatasetSchema,
     resumable: true,
     async prepare(raw) {
-      const modelId = String(raw.modelId ?? '');
-      if (!isSha256(modelId)) throw new InvalidArgumentError('modelId', 'must be a model id (64 hex digits)');
-      await deps.models.get(modelId);
-      const dataset = String(raw.dataset ?? '');
-      const size = deps.datasets.summaryOf(dataset).count;
+      const { modelId, dataset, size } = await jobModelAndDataset(raw, deps);
       const method = String(raw.method ?? '');
       if (!METHOD_NAMES.includes(method as (typeof METHOD_NAMES)[number])) throw new InvalidArgumentError('method', `unknown method '${method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
       const start = raw.start === undefined ? 0 : Number(raw.start);

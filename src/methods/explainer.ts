@@ -1,13 +1,12 @@
-import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
 import type { CompileOptions } from '../compiler/compile.js';
-import { CompiledSessionCache, type CompiledSession } from './compiled-cache.js';
+import { CompiledSessionCache, ProbeSessionCache, type CompiledSession } from './compiled-cache.js';
 import { Graph } from '../ir/graph.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
-import { createSession, inputShapes, runSession, validateInput } from '../runtime/session.js';
+import { inputShapes, runSession, validateInput } from '../runtime/session.js';
 import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
 import type { Dim } from '../ir/shapes.js';
 import type { Target } from './types.js';
@@ -19,11 +18,10 @@ type Compiled = CompiledSession;
  * explaining many inputs with one method compiles once.
  */
 export class ModelExplainer {
-  /** Forward sessions per explained scores tensor (one per model output asked about). */
-  private forward = new Map<string, Promise<ort.InferenceSession>>();
+  /** Forward sessions returning an explained scores tensor or a probed layer, one per tensor asked about. */
+  private readonly probes: ProbeSessionCache;
   private scoresOf = new Map<string, string>();
   private readonly sessions: CompiledSessionCache;
-  private probes = new Map<string, Promise<ort.InferenceSession>>();
   readonly inputName: string;
   readonly inputShape: Dim[] | undefined;
   readonly scoresName: string;
@@ -33,6 +31,7 @@ export class ModelExplainer {
     readonly threads?: number,
   ) {
     this.sessions = new CompiledSessionCache(model, threads);
+    this.probes = new ProbeSessionCache(model, threads);
     const shapes = inputShapes(model);
     const g = new Graph(cloneModel(model));
     const floatInputs = g.inputs.filter((i) => i.type?.value.case === 'tensorType' && i.type.value.value.elemType === 1);
@@ -71,31 +70,16 @@ export class ModelExplainer {
   /** Scores (logits before a terminal Softmax) of a batch for a model output (default: the first), with the plain forward graph. */
   async scores(input: Tensor, output?: string): Promise<Tensor> {
     const name = this.scoresNameOf(output);
-    let session = this.forward.get(name);
-    if (!session) {
-      const m = cloneModel(this.model);
-      const g = new Graph(m);
-      if (!g.isGraphOutput(name)) g.addOutput(name);
-      session = createSession(m, { threads: this.threads });
-      this.forward.set(name, session);
-    }
-    const out = await runSession(await session, { [this.inputName]: input });
-    return out[name]!;
+    return (await runSession(await this.probes.get(name), { [this.inputName]: input }))[name]!;
   }
 
   /** The value of an intermediate tensor (e.g. Grad-CAM's layer activation) for a batch. */
   async forwardTensor(input: Tensor, name: string): Promise<Tensor> {
     // The input itself is a tensor of the model too (Grad-CAM's default layer when a Flatten reads the input).
     if (name === this.inputName) return input;
-    let session = this.probes.get(name);
-    if (!session) {
-      const m = cloneModel(this.model);
-      const g = new Graph(m);
+    const session = this.probes.get(name, (g) => {
       if (!g.producer(name)) throw new InvalidArgumentError('--layer', `no tensor named '${name}' in the model`, 'see `xsys inspect` for tensor names');
-      g.addOutput(name);
-      session = createSession(m, { threads: this.threads });
-      this.probes.set(name, session);
-    }
+    });
     return (await runSession(await session, { [this.inputName]: input }))[name]!;
   }
 

@@ -1,9 +1,8 @@
-import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
 import type { CompileOptions } from '../compiler/compile.js';
-import { CompiledSessionCache, type CompiledSession } from './compiled-cache.js';
+import { CompiledSessionCache, ProbeSessionCache, type CompiledSession } from './compiled-cache.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import type { Composite } from '../composites/index.js';
@@ -11,7 +10,6 @@ import { resolveComposite } from '../composites/file.js';
 import { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/shapes.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
-import { createSession } from '../runtime/session.js';
 import { declaredInputs, runFeeds, validateFeed, type DeclaredInput, type Feed } from '../runtime/feeds.js';
 import { size, type Tensor } from '../runtime/tensor.js';
 import type { Target } from './types.js';
@@ -62,7 +60,7 @@ type Compiled = CompiledSession;
  */
 export class MultiInputExplainer {
   /** Forward sessions per explained scores tensor (one per model output asked about). */
-  private forward = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly probes: ProbeSessionCache;
   private readonly sessions: CompiledSessionCache;
   readonly inputs: DeclaredInput[];
   readonly scoresName: string;
@@ -75,6 +73,7 @@ export class MultiInputExplainer {
     readonly threads?: number,
   ) {
     this.sessions = new CompiledSessionCache(model, threads);
+    this.probes = new ProbeSessionCache(model, threads);
     const g = new Graph(cloneModel(model));
     this.inputs = declaredInputs(g.inputs);
     this.scoresName = resolveExplainedOutput(g).scores;
@@ -125,15 +124,7 @@ export class MultiInputExplainer {
   /** The explained scores (logits before a terminal Softmax) of a model output (default: the first), with the plain forward graph. */
   async scores(feeds: Record<string, Feed>, output?: string): Promise<Tensor> {
     const name = output === undefined ? this.scoresName : resolveExplainedOutput(new Graph(cloneModel(this.model)), output).scores;
-    let session = this.forward.get(name);
-    if (!session) {
-      const m = cloneModel(this.model);
-      const g = new Graph(m);
-      if (!g.isGraphOutput(name)) g.addOutput(name);
-      session = createSession(m, { threads: this.threads });
-      this.forward.set(name, session);
-    }
-    return (await runFeeds(await session, feeds, [name]))[name]!;
+    return (await runFeeds(await this.probes.get(name), feeds, [name]))[name]!;
   }
 
   async explain(feeds: Record<string, Feed>, options: FeedsExplainOptions = {}): Promise<FeedsExplanation> {
