@@ -58,3 +58,24 @@ export class RuntimeFailure extends XsysError {
     super(message, { hint, exitCode: 4, cause });
   }
 }
+
+/**
+ * A size or parameter exceeds one of xsys's documented limits (src/onnx/limits.ts for models, src/methods/limits.ts
+ * for method parameters and inputs). The server answers 422; the CLI exits 2.
+ */
+export class LimitExceededError extends XsysError {
+  readonly what: string;
+  readonly limit: number;
+  constructor(what: string, value: number | string, limit: number, hint?: string) {
+    super(`${what}: ${value} exceeds the limit of ${limit}`, { hint, exitCode: 2 });
+    this.what = what;
+    this.limit = limit;
+  }
+}
+
+/** The model is well-formed ONNX but uses something xsys refuses or cannot use (a data type, an oversized kernel …). */
+export class UnsupportedModelError extends XsysError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint, exitCode: 3 });
+  }
+}

@@ -23,7 +23,8 @@ export function resolveExplainedOutput(g: Graph, outputName?: string, explainPro
   if (explainProbabilities) return { output, scores: output };
   // Look through reshapes after the Softmax (old-opset exports wrap it in Flatten/Reshape).
   let p = g.producer(output);
-  while (p && ['Reshape', 'Flatten', 'Identity', 'Squeeze', 'Unsqueeze'].includes(p.opType) && g.consumers(p.input[0]!).length === 1) p = g.producer(p.input[0]!);
+  // Bounded by the node count: each step moves to an earlier node of the (acyclic, sorted) graph.
+  for (let steps = 0; p && steps < g.nodes.length && ['Reshape', 'Flatten', 'Identity', 'Squeeze', 'Unsqueeze'].includes(p.opType) && g.consumers(p.input[0]!).length === 1; steps++) p = g.producer(p.input[0]!);
   if (p && (p.opType === 'Softmax' || p.opType === 'LogSoftmax')) {
     // For an old-opset Softmax, the logits are the input of the Flatten the upgrade inserted.
     const q = g.producer(p.input[0]!);

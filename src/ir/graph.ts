@@ -179,14 +179,23 @@ export class Graph {
   sortTopologically(): void {
     const nodes = this.proto.node;
     const produced = new Map<string, number>();
-    nodes.forEach((n, idx) => n.output.forEach((o) => o && produced.set(o, idx)));
+    nodes.forEach((n, idx) =>
+      n.output.forEach((o) => {
+        if (!o) return;
+        if (produced.has(o)) {
+          throw new XsysError(`tensor '${o}' has two producers ('${nodeLabel(nodes[produced.get(o)!]!)}' and '${nodeLabel(n)}')`, { hint: 'ONNX tensors have one producer; re-export the model' });
+        }
+        produced.set(o, idx);
+      }),
+    );
     const indeg = new Array<number>(nodes.length).fill(0);
     const users: number[][] = nodes.map(() => []);
     nodes.forEach((n, idx) => {
       const deps = new Set<number>();
       for (const i of n.input) {
         const p = produced.get(i);
-        if (p !== undefined && p !== idx) deps.add(p);
+        // A node reading its own output is a cycle of length one (walks up the producers would never end).
+        if (p !== undefined) deps.add(p);
       }
       indeg[idx] = deps.size;
       for (const d of deps) users[d]!.push(idx);

@@ -1,6 +1,8 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
 import { constNumbers, decodeTensor } from '../onnx/tensor.js';
+import { LimitExceededError } from '../errors.js';
+import { MODEL_LIMITS } from '../onnx/limits.js';
 import type { Graph } from './graph.js';
 
 /** A dimension: a number when known, a symbol (e.g. 'batch') when symbolic, null when unknown. */
@@ -27,9 +29,12 @@ export function inferShapes(g: Graph): Map<string, ValueInfo> {
     try {
       out = inferNode(g, n, info, values);
       propagateValue(g, n, info, values);
-    } catch {
+    } catch (e) {
+      // Inference is partial by design (what it cannot prove stays unknown), but a size over the limits is refused.
+      if (e instanceof LimitExceededError) throw e;
       out = [];
     }
+    for (const o of out) checkInferred(n, o.shape);
     n.output.forEach((o, k) => {
       if (!o) return;
       const inferred = out[k] ?? { elemType: 0 };
@@ -159,7 +164,7 @@ function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, va
     case 'ConstantOfShape': {
       const shp = val(n.input[0]);
       const v = getAttr(n, 'value')?.t;
-      if (!shp || shp.length !== 1 || typeof shp[0] !== 'number') return;
+      if (!shp || shp.length !== 1 || typeof shp[0] !== 'number' || shp[0] < 0 || shp[0] > MODEL_LIMITS.maxShapeValues) return;
       const fill = v ? constNumbers({ dataType: v.dataType, dims: [], data: decodeValue(v) })[0] ?? 0 : 0;
       r = new Array<Dim>(shp[0]).fill(fill);
       break;
@@ -223,7 +228,29 @@ function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, va
     default:
       return;
   }
-  if (r) values.set(out, r);
+  // Shape vectors are short; longer values are not tracked (their consumers' shapes then stay unknown).
+  if (r && r.length <= MODEL_LIMITS.maxShapeValues) values.set(out, r);
+}
+
+/** A rank computed from the model's data (the length of a shape tensor), checked before an array of it is made. */
+function rankOf(n: NodeProto, len: number): number {
+  if (!Number.isInteger(len) || len < 0) throw new Error('unknown rank');
+  if (len > MODEL_LIMITS.maxRank) throw new LimitExceededError(`node '${n.name || n.opType}' (${n.opType}): output rank`, len, MODEL_LIMITS.maxRank);
+  return len;
+}
+
+/** An inferred output shape within MODEL_LIMITS (it may size arrays and constants of the compiled graph). */
+function checkInferred(n: NodeProto, shape: Dim[] | undefined): void {
+  if (!shape) return;
+  const what = `node '${n.name || n.opType}' (${n.opType}): output`;
+  if (shape.length > MODEL_LIMITS.maxRank) throw new LimitExceededError(`${what} rank`, shape.length, MODEL_LIMITS.maxRank);
+  let count = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number') continue;
+    if (d > MODEL_LIMITS.maxDim) throw new LimitExceededError(`${what} dimension`, d, MODEL_LIMITS.maxDim);
+    count *= Math.max(d, 0);
+  }
+  if (count > MODEL_LIMITS.maxElements) throw new LimitExceededError(`${what} element count`, count, MODEL_LIMITS.maxElements, 'the model computes a tensor too large to explain');
 }
 
 function decodeValue(t: Parameters<typeof decodeTensor>[0]) {
@@ -308,7 +335,7 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
       if (!target) {
         // The target's length is the output rank even when its values are unknown.
         const len = inp(1).shape;
-        return [{ elemType: t, shape: len && len.length === 1 && typeof len[0] === 'number' ? new Array<Dim>(len[0]).fill(null) : undefined }];
+        return [{ elemType: t, shape: len && len.length === 1 && typeof len[0] === 'number' ? new Array<Dim>(rankOf(n, len[0])).fill(null) : undefined }];
       }
       const allowZero = attrInt(n, 'allowzero', 0) === 1;
       const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (s?.[i] ?? null) : d === -1 ? null : d));
@@ -464,7 +491,7 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
       if (!shp) {
         // Unknown target values but a known target length: the rank is still known.
         const len = inp(1).shape;
-        if (s && len && len.length === 1 && typeof len[0] === 'number') return [{ elemType: t, shape: new Array<Dim>(Math.max(s.length, len[0])).fill(null) }];
+        if (s && len && len.length === 1 && typeof len[0] === 'number') return [{ elemType: t, shape: new Array<Dim>(rankOf(n, Math.max(s.length, len[0]))).fill(null) }];
       }
       return [{ elemType: t, shape: shp ? broadcastShapes([s, shp]) : undefined }];
     }

@@ -1,6 +1,7 @@
 import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
+import { validateModel } from './validate.js';
 
 export type { ModelProto } from 'onnx-buf';
 
@@ -23,15 +24,7 @@ export function parseModel(bytes: Uint8Array, file = '<buffer>'): ModelProto {
   if (model.opsetImport.length === 0) {
     throw new FileFormatError(file, 'not an ONNX model: it declares no opset', 'pass an ONNX model file (.onnx)');
   }
-  for (const t of model.graph.initializer) {
-    if (t.dataLocation === 1) {
-      throw new FileFormatError(
-        file,
-        `initializer '${t.name}' is stored as external data, which xsys does not load`,
-        'save the model with all tensors inside the file (onnx.save(model, path, save_as_external_data=False))',
-      );
-    }
-  }
+  validateModel(model, file);
   return model;
 }
 

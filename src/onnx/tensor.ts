@@ -1,6 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, TensorProto_DataType as DT, type TensorProto } from 'onnx-buf';
 
+import { FileFormatError, UnsupportedModelError } from '../errors.js';
+import { checkedDims } from './validate.js';
+
 export { TensorProto_DataType as DataType } from 'onnx-buf';
 
 export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -34,10 +37,8 @@ const DECODABLE = new Set<number>([DT.FLOAT, DT.DOUBLE, DT.INT64, DT.INT32, DT.B
  * treat them as read-only.
  */
 export function decodeTensor(t: TensorProto): ConstTensor {
-  const dims = t.dims.map(Number);
-  if (!DECODABLE.has(t.dataType)) {
-    throw new Error(`tensor '${t.name}': data type ${DT[t.dataType] ?? t.dataType} is not supported for constants`);
-  }
+  if (!DECODABLE.has(t.dataType)) throw unsupportedType(t);
+  const dims = checkedDims(t.dims, `tensor '${t.name}'`);
   let data: TypedData | undefined;
   return {
     dataType: t.dataType,
@@ -49,9 +50,23 @@ export function decodeTensor(t: TensorProto): ConstTensor {
   };
 }
 
+/** Constants of other types (FLOAT16, BFLOAT16, INT8, STRING …) are refused with a reason, not a RangeError. */
+function unsupportedType(t: TensorProto): UnsupportedModelError {
+  const type = DT[t.dataType] ?? `type ${t.dataType}`;
+  return new UnsupportedModelError(
+    `tensor '${t.name}': constants of data type ${type} are not supported (xsys computes constants as FLOAT, DOUBLE, INT64, INT32, BOOL or UINT8)`,
+    t.dataType === DT.FLOAT16 || t.dataType === DT.BFLOAT16 ? 'export the model in float32' : 'export the model with float32 weights and int64 shapes',
+  );
+}
+
+const BYTES_PER: Partial<Record<number, number>> = { [DT.FLOAT]: 4, [DT.DOUBLE]: 8, [DT.INT64]: 8, [DT.INT32]: 4, [DT.BOOL]: 1, [DT.UINT8]: 1 };
+
 function decodeData(t: TensorProto, dims: number[]): ConstTensor {
   const n = numel(dims);
   const raw = t.rawData.length > 0 ? t.rawData : undefined;
+  // parseModel checked this for tensors read from a file; tensors built in memory are checked here.
+  const have = raw ? raw.length / BYTES_PER[t.dataType]! : t.dataType === DT.FLOAT ? t.floatData.length : t.dataType === DT.DOUBLE ? t.doubleData.length : t.dataType === DT.INT64 ? t.int64Data.length : t.int32Data.length;
+  if (have !== n) throw new FileFormatError(`tensor '${t.name}'`, `carries ${have} values, but dims [${dims.join(', ')}] need ${n}`, 'the model file is damaged; export it again');
   switch (t.dataType) {
     case DT.FLOAT:
       return { dataType: DT.FLOAT, dims, data: raw ? new Float32Array(...viewable(raw, 4), n) : Float32Array.from(t.floatData) };
@@ -65,7 +80,7 @@ function decodeData(t: TensorProto, dims: number[]): ConstTensor {
     case DT.UINT8:
       return { dataType: t.dataType, dims, data: raw ? new Uint8Array(...viewable(raw, 1), n) : Uint8Array.from(t.int32Data) };
     default:
-      throw new Error(`tensor '${t.name}': data type ${DT[t.dataType] ?? t.dataType} is not supported for constants`);
+      throw unsupportedType(t);
   }
 }
 

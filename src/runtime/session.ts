@@ -1,3 +1,6 @@
+import { devNull } from 'node:os';
+import { join } from 'node:path';
+
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { serializeModel } from '../onnx/model.js';
@@ -18,14 +21,24 @@ export interface SessionOptions {
   compiledGraph?: boolean;
 }
 
+/**
+ * Where ONNX Runtime looks for external data of a model created from bytes: a path below the null device, which can
+ * never exist. Without it ORT resolves a tensor's `location` against the process's working directory, and a model
+ * could read the server's files. parseModel refuses external data already; this is the second lock.
+ */
+export const NO_EXTERNAL_DATA_DIR = join(devNull, 'xsys-no-external-data');
+
 export function ortOptions(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  const session: Record<string, string> = { model_external_initializers_file_folder_path: NO_EXTERNAL_DATA_DIR };
+  if (options.compiledGraph) session.disable_prepacking = '1';
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     // Warnings only: ORT's notes about initializers it prunes are noise to a user.
     logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    ...(options.compiledGraph ? { enableMemPattern: false, extra: { session: { disable_prepacking: '1' } } } : {}),
+    ...(options.compiledGraph ? { enableMemPattern: false } : {}),
+    extra: { session },
   };
 }
 

@@ -20,7 +20,7 @@ import type { ServerContext } from './context.js';
 import { DatasetRegistry, type DatasetSource } from './datasets.js';
 import { ExplainService } from './explain-service.js';
 import { ModelService, ORT_VERSION } from './models.js';
-import { ApiRoutes } from './openapi.js';
+import { ApiRoutes, type RouteAccess } from './openapi.js';
 import { HttpProblem, toProblem } from './problem.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { explainRoutes } from './routes/explain.js';
@@ -100,8 +100,11 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
     const problem = toProblem(new HttpProblem(404, 'not-found', 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`, 'see /openapi.json'), req.url.split('?')[0]);
     void reply.code(404).type('application/problem+json').send(problem);
   });
+  // Authorised on the route that matched, never on the raw URL: the router decodes `%61pi`, accepts absolute-form
+  // targets and so on, so a test of req.url would not see the path that is served. Routes are private unless their
+  // config says public (deny by default); a request that matches no route needs a token too.
   app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/health')) auth.check(req);
+    if ((req.routeOptions.config as Partial<RouteAccess> | undefined)?.public !== true) auth.check(req);
   });
 
   const api = new ApiRoutes(app);
@@ -110,6 +113,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
     url: '/api/health',
     summary: 'liveness and versions (no token needed)',
     tag: 'service',
+    public: true,
     responses: { 200: ['application/json', { type: 'object', required: ['ok', 'version', 'ortVersion'], properties: { ok: { type: 'boolean' }, version: { type: 'string' }, ortVersion: { type: 'string' }, auth: { type: 'boolean' }, jobKinds: { type: 'array', items: { type: 'string' } } } }, 'the service is up'] },
     handler: async () => ({ ok: true, version: VERSION, ortVersion: ORT_VERSION, auth: auth.enabled, jobKinds: jobs.kinds().map((k) => k.kind) }),
   });
@@ -117,19 +121,27 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   datasetRoutes(api, context);
   explainRoutes(api, context);
   jobRoutes(api, context);
-  app.get('/openapi.json', async () => api.document());
+  const open = { config: { public: true } satisfies RouteAccess };
+  app.get('/openapi.json', open, async () => api.document());
 
   const webRoot = options.webRoot === undefined ? join(packageRoot(), 'web', 'dist') : options.webRoot;
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
-    await app.register(fastifyStatic, {
-      root: webRoot,
-      prefix: '/',
-      index: ['index.html'],
-      // Not cross-origin isolated (COOP/COEP) on purpose: isolation turns on onnxruntime-web's WASM threads, and with
-      // them the UI's on-device runs failed with "Session already started" (browser test); single-threaded WASM works.
+    // The web UI's files are public (it asks the user for a token): the static routes are marked so from inside an
+    // encapsulated context, where this onRoute hook sees only them.
+    await app.register(async (web) => {
+      web.addHook('onRoute', (route) => {
+        route.config = { ...(route.config as object | undefined), public: true } satisfies RouteAccess;
+      });
+      await web.register(fastifyStatic, {
+        root: webRoot,
+        prefix: '/',
+        index: ['index.html'],
+        // Not cross-origin isolated (COOP/COEP) on purpose: isolation turns on onnxruntime-web's WASM threads, and with
+        // them the UI's on-device runs failed with "Session already started" (browser test); single-threaded WASM works.
+      });
     });
   } else {
-    app.get('/', async (_req, reply) =>
+    app.get('/', open, async (_req, reply) =>
       reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>xsys workbench</title><h1>xsys workbench API</h1><p>The web UI is not built (run <code>npm run build:web</code>). The API is at <a href="/openapi.json">/openapi.json</a>.</p>`),
     );
   }

@@ -12,11 +12,18 @@ import { components } from './schemas.js';
 
 type Json = Record<string, unknown>;
 
+/** Route config read by the auth hook (src/server/auth.ts) from the route that matched. */
+export interface RouteAccess {
+  public: boolean;
+}
+
 export interface ApiRoute<G extends RouteGenericInterface = RouteGenericInterface> {
   method: 'GET' | 'POST' | 'DELETE';
   url: string;
   summary: string;
   tag: string;
+  /** Served without a token (health). Every other route requires one when the server has tokens: deny by default. */
+  public?: boolean;
   params?: Json;
   querystring?: Json;
   body?: Json;
@@ -43,7 +50,8 @@ export class ApiRoutes {
     if (route.querystring) schema.querystring = route.querystring;
     if (route.body) schema.body = route.body;
     const handler = route.handler as unknown as RouteHandlerMethod<RawServerDefault, IncomingMessage, ServerResponse, G>;
-    this.app.route<G>({ method: route.method, url: route.url, schema, handler });
+    const config: RouteAccess = { public: route.public === true };
+    this.app.route<G>({ method: route.method, url: route.url, schema, handler, config });
   }
 
   document(): Json {

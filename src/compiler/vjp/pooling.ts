@@ -1,5 +1,7 @@
 import type { NodeProto } from 'onnx-buf';
+import { LimitExceededError } from '../../errors.js';
 import { attrInt, attrInts, getAttr } from '../../onnx/attributes.js';
+import { MODEL_LIMITS } from '../../onnx/limits.js';
 import { convTransposeOf } from './linear.js';
 import { unsupported, type Vjp, type VjpContext } from './context.js';
 
@@ -125,9 +127,19 @@ function cartesian(sizes: readonly number[]): number[][] {
   return out;
 }
 
+/**
+ * The kernel, checked: the backward passes emit one op per window offset (MaxPool) or a ones kernel of the window's
+ * size (AveragePool), so window and stride products are bounded by MODEL_LIMITS.maxPoolWindow.
+ */
 function poolKernel(node: NodeProto): number[] {
   const k = attrInts(node, 'kernel_shape');
   if (!k) unsupported(node, 'pooling without kernel_shape');
+  const strides = attrInts(node, 'strides') ?? [];
+  for (const [what, v] of [['kernel_shape', k], ['strides', strides]] as const) {
+    if (v.some((d) => !Number.isInteger(d) || d < 1)) unsupported(node, `${what} [${v.join(', ')}] must hold positive integers`);
+    const prod = v.reduce((a, b) => a * b, 1);
+    if (prod > MODEL_LIMITS.maxPoolWindow) throw new LimitExceededError(`node '${node.name || node.opType}' (${node.opType}): ${what} product`, prod, MODEL_LIMITS.maxPoolWindow);
+  }
   return k;
 }
 
