@@ -45,7 +45,8 @@ describe('compiled model size and session options', () => {
   });
 
   it('compiled-graph session options drop only the memory pattern and prepacking, with identical results', async () => {
-    expect(ortOptions({ threads: 2, compiledGraph: true })).toEqual({ ...ortOptions({ threads: 2 }), enableMemPattern: false, extra: { session: { disable_prepacking: '1' } } });
+    const plain = ortOptions({ threads: 2 }) as { extra: { session: Record<string, string> } };
+    expect(ortOptions({ threads: 2, compiledGraph: true })).toEqual({ ...plain, enableMemPattern: false, extra: { session: { ...plain.extra.session, disable_prepacking: '1' } } });
     expect(ortOptions({}).enableMemPattern).toBeUndefined();
     const c = compileExplainer(cnn(), { method: 'lrp', composite: 'epsilon-plus' });
     const bytes = serializeModel(c.model);
