@@ -88,6 +88,10 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms
       case 'GlobalAveragePool':
         units.push(single('avgpool'));
         break;
+      case 'ReduceSum':
+      case 'ReduceMean':
+        units.push(single(!g.isConstant(n.input[0]!) && dynamicInputs(g, n).length === 1 ? 'reduce' : 'other'));
+        break;
       case 'BatchNormalization':
         units.push(single('batchnorm'));
         break;
