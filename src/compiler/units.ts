@@ -92,6 +92,9 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms
       case 'ReduceMean':
         units.push(single(!g.isConstant(n.input[0]!) && dynamicInputs(g, n).length === 1 ? 'reduce' : 'other'));
         break;
+      case 'Resize':
+        units.push(single(g.isConstant(n.input[0]!) ? 'other' : 'resize'));
+        break;
       case 'BatchNormalization':
         units.push(single('batchnorm'));
         break;
