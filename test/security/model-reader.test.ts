@@ -12,7 +12,7 @@ import { AttributeProtoSchema, AttributeProto_AttributeType as AT, SparseTensorP
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { inspectModel } from '../../src/cli/inspect.js';
+import { inspectModel } from '../../src/compiler/inspect.js';
 import { compileExplainer } from '../../src/compiler/compile.js';
 import { FileFormatError, LimitExceededError, UnsupportedModelError, XsysError } from '../../src/errors.js';
 import { Graph } from '../../src/ir/graph.js';

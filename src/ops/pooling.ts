@@ -1,7 +1,7 @@
 import type { NodeProto } from 'onnx-buf';
-import { LimitExceededError } from '../../errors.js';
-import { attrInt, attrInts, getAttr } from '../../onnx/attributes.js';
-import { MODEL_LIMITS } from '../../onnx/limits.js';
+import { LimitExceededError } from '../errors.js';
+import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
+import { MODEL_LIMITS } from '../onnx/limits.js';
 import { convTransposeOf } from './linear.js';
 import { unsupported, type Vjp, type VjpContext } from './context.js';
 
