@@ -13,7 +13,7 @@ import { writePng } from '../render/png.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { collect, parseNumberList, parseParams, parseTarget } from './options.js';
+import { collect, parseNumberList, parseParams, parseTarget, parseThreads } from './options.js';
 import { runTextExplain } from './text-explain.js';
 import { cloneModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
@@ -116,7 +116,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         if (!COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
         const params = parseParams(flags.param);
         const target = parseTarget(flags.target);
-        const threads = flags.threads ? Number(flags.threads) : undefined;
+        const threads = parseThreads(flags.threads);
         const mx = await ModelExplainer.load(proto, { threads });
         const loaded = await loadInputs(inputs, flags);
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { checkValue } from '../methods/limits.js';
 
 /** Parses repeated `--param k=v` options into numbers; a malformed one is an error naming it. */
 export function parseParams(list: string[] = []): Record<string, number> {
@@ -11,6 +12,15 @@ export function parseParams(list: string[] = []): Record<string, number> {
     out[m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   }
   return out;
+}
+
+/** `--threads n`: a whole number within the limits (0, 'abc' and 1e9 are errors, not ignored). */
+export function parseThreads(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isInteger(v) || v < 1) throw new InvalidArgumentError('--threads', `must be a whole number ≥ 1, got '${value}'`);
+  checkValue('input.threads', v);
+  return v;
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -10,7 +10,16 @@ import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
 import type { DatasetSource } from '../services/datasets.js';
 import { lockDataDir } from '../server/lock.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { collect } from './options.js';
+import { collect, parseThreads } from './options.js';
+import { limitKeys, parseLimitOverrides } from '../methods/limits.js';
+import { MODEL_LIMITS } from '../onnx/limits.js';
+
+/** `xsys serve --help` lists every limit with its default (the README's governance section has the same table). */
+function limitsHelp(): string {
+  const rows = limitKeys().map((k) => `  ${k.key.padEnd(30)} ${String(k.max).padStart(10)}  ${k.description}`);
+  const model = Object.entries(MODEL_LIMITS).map(([k, v]) => `  ${k.padEnd(30)} ${String(v).padStart(10)}`);
+  return ['', 'Limits (--limit key=n; defaults shown):', ...rows, '', 'Fixed model limits (uploaded models beyond them are refused with 422):', ...model].join('\n');
+}
 
 interface ServeFlags {
   host: string;
@@ -24,6 +33,7 @@ interface ServeFlags {
   webRoot?: string;
   threads?: string;
   concurrency?: string;
+  limit?: string[];
 }
 
 export function defaultDataDir(): string {
@@ -53,16 +63,18 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
     .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
+    .option('--limit <key=n>', 'raise or lower a maximum (repeatable; beyond a maximum requests get 422), keys below', collect)
+    .addHelpText('after', limitsHelp)
     .action((flags: ServeFlags) =>
       run(async () => {
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('--port', `'${flags.port}' is not a port number`);
         const maxMb = flags.maxUploadMb === undefined ? DEFAULT_MAX_UPLOAD / 1024 / 1024 : Number(flags.maxUploadMb);
         if (!(maxMb > 0)) throw new InvalidArgumentError('--max-upload-mb', `'${flags.maxUploadMb}' is not a positive number`);
-        const threads = flags.threads === undefined ? undefined : Number(flags.threads);
-        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
+        const threads = parseThreads(flags.threads);
         const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
+        const limits = parseLimitOverrides(flags.limit ?? []);
         const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
         if (!isLoopback(flags.host) && tokens.length === 0) {
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
@@ -82,6 +94,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
           threads,
           explainConcurrency: concurrency,
+          limits,
         });
         let address: string;
         try {

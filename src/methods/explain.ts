@@ -6,6 +6,7 @@ import { ModelExplainer } from './explainer.js';
 import { METHOD_NAMES, type Explanation, type ExplainOptions, type MethodName } from './types.js';
 import { mulberry32, gaussian } from './random.js';
 import { resolveComposite } from '../composites/file.js';
+import { checkMethodParams, checkValue, checkWork } from './limits.js';
 
 const METHOD_PARAMS: Record<MethodName, Record<string, number>> = {
   lrp: {},
@@ -37,7 +38,11 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   const mx = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
   mx.validate(input);
   const params = methodParams(method, options.params ?? {});
-  const maxBatch = Math.max(1, options.maxBatch ?? 32);
+  // Invalid values are errors and every parameter has a maximum (src/methods/limits.ts): checked before any work.
+  checkMethodParams(method, params, options.limits);
+  checkWork(method, params, input.dims, options.limits);
+  const maxBatch = options.maxBatch ?? 32;
+  checkValue('input.batch', maxBatch, options.limits);
   const t0 = performance.now();
   // The scores of the output being explained: targets, class counts and the seed's shape all come from them.
   const scores = await mx.scores(input, options.output);
@@ -78,7 +83,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
     case 'smoothgrad':
     case 'integrated-gradients': {
       // Every sample's perturbed copies are evaluated in batched runs of at most maxBatch inputs.
-      const k = method === 'smoothgrad' ? Math.max(1, Math.round(params.samples!)) : Math.max(1, Math.round(params.steps!));
+      const k = method === 'smoothgrad' ? params.samples! : params.steps!;
       const acc = new Float32Array(n * per);
       const rand = mulberry32(params.seed ?? 0);
       const jobs: { sample: number; j: number }[] = [];
@@ -172,9 +177,9 @@ async function occlusion(mx: ModelExplainer, input: Tensor, targets: number[], s
   const [n, ...rest] = input.dims as [number, ...number[]];
   const spatial = rest.length >= 3 ? rest.slice(1) : rest;
   const channels = rest.length >= 3 ? rest[0]! : 1;
-  const win = Math.round(params.window!);
-  const stride = Math.round(params.stride!);
-  if (win < 1 || stride < 1) throw new InvalidArgumentError('--param', 'occlusion window and stride must be ≥ 1');
+  // Whole numbers ≥ 1, the window within the input: checked by checkWork.
+  const win = params.window!;
+  const stride = params.stride!;
   const positions = spatial.map((d) => Math.max(0, Math.floor((d - Math.min(win, d)) / stride) + 1));
   const starts: number[][] = [[]];
   for (const [axis, count] of positions.entries()) {

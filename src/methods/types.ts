@@ -23,6 +23,8 @@ export interface ExplainOptions {
   relevanceAt?: string[];
   /** Which model output to explain (default the first). */
   output?: string;
+  /** Maxima raised or lowered by key (`smoothgrad.samples`, `input.elements` …; see src/methods/limits.ts). */
+  limits?: Readonly<Record<string, number>>;
   /** Largest batch one ORT run may take for batched methods (SmoothGrad, IG, occlusion). Default 32. */
   maxBatch?: number;
   threads?: number;

@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { JobRunner } from '../jobs/runner.js';
+import type { LimitOverrides } from '../methods/limits.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
@@ -46,6 +47,8 @@ export interface ServerOptions {
   threads?: number;
   /** Explanations computed at the same time (default: 4 × the number of cores). */
   explainConcurrency?: number;
+  /** Maxima of method parameters and input sizes, by key (`smoothgrad.samples`, `input.elements` …; src/methods/limits.ts). */
+  limits?: LimitOverrides;
 }
 
 export interface Workbench {
@@ -77,7 +80,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const store = options.store;
   const models = new ModelService(store, 8, options.threads);
   const datasets = new DatasetRegistry();
-  const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency);
+  const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency, options.limits);
   const jobs = new JobRunner(store, { resume: options.resumeJobs });
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
   jobs.register(explainDatasetHandler({ models, datasets, explainer }));

@@ -3,7 +3,7 @@
  * xsys error from the library, a store failure, a bug — leaves the service through `toProblem`, so clients always get
  * the same shape and the process keeps serving.
  */
-import { FileFormatError, InputDataError, InvalidArgumentError, RuntimeFailure, UnsupportedNodeError, XsysError } from '../errors.js';
+import { FileFormatError, InputDataError, InvalidArgumentError, LimitExceededError, RuntimeFailure, UnsupportedNodeError, XsysError } from '../errors.js';
 import { StoreError } from '../store/errors.js';
 import { HttpProblem } from '../services/problem.js';
 
@@ -44,6 +44,7 @@ export function toProblem(err: unknown, instance?: string): Problem {
     if (err.reason === 'full') return base(507, 'storage-full', 'Insufficient storage', err.message, { hint: err.hint });
     return base(500, 'store-failure', 'Store failure', err.message, { hint: err.hint });
   }
+  if (err instanceof LimitExceededError) return base(422, 'limit-exceeded', 'Limit exceeded', err.message, { hint: err.hint });
   if (err instanceof UnsupportedNodeError) return base(422, 'unsupported-node', 'Unsupported node', err.message, { node: err.nodeName, hint: err.hint });
   if (err instanceof FileFormatError) return base(400, 'bad-file', 'Malformed file', err.message, { hint: err.hint });
   if (err instanceof InvalidArgumentError) return base(400, 'invalid-argument', 'Invalid argument', err.message, { hint: err.hint });

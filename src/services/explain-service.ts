@@ -11,6 +11,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { explain } from '../methods/explain.js';
+import type { LimitOverrides } from '../methods/limits.js';
 import type { ModelExplainer } from '../methods/explainer.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 import { encodePng } from '../render/png.js';
@@ -98,6 +99,8 @@ export class ExplainService {
     private readonly scratchDir: string = tmpdir(),
     /** Explanations computed at the same time (see limiter.ts); default 4 × the number of cores. */
     concurrency: number = 4 * availableParallelism(),
+    /** Maxima of method parameters and inputs raised or lowered by the server's options (src/methods/limits.ts). */
+    private readonly limits: LimitOverrides = {},
   ) {
     this.limiter = new Limiter(Math.max(1, concurrency));
   }
@@ -190,7 +193,7 @@ export class ExplainService {
     let runMs = 0;
     const { e, heatmapPng } = await this.limiter.run(async () => {
       const tRun = performance.now();
-      const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
+      const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, limits: this.limits });
       runMs = performance.now() - tRun;
       const sampleDims = e.attribution.dims.slice(1);
       const heatmapPng = sampleDims.length === 2 || sampleDims.length === 3 ? await this.renderHeatmap(e.attribution.data, sampleDims, 'bwr') : undefined;

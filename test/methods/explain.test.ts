@@ -188,7 +188,7 @@ describe('explain: path methods on y = W (x ⊙ x) + b', () => {
     const x = [-1, 0, 0.5, 1];
     const samples = 801;
     const progress: number[] = [];
-    const e = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 3 }, onProgress: (d) => progress.push(d) });
+    const e = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 3 }, limits: { 'smoothgrad.samples': 1000 }, onProgress: (d) => progress.push(d) });
     // σ = 0.5 · 2 = 1: Φ(−1), Φ(0), Φ(0.5), Φ(1). The last sample is noise-free (as Zennit).
     const phi = [0.158655, 0.5, 0.691462, 0.841345];
     const expected = phi.map((p, i) => W[0]![i]! * ((p * (samples - 1) + (x[i]! > 0 ? 1 : 0)) / samples));
@@ -196,9 +196,9 @@ describe('explain: path methods on y = W (x ⊙ x) + b', () => {
     for (let i = 0; i < 4; i++) expect(Math.abs(e.attribution.data[i]! - expected[i]!)).toBeLessThan(0.07 * Math.abs(W[0]![i]!));
     expect(progress.at(-1)).toBe(samples);
     // Same seed, other batching: the same noise in the same order, so the same numbers.
-    const again = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 3 }, maxBatch: 7 });
+    const again = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 3 }, limits: { 'smoothgrad.samples': 1000 }, maxBatch: 7 });
     expectClose(again.attribution.data, Array.from(e.attribution.data), 1e-6);
-    const other = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 4 } });
+    const other = await explain(reluModel(), tensor(x, [1, 4]), { method: 'smoothgrad', target: 0, params: { noiseLevel: 0.5, samples, seed: 4 }, limits: { 'smoothgrad.samples': 1000 } });
     expect(Array.from(other.attribution.data)).not.toEqual(Array.from(e.attribution.data));
   });
 });
@@ -230,11 +230,12 @@ describe('explain: occlusion', () => {
     expectClose(e.attribution.data, sums.map((s, p) => s / counts[p]!));
   });
 
-  it('a window larger than the input covers all of it once', async () => {
+  it('a window as large as the input covers all of it once; a larger one is an error, not clamped', async () => {
     const f = (x: number[]) => dot(W[0]!, x) + B[0]!;
-    const e = await explain(linearModel(), tensor(X, [1, 4]), { method: 'occlusion', target: 0, params: { window: 9, stride: 4 } });
+    const e = await explain(linearModel(), tensor(X, [1, 4]), { method: 'occlusion', target: 0, params: { window: 4, stride: 4 } });
     const drop = f(X) - f([0, 0, 0, 0]);
     expectClose(e.attribution.data, [drop, drop, drop, drop]);
+    await expect(explain(linearModel(), tensor(X, [1, 4]), { method: 'occlusion', target: 0, params: { window: 9, stride: 4 } })).rejects.toThrow(/window \(9\) is larger than the input/);
   });
 });
 
