@@ -9,13 +9,16 @@ import { isLoopback, parseTokens } from '../server/auth.js';
 import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
 import type { DatasetSource } from '../server/datasets.js';
 import { lockDataDir } from '../server/lock.js';
+import { isPostgresUrl, PostgresStore, redactUrl } from '../store/postgres.js';
 import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
 import { collect } from './options.js';
 
 interface ServeFlags {
   host: string;
   port: string;
   dataDir?: string;
+  store?: string;
   token?: string[];
   maxUploadMb?: string;
   dataset?: string[];
@@ -38,6 +41,13 @@ function parseDatasets(items: string[] = []): DatasetSource[] {
   });
 }
 
+/** SQLite in the data directory unless `--store` names PostgreSQL. */
+async function openStore(spec: string | undefined, dataDir: string): Promise<Store> {
+  if (spec === undefined || spec === 'sqlite') return SqliteStore.open({ dir: dataDir });
+  if (isPostgresUrl(spec)) return PostgresStore.open({ url: spec, dir: dataDir });
+  throw new InvalidArgumentError('--store', `'${redactUrl(spec)}' is not a store`, "use postgres://user:password@host:port/database, or leave it out for SQLite");
+}
+
 export function registerServe(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('serve')
@@ -45,6 +55,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--host <address>', 'address to bind; anything but loopback requires tokens', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', '7860')
     .option('--data-dir <dir>', 'store directory (SQLite database + artefacts) [default: $XSYS_DATA_DIR or ~/.xsys]')
+    .option('--store <url>', 'postgres://user:pass@host/db keeps records in PostgreSQL (artefact files stay in --data-dir) [default: SQLite in --data-dir]')
     .option('--token <token[:read|write]>', 'API token, repeatable (also XSYS_TOKENS=tok:role,…); role defaults to write', collect)
     .option('--max-upload-mb <n>', `largest upload (model, image) in MB [default: ${DEFAULT_MAX_UPLOAD / 1024 / 1024}]`)
     .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
@@ -71,7 +82,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         mkdirSync(dataDir, { recursive: true });
         const lock = lockDataDir(dataDir);
         process.once('exit', () => lock.release());
-        const store = SqliteStore.open({ dir: dataDir });
+        const store = await openStore(flags.store, dataDir);
         const wb = await buildServer({
           store,
           tokens,
@@ -92,7 +103,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         }
         const { resumed, failed } = wb.recovered;
         // One write: whoever waits for the 'listening' line (tests, scripts) also sees what recovery did.
-        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
+        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${flags.store && flags.store !== 'sqlite' ? `, store: ${redactUrl(flags.store)}` : ''}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
         if (resumed.length) banner += `resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`;
         if (failed.length) banner += `marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`;
         process.stdout.write(banner);
