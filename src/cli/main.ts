@@ -10,6 +10,7 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
+import { registerWorker } from './worker-command.js';
 import { inspectModel, formatInspection } from './inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExplain(program, run);
   registerEvaluate(program, run);
   registerServe(program, run);
+  registerWorker(program, run);
 
   program
     .command('conformance')

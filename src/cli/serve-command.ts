@@ -12,6 +12,7 @@ import { lockDataDir } from '../server/lock.js';
 import { isPostgresUrl, PostgresStore, redactUrl } from '../store/postgres.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { checkRedisUrl, redactRedis } from '../queue/redis.js';
 import { collect } from './options.js';
 
 interface ServeFlags {
@@ -27,6 +28,8 @@ interface ServeFlags {
   webRoot?: string;
   threads?: string;
   concurrency?: string;
+  queue?: string;
+  shardSize?: string;
 }
 
 export function defaultDataDir(): string {
@@ -63,6 +66,8 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
     .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
     .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
+    .option('--queue <redis-url>', 'queue mode: dataset jobs run as shards on `xsys worker` processes through BullMQ on this Redis (default: in-process)')
+    .option('--shard-size <n>', 'queue mode: dataset items per shard [default: 50]')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
     .action((flags: ServeFlags) =>
       run(async () => {
@@ -74,6 +79,10 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
         const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
+        const shardSize = flags.shardSize === undefined ? undefined : Number(flags.shardSize);
+        if (shardSize !== undefined && !(Number.isInteger(shardSize) && shardSize >= 1 && shardSize <= 100_000)) throw new InvalidArgumentError('--shard-size', `'${flags.shardSize}' is not an integer 1–100000`);
+        if (shardSize !== undefined && !flags.queue) throw new InvalidArgumentError('--shard-size', 'only applies with --queue');
+        const queue = flags.queue === undefined ? undefined : checkRedisUrl(flags.queue, '--queue');
         const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
         if (!isLoopback(flags.host) && tokens.length === 0) {
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
@@ -93,6 +102,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
           threads,
           explainConcurrency: concurrency,
+          ...(queue ? { queue, shardSize } : {}),
         });
         let address: string;
         try {
@@ -103,7 +113,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         }
         const { resumed, failed } = wb.recovered;
         // One write: whoever waits for the 'listening' line (tests, scripts) also sees what recovery did.
-        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${flags.store && flags.store !== 'sqlite' ? `, store: ${redactUrl(flags.store)}` : ''}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
+        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${flags.store && flags.store !== 'sqlite' ? `, store: ${redactUrl(flags.store)}` : ''}${queue ? `, queue: ${redactRedis(queue)}` : ''}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
         if (resumed.length) banner += `resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`;
         if (failed.length) banner += `marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`;
         process.stdout.write(banner);
