@@ -98,8 +98,9 @@ export class QueueDispatcher {
       await this.redis.del(cancelKey(job.id));
       const storedNow = new Set((await this.store.jobs.shards(job.id)).map((s) => s.index));
       const missing = ranges.filter((r) => !storedNow.has(r.index));
-      // A shard that failed for good in an earlier run of this job (then failed): this run tries it afresh.
-      for (const r of missing) {
+      // A shard that failed for good in an earlier run of this job (then failed): this run tries it afresh. Only a
+      // resumed run can have one, so a new job goes to the queue without a round trip per shard.
+      for (const r of ctx.resumed ? missing : []) {
         const existing = await this.queue.getJob(shardJobId(job.id, r.index));
         if (existing && (await existing.isFailed())) await existing.remove();
       }
@@ -117,9 +118,14 @@ export class QueueDispatcher {
         }
         await this.reconcile(job, kindName, kind, ranges, new Set(stored.map((s) => s.index)));
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.reconcileMs);
-          wake = () => (clearTimeout(timer), resolve());
-          ctx.signal.addEventListener('abort', wake, { once: true });
+          const done = (): void => {
+            clearTimeout(timer);
+            ctx.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, this.reconcileMs);
+          wake = done;
+          ctx.signal.addEventListener('abort', done, { once: true });
         });
       }
     } finally {

@@ -19,6 +19,7 @@ import { parseNpy, toFloat32 } from '../io/npy.js';
 import type { ShardDataset, ShardEnv, ShardWork } from '../jobs/shardable.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { parseModel } from '../onnx/model.js';
+import { Limiter } from '../server/limiter.js';
 import { ORT_VERSION } from '../server/models.js';
 import { VERSION } from '../version.js';
 import { BlobCache } from './blobs.js';
@@ -62,8 +63,11 @@ export class ShardWorker {
   private heartbeat?: NodeJS.Timeout;
   private lastRedisError = '';
   private readonly log: (line: string) => void;
+  /** Shards computing at once (--concurrency); BullMQ holds one more, which is delivering. */
+  private readonly compute: Limiter;
 
   private constructor(private readonly options: ShardWorkerOptions) {
+    this.compute = new Limiter(Math.max(1, options.concurrency ?? 1));
     this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
     this.blobs = new BlobCache(join(options.cacheDir, 'blobs'), (path) => this.fetchBytes(path));
   }
@@ -83,7 +87,8 @@ export class ShardWorker {
     w.workerConnection = redisConnection(options.queue, onError);
     w.worker = new Worker<ShardPayload>(QUEUE_NAME, (job, token) => w.process(job, token), {
       connection: w.workerConnection,
-      concurrency: Math.max(1, options.concurrency ?? 1),
+      // One shard more than computes at once: it delivers (the server persists it) while the next one computes.
+      concurrency: Math.max(1, options.concurrency ?? 1) + 1,
       lockDuration,
       stalledInterval: Math.max(500, Math.round(lockDuration / 2)),
       // A shard may stall when its worker is killed; more than this and it is treated as poisoned.
@@ -182,11 +187,9 @@ export class ShardWorker {
         () => undefined,
       );
     }, 500);
-    const t0 = performance.now();
+    let t0 = performance.now();
     const entry: Running = { jobId: p.jobId, kind: p.kind, shard: p.range.index, start: p.range.start, count: p.range.count, done: 0, startedAt: new Date().toISOString() };
     const key = `${p.jobId}.${p.range.index}`;
-    this.running.set(key, entry);
-    this.log(`shard ${p.range.index} of job ${p.jobId} started at ${Date.now()} (${p.range.count} items, attempt ${job.attemptsMade + 1}, queued ${Date.now() - p.queuedAt} ms ago)`);
     try {
       const env: ShardEnv = {
         model: () => this.model(p.needs.modelSha256),
@@ -197,7 +200,13 @@ export class ShardWorker {
           this.stats.itemsDone++;
         },
       };
-      const output = await work!(env, p.params, p.range);
+      const output = await this.compute.run(() => {
+        t0 = performance.now();
+        entry.startedAt = new Date().toISOString();
+        this.running.set(key, entry);
+        this.log(`shard ${p.range.index} of job ${p.jobId} started at ${Date.now()} (${p.range.count} items, attempt ${job.attemptsMade + 1}, queued ${Date.now() - p.queuedAt} ms ago)`);
+        return work!(env, p.params, p.range);
+      });
       if (abort.signal.aborted) throw abort.signal.reason;
       await this.deliver(p, { worker: this.id, start: p.range.start, count: p.range.count, output });
       this.stats.shardsDone++;

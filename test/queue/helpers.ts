@@ -1,25 +1,12 @@
 /** Shared plumbing of the queue tests: `xsys serve`/`xsys worker` child processes, a dataset of random digits, polling. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 import { encodeNpy } from '../../src/io/npy.js';
 import { mulberry32 } from '../../src/methods/random.js';
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** The CLI tests run dist/: rebuild it when src/ is newer. */
-export function ensureBuilt(): void {
-  const main = 'dist/src/cli/main.js';
-  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime('src')) execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-}
+/** The CLI tests run dist/: rebuilt when src/ is newer. */
+export { ensureDist as ensureBuilt } from '../helpers/cli.js';
 
 /** n distinct random 28×28 "digits" as a dataset .npy. */
 export function writeDigits(path: string, n: number, seed = 7): string {
