@@ -48,3 +48,4 @@ export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRel
 export { CrpExplainer, MAX_CONDITIONS_PER_RUN, type Condition, type ConditionLayer, type CrpOptions, type CrpResult, type CrpItem } from './concepts/crp.js';
 export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './concepts/crp-compile.js';
 export { runCrpConformance, isCrpManifestJson } from './conformance/crp.js';
+export { conceptRelevance, subConcepts, rankChannels, type ConceptRelevance, type ChannelRelevance, type SubConcepts, type ConceptOptions } from './concepts/relevance.js';
