@@ -13,7 +13,7 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
-import { inspectModel, formatInspection } from './inspect.js';
+import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
 
@@ -120,7 +120,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print as JSON')
     .action((model: string, flags: { composite: string; param?: string[]; json?: boolean }) =>
       run(async () => {
-        const info = inspectModel(await readModel(model), flags.composite, parseParams(flags.param));
+        const proto = await readModel(model);
+        const info = inspectModel(proto, resolveComposite(flags.composite, parseParams(flags.param)));
         process.stdout.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : formatInspection(info));
         return info.unsupported.length ? 3 : 0;
       }),
