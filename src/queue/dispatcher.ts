@@ -17,9 +17,8 @@ import { XsysError } from '../errors.js';
 import type { JobStopping } from '../jobs/runner.js';
 import { shardRanges, type ShardableKind, type ShardOutput, type ShardRange } from '../jobs/shardable.js';
 import type { JobContext } from '../jobs/types.js';
-import { ORT_VERSION } from '../server/models.js';
 import type { JobRecord, Store } from '../store/types.js';
-import { VERSION } from '../version.js';
+import { ORT_VERSION, VERSION } from '../version.js';
 import { cancelKey, QUEUE_NAME, shardJobId, WORKER_KEY_PATTERN, type ShardPayload, type WorkerInfo } from './protocol.js';
 import { probeRedis, redactRedis, redisConnection } from './redis.js';
 

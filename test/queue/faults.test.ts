@@ -15,7 +15,7 @@ import type { JobHandler } from '../../src/jobs/types.js';
 import { BlobCache, sha256Of } from '../../src/queue/blobs.js';
 import { QUEUE_NAME, shardJobId, type ShardPayload } from '../../src/queue/protocol.js';
 import { ShardWorker } from '../../src/queue/worker.js';
-import { ORT_VERSION } from '../../src/server/models.js';
+import { ORT_VERSION } from '../../src/version.js';
 import { freePort, skipReason, startRedis, type RedisServer } from '../helpers/services.js';
 import { startBench, type TestBench } from '../server/helpers.js';
 import { waitFor, writeDigits } from './helpers.js';
