@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { convertToFloat32 } from '../onnx/precision.js';
 import { ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
 import { makeNode } from '../onnx/attributes.js';
 import type { Dim } from '../ir/shapes.js';
@@ -85,6 +86,8 @@ export const SEED_NAME = 'xsys_seed';
 export function compileExplainer(model: ModelProto | Uint8Array, options: CompileOptions): CompiledExplainer {
   const t0 = performance.now();
   const proto = model instanceof Uint8Array ? parseModel(model) : cloneModel(model);
+  // Half-precision models are explained in float32 (parseModel converts already; a ModelProto given directly is not).
+  convertToFloat32(proto);
   const g = new Graph(proto);
   upgradeOpset(g);
   const canon = canonicalize(g);
