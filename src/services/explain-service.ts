@@ -17,11 +17,11 @@ import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
 import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
-import { VERSION } from '../version.js';
+import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
 import { Limiter } from './limiter.js';
-import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
+import { checkComposite, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
 
 export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };

@@ -1,7 +1,7 @@
 import type { NodeProto } from 'onnx-buf';
-import { attrFloat, attrInt, attrInts, attrString } from '../../onnx/attributes.js';
-import { constNumbers, floatTensor, int64Tensor } from '../../onnx/tensor.js';
-import type { Emitter } from '../emitter.js';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.js';
+import { constNumbers, floatTensor, int64Tensor } from '../onnx/tensor.js';
+import type { Emitter } from '../ir/emitter.js';
 import { shapeOf, unsupported, type Vjp, type VjpContext } from './context.js';
 
 /**
