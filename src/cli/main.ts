@@ -5,6 +5,7 @@ import { runConformance } from '../conformance/run.js';
 import { runMetricsConformance } from '../conformance/metrics.js';
 import { manifestKind } from '../conformance/kind.js';
 import { runCrpConformance } from '../conformance/crp.js';
+import { runCrpReferencesConformance } from '../conformance/crp-references.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -12,6 +13,8 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
+import { registerWorker } from './worker-command.js';
+import { registerStrategies } from './strategies-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -50,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
   registerExplain(program, run);
   registerEvaluate(program, run);
   registerServe(program, run);
+  registerWorker(program, run);
+  registerStrategies(program, run);
 
   program
     .command('conformance')
@@ -60,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     .action((manifest: string, flags: { json?: boolean; filter?: string }) =>
       run(async () => {
         const kind = await manifestKind(manifest);
-        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : runConformance;
+        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : kind === 'crp-references' ? runCrpReferencesConformance : runConformance;
         const report = await runner(manifest, {
           filter: flags.filter,
           onCase: (r) => {

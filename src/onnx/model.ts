@@ -2,6 +2,7 @@ import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
 import { validateModel } from './validate.js';
+import { convertToFloat32 } from './precision.js';
 
 export type { ModelProto } from 'onnx-buf';
 
@@ -25,6 +26,8 @@ export function parseModel(bytes: Uint8Array, file = '<buffer>'): ModelProto {
     throw new FileFormatError(file, 'not an ONNX model: it declares no opset', 'pass an ONNX model file (.onnx)');
   }
   validateModel(model, file);
+  // Weights and activations in float16/bfloat16 are widened to float32, exactly; the note stays in the metadata.
+  convertToFloat32(model);
   return model;
 }
 
