@@ -1,6 +1,6 @@
 import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, UnsupportedModelError, XsysError } from '../errors.js';
 import { validateModel } from './validate.js';
 import { convertToFloat32 } from './precision.js';
 
@@ -63,6 +63,17 @@ function writeVarint(out: Uint8Array, at: number, v: number): number {
  * initializers after the graph's nodes).
  */
 export function serializeModel(model: ModelProto): Uint8Array {
+  try {
+    return serializeUnchecked(model);
+  } catch (e) {
+    // protobuf-es refuses values it cannot encode (an int64 attribute computed from a malformed model's numbers): a
+    // typed error naming the reason instead of an internal error (issue 10, defect 6).
+    if (e instanceof XsysError) throw e;
+    throw new UnsupportedModelError(`the graph cannot be serialised: ${(e as Error).message}`, 'the model holds values (attributes, dims) xsys cannot represent; check it with `xsys inspect`');
+  }
+}
+
+function serializeUnchecked(model: ModelProto): Uint8Array {
   const graph = model.graph;
   if (!graph) return toBinary(ModelProtoSchema, model);
   const inits = graph.initializer;
