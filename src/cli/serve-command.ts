@@ -82,6 +82,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           webRoot: flags.webRoot ? resolve(flags.webRoot) : undefined,
           threads,
           explainConcurrency: concurrency,
+          conceptsDir: join(dataDir, 'concepts'),
         });
         let address: string;
         try {

@@ -11,6 +11,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
+import { conceptReferencesHandler } from '../jobs/concept-references.js';
+import { ConceptService } from './concept-service.js';
+import { conceptRoutes } from './routes/concepts.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { JobRunner } from '../jobs/runner.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
@@ -46,6 +51,8 @@ export interface ServerOptions {
   threads?: number;
   /** Explanations computed at the same time (default: 4 × the number of cores). */
   explainConcurrency?: number;
+  /** Where reference-sample sets of the Concepts view are kept (default: a fresh temporary directory). */
+  conceptsDir?: string;
 }
 
 export interface Workbench {
@@ -82,6 +89,8 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
   jobs.register(explainDatasetHandler({ models, datasets, explainer }));
   jobs.register(evaluateHandler({ models, datasets }));
+  const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
+  jobs.register(conceptReferencesHandler({ models, datasets, concepts }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);
@@ -117,6 +126,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   datasetRoutes(api, context);
   explainRoutes(api, context);
   jobRoutes(api, context);
+  conceptRoutes(api, concepts);
   app.get('/openapi.json', async () => api.document());
 
   const webRoot = options.webRoot === undefined ? join(packageRoot(), 'web', 'dist') : options.webRoot;
