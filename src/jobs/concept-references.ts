@@ -11,7 +11,7 @@ import { MAX_K, MAX_LAYERS, type ReferenceSpec } from '../concepts/references.js
 import { parseModel } from '../onnx/model.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
-import { referenceSetId, type ConceptService } from '../server/concept-service.js';
+import { referenceSetId, type ConceptService } from '../services/concept-service.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
 

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
-import { ConceptService } from './concept-service.js';
+import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@ import { COMPOSITE_NAMES } from '../../composites/index.js';
 import { MAX_K } from '../../concepts/references.js';
 import { REFERENCE_STATS, type ReferenceStat } from '../../concepts/atlas.js';
 import type { ApiRoutes } from '../openapi.js';
-import type { ConceptService } from '../concept-service.js';
+import type { ConceptService } from '../../services/concept-service.js';
 import { SHA256 } from '../schemas.js';
 
 const tensorName = { type: 'string', minLength: 1, maxLength: 512 };

@@ -19,8 +19,8 @@ import { encodePng } from '../render/png.js';
 import { upscaleFactor } from '../render/heatmap.js';
 import { parseModel } from '../onnx/model.js';
 import { argmaxRows } from '../runtime/tensor.js';
-import type { DatasetRegistry } from '../services/datasets.js';
-import type { ModelService } from '../services/models.js';
+import type { DatasetRegistry } from './datasets.js';
+import type { ModelService } from './models.js';
 import { notFound } from './problem.js';
 
 export interface ConceptSummary extends ChannelRelevance {
