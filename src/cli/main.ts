@@ -5,6 +5,7 @@ import { runConformance } from '../conformance/run.js';
 import { runMetricsConformance } from '../conformance/metrics.js';
 import { manifestKind } from '../conformance/kind.js';
 import { runCrpConformance } from '../conformance/crp.js';
+import { runCrpReferencesConformance } from '../conformance/crp-references.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -60,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     .action((manifest: string, flags: { json?: boolean; filter?: string }) =>
       run(async () => {
         const kind = await manifestKind(manifest);
-        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : runConformance;
+        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : kind === 'crp-references' ? runCrpReferencesConformance : runConformance;
         const report = await runner(manifest, {
           filter: flags.filter,
           onCase: (r) => {
