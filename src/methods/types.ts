@@ -1,11 +1,12 @@
 import type { Tensor } from '../runtime/tensor.js';
 import type { MethodName } from './registry.js';
+import type { Target } from './session.js';
 
 // The method names come from the registry (one file per method, src/methods/registry.ts).
 export { METHOD_NAMES, type MethodName } from './registry.js';
 
 /** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
-export type Target = number | number[] | 'pred';
+export type { Target } from './session.js';
 
 export interface ExplainOptions {
   method?: MethodName;
