@@ -49,7 +49,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
     composite,
     layer: options.layer,
     relevanceAt: options.relevanceAt,
-    maxBatch: Math.max(1, options.maxBatch ?? 32),
+    maxBatch: batchLimit(mx.inputShape, options.maxBatch),
     onProgress: options.onProgress,
     async backward(batch, batchTargets, o): Promise<BackwardResult> {
       const extra = o.relevanceAt ?? [];
@@ -89,4 +89,14 @@ export function defaultCamLayer(model: ModelProto): string {
   const layer = gap?.input[0] ?? flat?.input[0];
   if (!layer) throw new InvalidArgumentError('--layer', 'no GlobalAveragePool or Flatten node to pick a Grad-CAM layer from', 'pass --layer <tensor name> (see xsys inspect)');
   return layer;
+}
+
+/**
+ * How many inputs one ORT run may take: `maxBatch` (default 32), but never more than a batch size the model fixes
+ * in its declared input shape (exports with a static batch of 1 refuse anything else).
+ */
+export function batchLimit(inputShape: readonly (number | string | null)[] | undefined, maxBatch?: number): number {
+  const fixed = typeof inputShape?.[0] === 'number' && inputShape[0] > 0 ? inputShape[0] : undefined;
+  const wanted = Math.max(1, Math.floor(maxBatch ?? 32));
+  return fixed !== undefined ? Math.min(fixed, wanted) : wanted;
 }

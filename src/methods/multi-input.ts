@@ -120,4 +120,4 @@ export class MultiInputExplainer {
   }
 }
 
-export { scoreRows } from './session.js';
+export { batchAxes, scoreRows } from './session.js';
