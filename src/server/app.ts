@@ -11,7 +11,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
+import { sprayHandler } from '../jobs/spray.js';
+import { pcxHandler } from '../jobs/pcx.js';
 import { JobRunner } from '../jobs/runner.js';
+import { QueueDispatcher } from '../queue/dispatcher.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
@@ -27,6 +30,7 @@ import { methodRoutes } from './routes/methods.js';
 import { explainRoutes } from './routes/explain.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { queueRoutes } from './routes/queue.js';
 import { packageRoot } from './paths.js';
 
 export interface ServerOptions {
@@ -47,6 +51,12 @@ export interface ServerOptions {
   threads?: number;
   /** Explanations computed at the same time (default: 4 × the number of cores). */
   explainConcurrency?: number;
+  /** Queue mode: a Redis URL; dataset jobs then run as shards on `xsys worker`s (default: in-process). */
+  queue?: string;
+  /** Queue mode: items per shard (default: the kind's). */
+  shardSize?: number;
+  /** Queue mode: attempts per shard before its job fails (default 3). */
+  shardAttempts?: number;
 }
 
 export interface Workbench {
@@ -79,10 +89,13 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const models = new ModelService(store, 8, options.threads);
   const datasets = new DatasetRegistry();
   const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency);
-  const jobs = new JobRunner(store, { resume: options.resumeJobs });
-  const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
-  jobs.register(explainDatasetHandler({ models, datasets, explainer }));
+  const queue = options.queue ? await QueueDispatcher.open(options.queue, store, { shardSize: options.shardSize, attempts: options.shardAttempts }) : undefined;
+  const jobs = new JobRunner(store, { resume: options.resumeJobs, ...(queue ? { remote: queue } : {}) });
+  const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes, ...(queue ? { queue } : {}) };
+  jobs.register(explainDatasetHandler({ store, models, datasets, explainer }));
   jobs.register(evaluateHandler({ models, datasets }));
+  jobs.register(sprayHandler({ models, datasets }));
+  jobs.register(pcxHandler({ models, datasets }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);
@@ -119,6 +132,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   explainRoutes(api, context);
   methodRoutes(api);
   jobRoutes(api, context);
+  queueRoutes(api, context);
   app.get('/openapi.json', async () => api.document());
 
   const webRoot = options.webRoot === undefined ? join(packageRoot(), 'web', 'dist') : options.webRoot;
@@ -144,6 +158,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
     async close() {
       await jobs.stop();
       await app.close();
+      await queue?.close();
       await store.close();
     },
   };
