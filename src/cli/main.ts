@@ -14,6 +14,7 @@ import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
 import { registerConcepts } from './concepts-command.js';
+import { registerWorker } from './worker-command.js';
 import { registerStrategies } from './strategies-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEvaluate(program, run);
   registerServe(program, run);
   registerConcepts(program, run);
+  registerWorker(program, run);
   registerStrategies(program, run);
 
   program

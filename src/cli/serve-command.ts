@@ -9,13 +9,17 @@ import { isLoopback, parseTokens } from '../server/auth.js';
 import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
 import type { DatasetSource } from '../services/datasets.js';
 import { lockDataDir } from '../server/lock.js';
+import { isPostgresUrl, PostgresStore, redactUrl } from '../store/postgres.js';
 import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import { checkRedisUrl, redactRedis } from '../queue/redis.js';
 import { collect } from './options.js';
 
 interface ServeFlags {
   host: string;
   port: string;
   dataDir?: string;
+  store?: string;
   token?: string[];
   maxUploadMb?: string;
   dataset?: string[];
@@ -24,6 +28,8 @@ interface ServeFlags {
   webRoot?: string;
   threads?: string;
   concurrency?: string;
+  queue?: string;
+  shardSize?: string;
 }
 
 export function defaultDataDir(): string {
@@ -38,6 +44,13 @@ function parseDatasets(items: string[] = []): DatasetSource[] {
   });
 }
 
+/** SQLite in the data directory unless `--store` names PostgreSQL. */
+async function openStore(spec: string | undefined, dataDir: string): Promise<Store> {
+  if (spec === undefined || spec === 'sqlite') return SqliteStore.open({ dir: dataDir });
+  if (isPostgresUrl(spec)) return PostgresStore.open({ url: spec, dir: dataDir });
+  throw new InvalidArgumentError('--store', `'${redactUrl(spec)}' is not a store`, "use postgres://user:password@host:port/database, or leave it out for SQLite");
+}
+
 export function registerServe(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('serve')
@@ -45,6 +58,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--host <address>', 'address to bind; anything but loopback requires tokens', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', '7860')
     .option('--data-dir <dir>', 'store directory (SQLite database + artefacts) [default: $XSYS_DATA_DIR or ~/.xsys]')
+    .option('--store <url>', 'postgres://user:pass@host/db keeps records in PostgreSQL (artefact files stay in --data-dir) [default: SQLite in --data-dir]')
     .option('--token <token[:read|write]>', 'API token, repeatable (also XSYS_TOKENS=tok:role,…); role defaults to write', collect)
     .option('--max-upload-mb <n>', `largest upload (model, image) in MB [default: ${DEFAULT_MAX_UPLOAD / 1024 / 1024}]`)
     .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
@@ -52,6 +66,8 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
     .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
     .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
+    .option('--queue <redis-url>', 'queue mode: dataset jobs run as shards on `xsys worker` processes through BullMQ on this Redis (default: in-process)')
+    .option('--shard-size <n>', 'queue mode: dataset items per shard [default: 50]')
     .option('--web-root <dir>', 'serve this built web UI at / [default: web/dist of the package]')
     .action((flags: ServeFlags) =>
       run(async () => {
@@ -63,6 +79,10 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InvalidArgumentError('--threads', `'${flags.threads}' is not a positive integer`);
         const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
+        const shardSize = flags.shardSize === undefined ? undefined : Number(flags.shardSize);
+        if (shardSize !== undefined && !(Number.isInteger(shardSize) && shardSize >= 1 && shardSize <= 100_000)) throw new InvalidArgumentError('--shard-size', `'${flags.shardSize}' is not an integer 1–100000`);
+        if (shardSize !== undefined && !flags.queue) throw new InvalidArgumentError('--shard-size', 'only applies with --queue');
+        const queue = flags.queue === undefined ? undefined : checkRedisUrl(flags.queue, '--queue');
         const tokens = parseTokens([...(flags.token ?? []), ...(process.env.XSYS_TOKENS ? [process.env.XSYS_TOKENS] : [])]);
         if (!isLoopback(flags.host) && tokens.length === 0) {
           throw new XsysError(`refusing to bind ${flags.host} without tokens: anyone who can reach it could upload models and read results`, { hint: 'pass --token <secret>[:read|write] (or set XSYS_TOKENS), or bind 127.0.0.1' });
@@ -71,7 +91,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         mkdirSync(dataDir, { recursive: true });
         const lock = lockDataDir(dataDir);
         process.once('exit', () => lock.release());
-        const store = SqliteStore.open({ dir: dataDir });
+        const store = await openStore(flags.store, dataDir);
         const wb = await buildServer({
           store,
           tokens,
@@ -83,6 +103,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           threads,
           explainConcurrency: concurrency,
           conceptsDir: join(dataDir, 'concepts'),
+          ...(queue ? { queue, shardSize } : {}),
         });
         let address: string;
         try {
@@ -93,7 +114,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         }
         const { resumed, failed } = wb.recovered;
         // One write: whoever waits for the 'listening' line (tests, scripts) also sees what recovery did.
-        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
+        let banner = `xsys workbench listening on ${address} (data: ${dataDir}${flags.store && flags.store !== 'sqlite' ? `, store: ${redactUrl(flags.store)}` : ''}${queue ? `, queue: ${redactRedis(queue)}` : ''}${tokens.length ? `, ${tokens.length} token(s)` : ''})\n`;
         if (resumed.length) banner += `resumed ${resumed.length} job(s) interrupted by a restart: ${resumed.join(', ')}\n`;
         if (failed.length) banner += `marked ${failed.length} interrupted job(s) failed: ${failed.join(', ')}\n`;
         process.stdout.write(banner);

@@ -8,7 +8,22 @@ import { EventEmitter } from 'node:events';
 import { InvalidArgumentError } from '../errors.js';
 import { newId } from '../store/ids.js';
 import { TERMINAL_STATES, type JobRecord, type Store } from '../store/types.js';
+import type { ShardableKind } from './shardable.js';
 import type { JobContext, JobHandler } from './types.js';
+
+/** The abort reason when the server shuts down (a queue run leaves its shards queued; a user cancel removes them). */
+export class JobStopping extends Error {
+  override readonly name = 'JobStopping';
+  constructor() {
+    super('the server is shutting down');
+  }
+}
+
+/** Runs shardable kinds elsewhere (the queue dispatcher, `xsys serve --queue`). */
+export interface RemoteRunner {
+  shardSize(kind: ShardableKind<Record<string, unknown>>): number;
+  run(ctx: JobContext, kindName: string, kind: ShardableKind<Record<string, unknown>>): Promise<void>;
+}
 
 export type JobEventName = 'progress' | 'resumed' | 'done' | 'failed' | 'cancelled';
 export interface JobEvent {
@@ -25,16 +40,25 @@ export interface JobRunnerOptions {
   resume?: boolean;
   /** A job interrupted this many times is not resumed again (protects against a job that kills the server). */
   maxAttempts?: number;
+  /**
+   * Where shardable kinds run (queue mode). Such jobs only wait here for their shards, so they do not take one of the
+   * `concurrency` slots, and they resume after a restart (their stored shards are kept).
+   */
+  remote?: RemoteRunner;
 }
 
 export class JobRunner {
   private readonly handlers = new Map<string, JobHandler<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
   private readonly queue: string[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Queued/running job ids whose kind runs on the queue (known when they are enqueued here). */
+  private readonly kindsOf = new Map<string, 'remote'>();
+  private localRunning = 0;
   private readonly events = new EventEmitter();
   private readonly concurrency: number;
   private readonly resume: boolean;
   private readonly maxAttempts: number;
+  private readonly remote?: RemoteRunner;
   private stopped = false;
 
   constructor(
@@ -44,11 +68,21 @@ export class JobRunner {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.resume = options.resume ?? true;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.remote = options.remote;
     this.events.setMaxListeners(0);
   }
 
   register<P extends Record<string, unknown>>(handler: JobHandler<P>): void {
     this.handlers.set(handler.kind, handler);
+  }
+
+  handler(kind: string): JobHandler<Record<string, unknown>> | undefined {
+    return this.handlers.get(kind);
+  }
+
+  /** Whether jobs of this kind run on the queue. */
+  private isRemote(handler: JobHandler<Record<string, unknown>> | undefined): boolean {
+    return this.remote !== undefined && handler?.shards !== undefined;
   }
 
   kinds(): { kind: string; description: string; resumable: boolean; params: Record<string, unknown> }[] {
@@ -60,14 +94,14 @@ export class JobRunner {
     const resumed: string[] = [];
     const failed: string[] = [];
     for (const job of await this.store.jobs.byState(['running', 'queued'])) {
+      const handler = this.handlers.get(job.kind);
       if (job.state === 'queued') {
-        this.queue.push(job.id);
+        this.enqueue(job.id, handler);
         continue;
       }
-      const handler = this.handlers.get(job.kind);
       const why = !handler
         ? `${INTERRUPTED}; job kind '${job.kind}' is not available in this server`
-        : !handler.resumable
+        : !handler.resumable && !this.isRemote(handler)
           ? `${INTERRUPTED}; '${job.kind}' jobs cannot resume`
           : !this.resume
             ? `${INTERRUPTED}; resuming is disabled (--no-resume)`
@@ -79,7 +113,7 @@ export class JobRunner {
         failed.push(job.id);
       } else {
         await this.store.jobs.update(job.id, { state: 'queued' });
-        this.queue.push(job.id);
+        this.enqueue(job.id, handler);
         resumed.push(job.id);
       }
     }
@@ -92,10 +126,17 @@ export class JobRunner {
     if (!handler) throw new InvalidArgumentError('kind', `unknown job kind '${kind}'`, `kinds available in this server: ${[...this.handlers.keys()].join(', ')}`);
     const prepared = await handler.prepare(params);
     const now = new Date().toISOString();
-    const job = await this.store.jobs.create({ id: newId(), kind, params: prepared.params, state: 'queued', progress: { done: 0, total: prepared.total }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
-    this.queue.push(job.id);
+    // The shard size is fixed at submission, so a job resumed after a restart has the same shards.
+    const stored = this.isRemote(handler) ? { ...prepared.params, shardSize: this.remote!.shardSize(handler.shards!) } : prepared.params;
+    const job = await this.store.jobs.create({ id: newId(), kind, params: stored, state: 'queued', progress: { done: 0, total: prepared.total }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
+    this.enqueue(job.id, handler);
     this.pump();
     return job;
+  }
+
+  private enqueue(id: string, handler: JobHandler<Record<string, unknown>> | undefined): void {
+    if (this.isRemote(handler)) this.kindsOf.set(id, 'remote');
+    this.queue.push(id);
   }
 
   /** Cancels a queued or running job and resolves once it has stopped. Terminal jobs are returned unchanged. */
@@ -110,6 +151,7 @@ export class JobRunner {
     }
     const at = this.queue.indexOf(id);
     if (at >= 0) this.queue.splice(at, 1);
+    this.kindsOf.delete(id);
     const cancelled = await this.store.jobs.update(id, { state: 'cancelled' });
     this.emit('cancelled', cancelled);
     return cancelled;
@@ -126,11 +168,18 @@ export class JobRunner {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running.size < this.concurrency && this.queue.length) {
-      const id = this.queue.shift()!;
+    for (let i = 0; !this.stopped && i < this.queue.length; ) {
+      const id = this.queue[i]!;
+      const remote = this.kindsOf.get(id) === 'remote';
+      if (!remote && this.localRunning >= this.concurrency) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
       const abort = new AbortController();
       const entry = { abort, done: Promise.resolve() };
       this.running.set(id, entry);
+      if (!remote) this.localRunning++;
       entry.done = this.execute(id, abort.signal)
         .catch((err: unknown) => {
           // Only the store can fail here (recording the outcome itself failed, e.g. a full disk). The job stays
@@ -139,6 +188,8 @@ export class JobRunner {
         })
         .finally(() => {
           this.running.delete(id);
+          if (!remote) this.localRunning--;
+          this.kindsOf.delete(id);
           this.pump();
         });
     }
@@ -161,7 +212,12 @@ export class JobRunner {
       signal,
       resumed,
       progress: async (done, total, options = {}) => {
-        current = options.persisted ? { ...current, progress: { done, total }, resultIds: options.resultId ? [...current.resultIds, options.resultId] : current.resultIds } : await this.store.jobs.update(id, { progress: { done, total } });
+        if (options.persisted && !options.resultId) {
+          // Written by someone else (a queue delivery, with its shard): the stored job is the truth, results included.
+          current = (await this.store.jobs.get(id)) ?? current;
+        } else {
+          current = options.persisted ? { ...current, progress: { done, total }, resultIds: options.resultId ? [...current.resultIds, options.resultId] : current.resultIds } : await this.store.jobs.update(id, { progress: { done, total } });
+        }
         this.emit('progress', current);
       },
       saveResult: async (result) => {
@@ -169,7 +225,8 @@ export class JobRunner {
       },
     };
     try {
-      await handler.run(ctx, job.params);
+      if (this.isRemote(handler)) await this.remote!.run(ctx, job.kind, handler.shards!);
+      else await handler.run(ctx, job.params);
       if (signal.aborted) throw signal.reason;
       this.emit('done', await this.store.jobs.update(id, { state: 'done' }));
     } catch (err) {
@@ -188,7 +245,7 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     const runs = [...this.running.values()];
-    for (const r of runs) r.abort.abort();
+    for (const r of runs) r.abort.abort(new JobStopping());
     await Promise.all(runs.map((r) => r.done));
   }
 }

@@ -1,4 +1,5 @@
 import type { JobRecord } from '../store/types.js';
+import type { ShardableKind } from './shardable.js';
 
 /** What a running job can see and do. */
 export interface JobContext {
@@ -31,4 +32,6 @@ export interface JobHandler<P extends Record<string, unknown> = Record<string, u
   /** Checks and normalises the params (throwing a typed error for bad ones); returns them and the amount of work. */
   prepare(params: Record<string, unknown>): Promise<{ params: P; total: number }>;
   run(ctx: JobContext, params: P): Promise<void>;
+  /** Set by dataset kinds that can run as shards on a queue of workers (`xsys serve --queue`); see shardable.ts. */
+  shards?: ShardableKind<P>;
 }

@@ -11,12 +11,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
+import { sprayHandler } from '../jobs/spray.js';
+import { pcxHandler } from '../jobs/pcx.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
 import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { JobRunner } from '../jobs/runner.js';
+import { QueueDispatcher } from '../queue/dispatcher.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
@@ -28,9 +31,11 @@ import { ModelService } from '../services/models.js';
 import { ApiRoutes } from './openapi.js';
 import { HttpProblem, toProblem } from './problem.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { methodRoutes } from './routes/methods.js';
 import { explainRoutes } from './routes/explain.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { queueRoutes } from './routes/queue.js';
 import { packageRoot } from './paths.js';
 
 export interface ServerOptions {
@@ -51,6 +56,12 @@ export interface ServerOptions {
   threads?: number;
   /** Explanations computed at the same time (default: 4 × the number of cores). */
   explainConcurrency?: number;
+  /** Queue mode: a Redis URL; dataset jobs then run as shards on `xsys worker`s (default: in-process). */
+  queue?: string;
+  /** Queue mode: items per shard (default: the kind's). */
+  shardSize?: number;
+  /** Queue mode: attempts per shard before its job fails (default 3). */
+  shardAttempts?: number;
   /** Where reference-sample sets of the Concepts view are kept (default: a fresh temporary directory). */
   conceptsDir?: string;
 }
@@ -85,10 +96,13 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const models = new ModelService(store, 8, options.threads);
   const datasets = new DatasetRegistry();
   const explainer = new ExplainService(store, models, datasets, options.scratchDir, options.explainConcurrency);
-  const jobs = new JobRunner(store, { resume: options.resumeJobs });
-  const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
-  jobs.register(explainDatasetHandler({ models, datasets, explainer }));
+  const queue = options.queue ? await QueueDispatcher.open(options.queue, store, { shardSize: options.shardSize, attempts: options.shardAttempts }) : undefined;
+  const jobs = new JobRunner(store, { resume: options.resumeJobs, ...(queue ? { remote: queue } : {}) });
+  const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes, ...(queue ? { queue } : {}) };
+  jobs.register(explainDatasetHandler({ store, models, datasets, explainer }));
   jobs.register(evaluateHandler({ models, datasets }));
+  jobs.register(sprayHandler({ models, datasets }));
+  jobs.register(pcxHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
   jobs.register(conceptReferencesHandler({ models, datasets, concepts }));
 
@@ -125,7 +139,9 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   modelRoutes(api, context);
   datasetRoutes(api, context);
   explainRoutes(api, context);
+  methodRoutes(api);
   jobRoutes(api, context);
+  queueRoutes(api, context);
   conceptRoutes(api, concepts);
   app.get('/openapi.json', async () => api.document());
 
@@ -152,6 +168,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
     async close() {
       await jobs.stop();
       await app.close();
+      await queue?.close();
       await store.close();
     },
   };

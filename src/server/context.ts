@@ -1,4 +1,5 @@
 import type { JobRunner } from '../jobs/runner.js';
+import type { QueueDispatcher } from '../queue/dispatcher.js';
 import type { Store } from '../store/types.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ExplainService } from '../services/explain-service.js';
@@ -12,4 +13,6 @@ export interface ServerContext {
   explainer: ExplainService;
   jobs: JobRunner;
   maxUploadBytes: number;
+  /** Queue mode (`--queue`): dataset jobs run as shards on workers. */
+  queue?: QueueDispatcher;
 }

@@ -7,9 +7,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileFormatError, InvalidArgumentError } from '../errors.js';
-import { parseNpy, toFloat32 } from '../io/npy.js';
+import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { sha256Hex } from '../store/artefact-files.js';
 import type { Preprocess } from '../store/types.js';
 import { notFound } from './problem.js';
 
@@ -36,6 +37,8 @@ export interface DatasetSummary {
 interface Dataset extends DatasetSummary {
   data: Float32Array;
   images?: string[];
+  /** The samples as one float32 .npy (what queue workers fetch) and its sha256, made on first request. */
+  file?: { bytes: Uint8Array; sha256: string };
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
@@ -94,6 +97,23 @@ export class DatasetRegistry {
     const d = this.get(name, index);
     const per = d.data.length / d.count;
     return { data: d.data.slice(index * per, (index + 1) * per), dims: [1, ...d.shape] };
+  }
+
+  /**
+   * The dataset's samples as one canonical float32 .npy [N, ...sample] and its sha256: queue workers fetch it by this
+   * hash, so a worker's samples are bit for bit the server's.
+   */
+  file(name: string): { bytes: Uint8Array; sha256: string } {
+    const d = this.get(name, 0);
+    if (!d.file) {
+      const bytes = encodeNpy(d.data, [d.count, ...d.shape]);
+      d.file = { bytes, sha256: sha256Hex(bytes) };
+    }
+    return d.file;
+  }
+
+  sha256(name: string): string {
+    return this.file(name).sha256;
   }
 
   label(name: string, index: number): number | undefined {

@@ -12,7 +12,7 @@ import { loadImage } from '../io/image.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { explain } from '../methods/explain.js';
 import type { ModelExplainer } from '../methods/explainer.js';
-import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { getMethod, METHOD_NAMES, type MethodName } from '../methods/registry.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
@@ -63,13 +63,14 @@ function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: numbe
     .slice(0, k);
 }
 
-/** Splits request params into the library's numeric params and Grad-CAM's layer name. */
+/** Splits request params into the library's numeric params and the string ones the method declares (Grad-CAM's layer). */
 function splitParams(method: MethodName, params: Record<string, number | string>): { numeric: Record<string, number>; layer?: string } {
+  const declared = getMethod(method).params;
   const numeric: Record<string, number> = {};
   let layer: string | undefined;
   for (const [k, v] of Object.entries(params)) {
-    if (k === 'layer' && method === 'grad-cam') {
-      layer = String(v);
+    if (declared.some((p) => p.name === k && p.type === 'string')) {
+      if (k === 'layer') layer = String(v);
       continue;
     }
     const n = typeof v === 'number' ? v : Number(v);
@@ -83,6 +84,53 @@ function splitParams(method: MethodName, params: Record<string, number | string>
 function decodeBase64(what: string, text: string): Uint8Array {
   if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(text)) throw new InvalidArgumentError(what, 'is not base64');
   return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** One explanation, computed but not stored: what a queue worker sends back and what the server stores. */
+export interface ExplainedSample {
+  method: MethodName;
+  composite: string | null;
+  params: Record<string, number | string>;
+  /** The class explained (resolved). */
+  target: number;
+  attributionNpy: Uint8Array;
+  heatmapPng?: Uint8Array;
+  relevanceSum: number;
+  topk: { class: number; score: number; prob: number }[];
+  compileMs: number;
+  runMs: number;
+}
+
+/**
+ * Explains one input tensor with one method: attribution (.npy bytes), heatmap PNG, relevance sum and the top
+ * classes. Pure computation, no store: the server and queue workers run exactly this, so their bytes are identical.
+ */
+export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: MethodSpec, target: number | 'pred'): Promise<ExplainedSample> {
+  if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
+  const method = spec.method as MethodName;
+  const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
+  const params = spec.params ?? {};
+  const { numeric, layer } = splitParams(method, params);
+  const tRun = performance.now();
+  const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
+  const runMs = performance.now() - tRun;
+  const a = e.attribution;
+  const sampleDims = a.dims.slice(1);
+  const png = sampleDims.length === 2 || sampleDims.length === 3 ? await heatmapPng(a.data, sampleDims, 'bwr') : undefined;
+  let relevanceSum = 0;
+  for (const v of a.data) relevanceSum += v;
+  return {
+    method,
+    composite,
+    params,
+    target: e.targets[0]!,
+    attributionNpy: encodeNpy(a.data, a.dims),
+    ...(png ? { heatmapPng: png } : {}),
+    relevanceSum,
+    topk: softmaxTopk(e.scores.data),
+    compileMs: e.timing.compileMs + e.timing.sessionMs,
+    runMs,
+  };
 }
 
 export class ExplainService {
@@ -180,58 +228,63 @@ export class ExplainService {
   }
 
   private async compute(model: ModelRecord, mx: ModelExplainer, input: ResolvedInput, spec: MethodSpec, target: number | 'pred', t0: number, job?: { id: string; progress: { done: number; total: number } }, reproducedFrom?: string): Promise<ExplainResult> {
-    if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
-    const method = spec.method as MethodName;
-    const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
-    const params = spec.params ?? {};
-    const { numeric, layer } = splitParams(method, params);
-    const key = `${model.id}|${method}|${composite}|${JSON.stringify(numeric)}|${layer ?? ''}`;
+    const key = `${model.id}|${spec.method}|${spec.composite ?? ''}|${JSON.stringify(spec.params ?? {})}`;
     const cached = this.compiledKeys.has(key);
-    let runMs = 0;
-    const { e, heatmapPng } = await this.limiter.run(async () => {
-      const tRun = performance.now();
-      const e = await explain(mx, input.tensor, { method, composite: composite ?? undefined, params: numeric, target, layer });
-      runMs = performance.now() - tRun;
-      const sampleDims = e.attribution.dims.slice(1);
-      const heatmapPng = sampleDims.length === 2 || sampleDims.length === 3 ? await this.renderHeatmap(e.attribution.data, sampleDims, 'bwr') : undefined;
-      return { e, heatmapPng };
-    });
+    const explained = await this.limiter.run(() => explainSample(mx, input.tensor, spec, target));
     this.compiledKeys.add(key);
-    const a = e.attribution;
-    const attribution = await this.store.artefacts.put(encodeNpy(a.data, a.dims), NPY);
-    const heatmap = heatmapPng ? await this.store.artefacts.put(heatmapPng, PNG) : null;
-    let relevanceSum = 0;
-    for (const v of a.data) relevanceSum += v;
-    const compileMs = cached ? 0 : e.timing.compileMs + e.timing.sessionMs;
+    const { result } = await this.recordOf(model, input.record, spec, target, explained, { cached, t0, jobId: job?.id, reproducedFrom });
+    await this.store.saveResult(result, input.record, job);
+    return result;
+  }
+
+  /**
+   * Stores an explanation's artefacts and builds its result record (not yet saved: the caller commits it, alone or
+   * with a shard). Used for explanations computed here and for those delivered by queue workers.
+   */
+  async recordOf(
+    model: ModelRecord,
+    input: InputRecord,
+    spec: MethodSpec,
+    target: number | 'pred',
+    e: ExplainedSample,
+    options: { cached: boolean; t0?: number; jobId?: string; reproducedFrom?: string },
+  ): Promise<{ result: ResultRecord; input: InputRecord }> {
+    const attribution = await this.store.artefacts.put(e.attributionNpy, NPY);
+    const heatmap = e.heatmapPng ? await this.store.artefacts.put(e.heatmapPng, PNG) : null;
+    const compileMs = options.cached ? 0 : e.compileMs;
     const result: ResultRecord = {
       id: newId(),
       modelId: model.id,
-      inputId: input.record.id,
-      method,
-      composite,
-      params,
-      target: e.targets[0]!,
-      relevanceSum,
-      topk: softmaxTopk(e.scores.data),
-      artefacts: { heatmap, attribution, input: input.record.id, ...(input.record.displaySha256 ? { display: input.record.displaySha256 } : {}) },
+      inputId: input.id,
+      method: e.method,
+      composite: e.composite,
+      params: e.params,
+      target: e.target,
+      relevanceSum: e.relevanceSum,
+      topk: e.topk,
+      artefacts: { heatmap, attribution, input: input.id, ...(input.displaySha256 ? { display: input.displaySha256 } : {}) },
       provenance: {
         modelSha256: model.id,
-        inputSha256: input.record.id,
-        method,
-        composite,
-        params,
+        inputSha256: input.id,
+        method: e.method,
+        composite: e.composite,
+        params: e.params,
         target,
         xsysVersion: VERSION,
         ortVersion: ORT_VERSION,
-        timingMs: { compile: compileMs, run: Math.max(0, runMs - compileMs), total: 0 },
-        ...(reproducedFrom ? { reproducedFrom } : {}),
+        timingMs: { compile: compileMs, run: Math.max(0, e.runMs - compileMs), total: 0 },
+        ...(options.reproducedFrom ? { reproducedFrom: options.reproducedFrom } : {}),
       },
-      ...(job ? { jobId: job.id } : {}),
+      ...(options.jobId ? { jobId: options.jobId } : {}),
       createdAt: new Date().toISOString(),
     };
-    result.provenance.timingMs.total = performance.now() - t0;
-    await this.store.saveResult(result, input.record, job);
-    return result;
+    result.provenance.timingMs.total = options.t0 === undefined ? e.runMs : performance.now() - options.t0;
+    return { result, input };
+  }
+
+  /** The stored input of a dataset sample (its tensor and display artefacts are stored on first use). */
+  async sampleRecord(dataset: string, index: number): Promise<InputRecord> {
+    return (await this.sampleInput(dataset, index)).record;
   }
 
   renderHeatmap(data: Float32Array, sampleDims: number[], cmap: string): Promise<Uint8Array> {

@@ -11,75 +11,14 @@ import Database from 'better-sqlite3';
 import { ArtefactFiles, nodeFileOps, sha256Hex, type FileOps } from './artefact-files.js';
 import { storeFailure, StoreError } from './errors.js';
 import { migrate } from './migrations.js';
-import type { ArtefactRecord, ArtefactStore, InputRecord, InputStore, JobRecord, JobState, JobStore, ModelRecord, ModelStore, ResultQuery, ResultRecord, ResultStore, Store } from './types.js';
+import { inputFrom, json, jobFrom, modelFrom, resultFrom, shardFrom, type Row } from './rows.js';
+import type { ArtefactRecord, ArtefactStore, InputRecord, InputStore, JobRecord, JobStore, ModelStore, ResultQuery, ResultRecord, ResultStore, ShardRecord, Store } from './types.js';
 
 export interface SqliteStoreOptions {
   /** Directory holding xsys.db and artefacts/. Created if missing. */
   dir: string;
   /** File operations for artefacts (tests inject failures). */
   fileOps?: FileOps;
-}
-
-type Row = Record<string, unknown>;
-
-const json = (v: unknown): string => JSON.stringify(v);
-const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
-
-function modelFrom(r: Row): ModelRecord {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    bytes: Number(r.bytes),
-    inputs: parse(r.inputs),
-    outputs: parse(r.outputs),
-    opset: Number(r.opset),
-    ...(r.preprocess ? { preprocess: parse(r.preprocess) } : {}),
-    createdAt: String(r.created_at),
-  };
-}
-
-function inputFrom(r: Row): InputRecord {
-  return {
-    id: String(r.id),
-    dims: parse(r.dims),
-    source: parse(r.source),
-    ...(r.display_sha256 ? { displaySha256: String(r.display_sha256) } : {}),
-    createdAt: String(r.created_at),
-  };
-}
-
-function resultFrom(r: Row): ResultRecord {
-  return {
-    id: String(r.id),
-    modelId: String(r.model_id),
-    inputId: String(r.input_id),
-    method: String(r.method),
-    composite: r.composite === null ? null : String(r.composite),
-    params: parse(r.params),
-    target: Number(r.target),
-    relevanceSum: Number(r.relevance_sum),
-    topk: parse(r.topk),
-    artefacts: parse(r.artefacts),
-    provenance: parse(r.provenance),
-    ...(r.job_id ? { jobId: String(r.job_id) } : {}),
-    createdAt: String(r.created_at),
-  };
-}
-
-function jobFrom(r: Row, resultIds: string[]): JobRecord {
-  return {
-    id: String(r.id),
-    kind: String(r.kind),
-    params: parse(r.params),
-    state: String(r.state) as JobState,
-    progress: { done: Number(r.done), total: Number(r.total) },
-    ...(r.error ? { error: String(r.error) } : {}),
-    resultIds,
-    ...(r.result ? { result: parse<Record<string, unknown>>(r.result) } : {}),
-    attempts: Number(r.attempts),
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  };
 }
 
 export class SqliteStore implements Store {
@@ -118,6 +57,10 @@ export class SqliteStore implements Store {
       jobProgress: d.prepare('UPDATE jobs SET done = ?, total = ?, updated_at = ? WHERE id = ?'),
       artefactInsert: d.prepare('INSERT OR IGNORE INTO artefacts (sha256, content_type, bytes, created_at) VALUES (?, ?, ?, ?)'),
       artefactGet: d.prepare('SELECT * FROM artefacts WHERE sha256 = ?'),
+      shardInsert: d.prepare('INSERT OR IGNORE INTO job_shards (job_id, shard, size, outcome, worker, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      shardList: d.prepare('SELECT * FROM job_shards WHERE job_id = ? ORDER BY shard'),
+      shardDone: d.prepare('SELECT COALESCE(SUM(size), 0) AS done FROM job_shards WHERE job_id = ?'),
+      jobDone: d.prepare('UPDATE jobs SET done = ?, updated_at = ? WHERE id = ?'),
     };
     const jobWithResults = (r: Row | undefined): JobRecord | undefined => (r ? jobFrom(r, (q.jobResults.all(r.id) as Row[]).map((x) => String(x.id))) : undefined);
 
@@ -185,6 +128,7 @@ export class SqliteStore implements Store {
         if (changed !== 1) throw new StoreError('corrupt', `job ${id} does not exist`);
         return jobWithResults(q.jobGet.get(id) as Row)!;
       },
+      shards: async (jobId) => (q.shardList.all(jobId) as Row[]).map(shardFrom),
     };
     const artefactRecord = (r: Row): ArtefactRecord => ({ sha256: String(r.sha256), contentType: String(r.content_type), bytes: Number(r.bytes), createdAt: String(r.created_at) });
     this.artefacts = {
@@ -213,8 +157,29 @@ export class SqliteStore implements Store {
       q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.createdAt);
       if (job) q.jobProgress.run(job.progress.done, job.progress.total, new Date().toISOString(), job.id);
     });
+    this.saveShardTx = d.transaction((shard: ShardRecord, items: { result: ResultRecord; input: InputRecord }[]) => {
+      const stored = q.shardInsert.run(shard.jobId, shard.index, shard.size, shard.outcome ? json(shard.outcome) : null, shard.worker ?? null, shard.createdAt).changes === 1;
+      if (stored) {
+        for (const { result, input } of items) {
+          q.inputInsert.run(input.id, json(input.dims), json(input.source), input.displaySha256 ?? null, input.createdAt);
+          q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.createdAt);
+        }
+      }
+      const done = Number((q.shardDone.get(shard.jobId) as Row).done);
+      if (stored) q.jobDone.run(done, new Date().toISOString(), shard.jobId);
+      return { stored, done };
+    });
   }
 
+  async saveShard(shard: ShardRecord, items: { result: ResultRecord; input: InputRecord }[]): Promise<{ stored: boolean; done: number }> {
+    try {
+      return this.saveShardTx(shard, items);
+    } catch (err) {
+      throw storeFailure(`shard ${shard.index} of job ${shard.jobId}`, err);
+    }
+  }
+
+  private readonly saveShardTx: (shard: ShardRecord, items: { result: ResultRecord; input: InputRecord }[]) => { stored: boolean; done: number };
   private readonly saveResultTx: (result: ResultRecord, input: InputRecord, job?: { id: string; progress: { done: number; total: number } }) => void;
 
   static open(options: SqliteStoreOptions): SqliteStore {

@@ -96,6 +96,22 @@ export interface JobRecord {
   updatedAt: string;
 }
 
+/**
+ * One shard of a job run on the queue (a range of the job's work items), recorded when its results are persisted. The
+ * (job, shard) key makes persistence idempotent: BullMQ delivers at least once, so a shard may arrive twice.
+ */
+export interface ShardRecord {
+  jobId: string;
+  index: number;
+  /** Work items the shard covered (a job's progress is the sum over its stored shards). */
+  size: number;
+  /** The shard's partial outcome, for kinds that merge shards into a job result (JSON). */
+  outcome?: Record<string, unknown>;
+  /** Which worker delivered it. */
+  worker?: string;
+  createdAt: string;
+}
+
 export interface ArtefactRecord {
   sha256: string;
   contentType: string;
@@ -136,6 +152,8 @@ export interface JobStore {
   /** Jobs in one of the given states, oldest first. */
   byState(states: JobState[]): Promise<JobRecord[]>;
   update(id: string, patch: Partial<Pick<JobRecord, 'state' | 'progress' | 'error' | 'attempts' | 'result'>>): Promise<JobRecord>;
+  /** The stored shards of a job, by index. */
+  shards(jobId: string): Promise<ShardRecord[]>;
 }
 
 export interface ArtefactStore {
@@ -156,6 +174,11 @@ export interface Store {
    * is harmless), then the result row, the input row and — for a job — the job's progress in one transaction.
    */
   saveResult(result: ResultRecord, input: InputRecord, job?: { id: string; progress: { done: number; total: number } }): Promise<ResultRecord>;
+  /**
+   * Saves a shard of a queued job and its results in one transaction, once: when the shard is already stored nothing is
+   * written and `stored` is false. The job's progress becomes the total size of its stored shards (`done`).
+   */
+  saveShard(shard: ShardRecord, items: { result: ResultRecord; input: InputRecord }[]): Promise<{ stored: boolean; done: number }>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

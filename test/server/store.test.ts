@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ArtefactFiles, nodeFileOps, sha256Hex, type FileOps } from '../../src/store/artefact-files.js';
 import { StoreError } from '../../src/store/errors.js';
 import { isId, newId } from '../../src/store/ids.js';
-import { LATEST_VERSION, migrate } from '../../src/store/migrations.js';
+import { LATEST_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { InputRecord, ResultRecord } from '../../src/store/types.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import type { InputRecord, ResultRecord, Store } from '../../src/store/types.js';
+import { skipReason, startPostgres, type PostgresServer } from '../helpers/services.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -79,7 +81,7 @@ describe('SqliteStore', () => {
     expect(m!.preprocess).toBeUndefined();
     expect(job!.result).toBeUndefined();
     const rows = s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     // Migration 3: a job's result (e.g. an evaluation outcome) is stored as JSON and read back.
     const done = await s.jobs.update('01JOB00000000000000000000A', { state: 'done', result: { cells: [{ mean: 0.25, scores: [0.5, null] }] } });
     expect(done.result).toEqual({ cells: [{ mean: 0.25, scores: [0.5, null] }] });
@@ -101,9 +103,52 @@ describe('SqliteStore', () => {
     // Nothing of migration 2 that came before the failing statement survived either.
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'results_job'").get()).toBeUndefined();
   });
+});
+
+/**
+ * The store contract, run against every Store implementation: SQLite always, PostgreSQL on a throwaway cluster when
+ * its binaries are installed (always under CI).
+ */
+interface StoreKind {
+  name: string;
+  open(dir: string, fileOps?: FileOps): Promise<Store>;
+  skip?: string;
+}
+
+let pgServer: PostgresServer | undefined;
+let pgDatabases = 0;
+const pgSkip = skipReason('postgres');
+const KINDS: StoreKind[] = [
+  { name: 'SQLite', open: async (dir, fileOps) => SqliteStore.open({ dir, fileOps }) },
+  {
+    name: 'PostgreSQL',
+    ...(pgSkip ? { skip: pgSkip } : {}),
+    // One cluster for the file, a fresh database per store: tests stay independent without an initdb each.
+    open: async (dir, fileOps) => PostgresStore.open({ url: await pgServer!.createDatabase(`t${++pgDatabases}`), dir, fileOps }),
+  },
+];
+
+beforeAll(async () => {
+  if (!pgSkip) pgServer = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pgServer?.stop();
+});
+
+describe.each(KINDS)('Store contract on $name', (kind) => {
+  if (kind.skip) {
+    it.skip(`skipped: ${kind.skip}`, () => undefined);
+    return;
+  }
+
+  it('is at the latest schema version', async () => {
+    const s = await kind.open(tempDir());
+    expect(await s.schemaVersion()).toBe(LATEST_VERSION);
+    await s.close();
+  });
 
   it('saves a result, its input and job progress in one transaction', async () => {
-    const s = SqliteStore.open({ dir: tempDir() });
+    const s = await kind.open(tempDir());
     const now = new Date().toISOString();
     const job = await s.jobs.create({ id: newId(), kind: 'k', params: {}, state: 'running', progress: { done: 0, total: 2 }, resultIds: [], attempts: 1, createdAt: now, updatedAt: now });
     const r1 = { ...result(newId(), 'd'.repeat(64)), jobId: job.id };
@@ -120,7 +165,7 @@ describe('SqliteStore', () => {
   });
 
   it('lists results newest first, filtered and paged', async () => {
-    const s = SqliteStore.open({ dir: tempDir() });
+    const s = await kind.open(tempDir());
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = { ...result(newId(), 'f'.repeat(64)), modelId: i % 2 ? 'a'.repeat(64) : '9'.repeat(64) };
@@ -135,7 +180,7 @@ describe('SqliteStore', () => {
 
   it('stores artefacts content-addressed and idempotently', async () => {
     const dir = tempDir();
-    const s = SqliteStore.open({ dir });
+    const s = await kind.open(dir);
     const bytes = new TextEncoder().encode('heatmap bytes');
     const sha = await s.artefacts.put(bytes, 'image/png');
     expect(sha).toBe(sha256Hex(bytes));
@@ -162,7 +207,7 @@ describe('SqliteStore', () => {
         return nodeFileOps.writeFile(p, b);
       },
     };
-    const s = SqliteStore.open({ dir, fileOps: ops });
+    const s = await kind.open(dir, ops);
     const bytes = new Uint8Array([1, 2, 3, 4, 5]);
     const err = await s.artefacts.put(bytes, 'application/x-npy').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
@@ -184,11 +229,94 @@ describe('SqliteStore', () => {
   });
 
   it('concurrent puts of the same model make one record', async () => {
-    const s = SqliteStore.open({ dir: tempDir() });
+    const s = await kind.open(tempDir());
     const m = { id: '7'.repeat(64), name: 'x.onnx', bytes: 1, inputs: [], outputs: [], opset: 17, createdAt: 't' };
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => s.models.put(m)));
     expect(outcomes.filter((o) => o.created)).toHaveLength(1);
     expect(await s.models.list()).toHaveLength(1);
     await s.close();
+  });
+
+  it('creates, lists and updates jobs; byState is oldest first', async () => {
+    const s = await kind.open(tempDir());
+    const now = new Date().toISOString();
+    const ids = [newId(), newId(), newId()];
+    for (const [k, id] of ids.entries()) await s.jobs.create({ id, kind: 'k', params: { n: k }, state: k === 1 ? 'running' : 'queued', progress: { done: 0, total: 4 }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
+    expect((await s.jobs.list()).map((j) => j.id)).toEqual([...ids].reverse());
+    expect((await s.jobs.list(1)).map((j) => j.id)).toEqual([ids[2]]);
+    expect((await s.jobs.byState(['queued'])).map((j) => j.id)).toEqual([ids[0], ids[2]]);
+    expect(await s.jobs.byState([])).toEqual([]);
+    const updated = await s.jobs.update(ids[1]!, { state: 'failed', error: 'boom', attempts: 2, progress: { done: 3, total: 4 }, result: { mean: 0.5, scores: [1, null] } });
+    expect(updated).toMatchObject({ id: ids[1], kind: 'k', params: { n: 1 }, state: 'failed', error: 'boom', attempts: 2, progress: { done: 3, total: 4 }, result: { mean: 0.5, scores: [1, null] } });
+    expect(await s.jobs.get(ids[1]!)).toEqual(updated);
+    await expect(s.jobs.update('01NOSUCHJOB000000000000000', { state: 'done' })).rejects.toThrow(/does not exist/);
+    expect(await s.jobs.get('01NOSUCHJOB000000000000000')).toBeUndefined();
+    await s.close();
+  });
+
+  it('stores models and inputs, and deletes models', async () => {
+    const s = await kind.open(tempDir());
+    const m = { id: '6'.repeat(64), name: 'm.onnx', bytes: 1234, inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 1, 28, 28] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 10] }], opset: 17, preprocess: { size: [28, 28] as [number, number], grayscale: true, mean: [0.1307], std: [0.3081] }, createdAt: 't' };
+    expect((await s.models.put(m)).record).toEqual(m);
+    expect(await s.models.get(m.id)).toEqual(m);
+    const i = { ...input('5'.repeat(64)), source: { kind: 'sample' as const, dataset: 'd', index: 7 }, displaySha256: '4'.repeat(64) };
+    expect(await s.inputs.put(i)).toEqual(i);
+    expect(await s.inputs.get(i.id)).toEqual(i);
+    expect(await s.models.delete(m.id)).toBe(true);
+    expect(await s.models.delete(m.id)).toBe(false);
+    expect(await s.models.list()).toEqual([]);
+    await s.close();
+  });
+
+  it('stores a shard and its results once, however often it is delivered', async () => {
+    const s = await kind.open(tempDir());
+    const now = new Date().toISOString();
+    const job = await s.jobs.create({ id: newId(), kind: 'k', params: {}, state: 'running', progress: { done: 0, total: 5 }, resultIds: [], attempts: 1, createdAt: now, updatedAt: now });
+    const items = (n: number) => Array.from({ length: n }, (_, k) => {
+      const inputId = (k + 1).toString(16).repeat(64).slice(0, 64);
+      return { result: { ...result(newId(), inputId), jobId: job.id, target: k }, input: input(inputId) };
+    });
+    const first = items(3);
+    expect(await s.saveShard({ jobId: job.id, index: 0, size: 3, worker: 'w1', createdAt: now }, first)).toEqual({ stored: true, done: 3 });
+    // The same shard again (a redelivery after a worker died before acknowledging): nothing is added.
+    expect(await s.saveShard({ jobId: job.id, index: 0, size: 3, worker: 'w2', createdAt: now }, items(3))).toEqual({ stored: false, done: 3 });
+    expect(await s.saveShard({ jobId: job.id, index: 1, size: 2, outcome: { sum: 1.5 }, createdAt: now }, [])).toEqual({ stored: true, done: 5 });
+    const stored = await s.jobs.get(job.id);
+    expect(stored!.progress).toEqual({ done: 5, total: 5 });
+    expect(stored!.resultIds).toEqual(first.map((x) => x.result.id));
+    expect(await s.jobs.shards(job.id)).toEqual([
+      { jobId: job.id, index: 0, size: 3, worker: 'w1', createdAt: now },
+      { jobId: job.id, index: 1, size: 2, outcome: { sum: 1.5 }, createdAt: now },
+    ]);
+    // Concurrent deliveries of one shard store it once.
+    const again = await Promise.all([0, 1, 2].map(() => s.saveShard({ jobId: job.id, index: 2, size: 1, createdAt: now }, items(1))));
+    expect(again.filter((o) => o.stored)).toHaveLength(1);
+    expect((await s.results.list({ jobId: job.id })).length).toBe(4);
+    await s.close();
+  });
+});
+
+describe('PostgresStore', () => {
+  it.skipIf(pgSkip !== undefined)('upgrades a version-1 database, keeping its rows, and refuses a newer one', async () => {
+    const pg = (await import('pg')).default;
+    const url = await pgServer!.createDatabase('upgrade');
+    const pool = new pg.Pool({ connectionString: url });
+    const { migratePostgres } = await import('../../src/store/postgres.js');
+    expect(await migratePostgres(pool, 1)).toBe(1);
+    await pool.query("INSERT INTO jobs (id, kind, params, state, done, total, error, created_at, updated_at) VALUES ('01JOB00000000000000000000A', 'explain-dataset', '{}', 'running', 3, 8, NULL, 't', 't')");
+    const s = await PostgresStore.open({ url, dir: tempDir() });
+    expect(await s.schemaVersion()).toBe(LATEST_VERSION);
+    expect(await s.jobs.get('01JOB00000000000000000000A')).toMatchObject({ state: 'running', progress: { done: 3, total: 8 }, attempts: 0, resultIds: [] });
+    await s.close();
+    await pool.query("INSERT INTO schema_migrations VALUES (99, 'future', 't')");
+    await pool.end();
+    await expect(PostgresStore.open({ url, dir: tempDir() })).rejects.toThrow(/version 99, newer/);
+  });
+
+  it('a server that is not there is a clear StoreError naming the URL without its password', async () => {
+    const err = await PostgresStore.open({ url: 'postgres://me:secret@127.0.0.1:1/none', dir: tempDir() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).message).toMatch(/cannot open the PostgreSQL store at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/none/);
+    expect((err as StoreError).message).not.toMatch(/secret/);
   });
 });

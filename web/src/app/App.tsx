@@ -6,6 +6,7 @@ import { ExplainView } from '../views/ExplainView';
 import { CompareView } from '../views/CompareView';
 import { HistoryView } from '../views/HistoryView';
 import { EvalView } from '../views/EvalView';
+import { WorkersView } from '../views/WorkersView';
 
 const TABS: { view: View; label: string }[] = [
   { view: 'models', label: 'Models' },
@@ -13,6 +14,7 @@ const TABS: { view: View; label: string }[] = [
   { view: 'compare', label: 'Compare' },
   { view: 'history', label: 'History' },
   { view: 'eval', label: 'Evaluation' },
+  { view: 'workers', label: 'Workers' },
 ];
 
 export function App() {
@@ -52,6 +54,7 @@ export function App() {
       {route.view === 'compare' && <CompareView route={route} set={set} />}
       {route.view === 'history' && <HistoryView route={route} set={set} />}
       {route.view === 'eval' && <EvalView route={route} set={set} />}
+      {route.view === 'workers' && <WorkersView route={route} set={set} />}
       <footer className="footer">
         {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
       </footer>

@@ -1,0 +1,97 @@
+/**
+ * Queue mode end to end with real processes: `xsys serve --queue` on a throwaway redis-server and `xsys worker`
+ * children. A job over two workers stores results byte-identical to the embedded (in-process) run; a worker killed with
+ * SIGKILL mid-shard has its shard retried by the other (BullMQ stalled-job detection) and the job completes with one
+ * result per sample, none lost, none duplicated.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { skipReason, startRedis, type RedisServer } from '../helpers/services.js';
+import { api, ensureBuilt, finished, killChildren, resultsByInput, serve, stop, waitFor, worker, writeDigits } from './helpers.js';
+
+const skip = skipReason('redis');
+let redis: RedisServer | undefined;
+let tmp: string;
+let digits: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'xsys-queue-'));
+  digits = writeDigits(join(tmp, 'digits.npy'), 16);
+  if (!skip) redis = await startRedis();
+}, 180_000);
+afterAll(async () => {
+  killChildren();
+  await redis?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const job = (modelId: string, extra: Record<string, unknown> = {}) => ({ kind: 'explain-dataset', modelId, dataset: 'digits', method: 'lrp', composite: 'epsilon-gamma-box', ...extra });
+
+describe.skipIf(skip !== undefined)('xsys serve --queue with xsys worker processes', () => {
+  it('a job over 2 workers stores results byte-identical to the embedded run', async () => {
+    const embedded = await serve(['--data-dir', join(tmp, 'embedded'), '--dataset', `digits=${digits}`]);
+    const modelId = (await api(embedded.url, 'GET', '/api/models'))[0].id;
+    const e = await api(embedded.url, 'POST', '/api/jobs', job(modelId));
+    expect((await finished(embedded.url, e.id)).state).toBe('done');
+    const expected = await resultsByInput(embedded.url, e.id);
+    const heatmapBytes = Buffer.from(await (await fetch(`${embedded.url}/api/artefacts/${(expected.values().next().value as { artefacts: { heatmap: string } }).artefacts.heatmap}`)).arrayBuffer());
+    await stop(embedded);
+
+    const server = await serve(['--data-dir', join(tmp, 'queued'), '--dataset', `digits=${digits}`, '--queue', redis!.url, '--shard-size', '2']);
+    const w1 = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'c1')]);
+    const w2 = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'c2')]);
+    const q = await api(server.url, 'POST', '/api/jobs', job(modelId));
+    const done = await finished(server.url, q.id);
+    expect(done).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
+    expect(done.resultIds).toHaveLength(16);
+    const got = await resultsByInput(server.url, q.id);
+    expect(got.size).toBe(16);
+    expect(got).toEqual(expected);
+    // Same hash, same bytes: the artefact itself is served identically.
+    const first = got.get([...expected.keys()][0]!) as { artefacts: { heatmap: string } };
+    expect(Buffer.from(await (await fetch(`${server.url}/api/artefacts/${first.artefacts.heatmap}`)).arrayBuffer()).equals(heatmapBytes)).toBe(true);
+    // Both workers took part, and the Workers view saw them.
+    const delivered = (c: { out: () => string }) => (c.out().match(new RegExp(`delivered`, 'g')) ?? []).length;
+    expect(delivered(w1) + delivered(w2)).toBe(8);
+    expect(delivered(w1)).toBeGreaterThan(0);
+    expect(delivered(w2)).toBeGreaterThan(0);
+    // Heartbeats come every 2 s: wait for the one after the last shard.
+    const workers = await waitFor(async () => {
+      const w = await api(server.url, 'GET', '/api/workers');
+      return w.workers.reduce((n: number, x: { itemsDone: number }) => n + x.itemsDone, 0) === 16 ? w : undefined;
+    }, 'the heartbeats', 10_000);
+    expect(workers.workers.map((w: { id: string }) => w.id).sort()).toEqual([/worker (\S+) ready/.exec(w1.out())![1], /worker (\S+) ready/.exec(w2.out())![1]].sort());
+    expect(await stop(w1)).toBe(0);
+    expect(await stop(w2)).toBe(0);
+    // A stopped worker removes its heartbeat.
+    expect((await api(server.url, 'GET', '/api/workers')).workers).toEqual([]);
+    await stop(server);
+  });
+
+  it('a worker killed with SIGKILL mid-shard: its shard is retried by the other, nothing lost or duplicated', async () => {
+    const server = await serve(['--data-dir', join(tmp, 'kill'), '--dataset', `digits=${digits}`, '--queue', redis!.url, '--shard-size', '4']);
+    const modelId = (await api(server.url, 'GET', '/api/models'))[0].id;
+    // Occlusion with a 3×3 window at stride 1: ~700 model runs per sample, so the kill lands inside a shard.
+    const victim = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'k1'), '--stall-timeout', '5']);
+    const q = await api(server.url, 'POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'digits', method: 'occlusion', params: { window: 3, stride: 1 } });
+    const started = await waitFor(() => /shard (\d+) of job \S+ started/.exec(victim.out())?.[1], 'the victim to start a shard');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const survivor = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'k2'), '--stall-timeout', '5']);
+    const done = await finished(server.url, q.id);
+    expect(done, `${done.error}\n${survivor.out()}\n${server.err()}`).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
+    expect(done.resultIds).toHaveLength(16);
+    const results = await api(server.url, 'GET', `/api/results?jobId=${q.id}&limit=500`);
+    expect(results).toHaveLength(16);
+    expect(new Set(results.map((r: { inputId: string }) => r.inputId)).size).toBe(16);
+    // The killed shard was computed again by the survivor.
+    expect(survivor.out()).toMatch(new RegExp(`shard ${started} of job ${q.id} delivered`));
+    await stop(survivor);
+    await stop(server);
+  });
+});
