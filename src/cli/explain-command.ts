@@ -3,7 +3,9 @@ import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ModelExplainer } from '../methods/explainer.js';
 import { explain } from '../methods/explain.js';
-import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { getMethod, METHODS, METHOD_NAMES, type MethodName } from '../methods/registry.js';
+import { compositeDeclarations, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { describeParam } from '../param-spec.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { toFloat32 } from '../io/npy.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
@@ -80,15 +82,32 @@ async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedI
   return out;
 }
 
+/** The methods and composites with their parameters, from their declarations (shown after `xsys explain --help`). */
+export function methodsHelp(): string {
+  const lines = ['', 'Methods (--method) and their parameters (--param k=v):'];
+  for (const m of METHODS) {
+    const where = [m.onePass ? 'one pass' : 'many runs', m.device ? 'also on the device' : '', m.tokenInputs ? 'token models too' : ''].filter(Boolean).join(', ');
+    lines.push(`  ${m.name.padEnd(22)}${m.description} (${where})`);
+    for (const p of m.params) lines.push(`      ${describeParam(p)}`);
+    if (m.composite) lines.push('      the parameters of its composite (below)');
+  }
+  lines.push('', `Composites (--composite, method lrp; default ${DEFAULT_COMPOSITE}):`);
+  for (const c of compositeDeclarations()) {
+    lines.push(`  ${c.name.padEnd(28)}${c.description}`);
+    for (const p of c.params) lines.push(`      ${describeParam(p)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 export function registerExplain(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('explain')
     .description('explain inputs (.npy or images) with a method; writes attributions (.npy), heatmaps (.png) and summary.json. Text models (token-id inputs): per-token relevance as .tokens.json, .html and a terminal rendering')
     .argument('<model>', 'ONNX model file')
     .argument('[inputs...]', '.npy files (one sample or a batch) or images; for text models, token ids (.npy or a JSON list)')
-    .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')}`, 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, 'epsilon-plus-flat')
-    .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32)', collect)
+    .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')} (see below)`, 'lrp')
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, DEFAULT_COMPOSITE)
+    .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32; see below)', collect)
     .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
     .option('-o, --out <dir>', 'output directory', 'xsys-out')
     .option('--size <h,w>', 'resize images to this size (one number: square)')
@@ -107,6 +126,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--tokenizer <tokenizer.json>', "text models: the model's Hugging Face tokenizer.json (loaded offline)")
     .option('--position <n>', 'generative models: explain the next-token score at this position (negative: from the end; default: last)')
     .option('--token-input <name>', 'text models: the id input whose embedding gives per-token relevance (default: found from the graph)')
+    .addHelpText('after', methodsHelp())
     .action((model: string, inputs: string[], flags: ExplainFlags, cmd: Command) =>
       run(async () => {
         const proto = await readModel(model);
@@ -115,7 +135,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
           return runTextExplain(proto, inputs, flags, cmd.getOptionValueSource('composite') !== 'default');
         }
         if (!inputs.length) throw new InvalidArgumentError('inputs', 'nothing to explain', 'pass .npy files or images');
-        if (!METHOD_NAMES.includes(flags.method as MethodName)) throw new InvalidArgumentError('--method', `unknown method '${flags.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
+        getMethod(flags.method);
         if (!COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
         const params = parseParams(flags.param);
         const target = parseTarget(flags.target);

@@ -13,6 +13,7 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
+import { registerConcepts } from './concepts-command.js';
 import { registerWorker } from './worker-command.js';
 import { registerStrategies } from './strategies-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExplain(program, run);
   registerEvaluate(program, run);
   registerServe(program, run);
+  registerConcepts(program, run);
   registerWorker(program, run);
   registerStrategies(program, run);
 

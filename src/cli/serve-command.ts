@@ -115,6 +115,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           threads,
           explainConcurrency: concurrency,
           limits,
+          conceptsDir: join(dataDir, 'concepts'),
           ...(queue ? { queue, shardSize } : {}),
         });
         let address: string;

@@ -1,4 +1,5 @@
-export { COMPOSITE_NAMES, NAMED_COMPOSITES, namedComposite } from './named.js';
+export { COMPOSITE_NAMES, DEFAULT_COMPOSITE, NAMED_COMPOSITES, namedComposite } from './named.js';
+export { compositeDeclarations, compositeParams, type CompositeDeclaration } from './params.js';
 export { parseComposite } from './user.js';
 export { assignRules, type RuleAssignment } from './resolve.js';
 export type { Composite, CompositeEntry, Matcher } from './types.js';

@@ -106,6 +106,9 @@ export const NAMED_COMPOSITES: Readonly<Record<string, NamedComposite>> = {
 
 export const COMPOSITE_NAMES = Object.keys(NAMED_COMPOSITES);
 
+/** The composite LRP uses when none is named (CNNs and MLPs; token models default to attnlrp). */
+export const DEFAULT_COMPOSITE = 'epsilon-plus-flat';
+
 /** A named composite with its parameters; unknown parameter names are an error, not silently ignored. */
 export function namedComposite(name: string, params: Record<string, number> = {}): Composite {
   const key = name.toLowerCase().replace(/_/g, '-');

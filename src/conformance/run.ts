@@ -5,6 +5,9 @@ import { toFloat32 } from '../io/npy.js';
 import { readNpy } from '../io/npy-file.js';
 import { explain } from '../methods/explain.js';
 import { ModelExplainer } from '../methods/explainer.js';
+import { ExplainSession } from '../methods/session.js';
+import { readModel } from '../onnx/file.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from '../methods/multi-input.js';
 import { feedFromArray, type Feed } from '../runtime/feeds.js';
@@ -82,8 +85,16 @@ export async function runConformance(manifestPath: string, options: { filter?: s
   if (!Array.isArray(manifest.cases)) throw new FileFormatError(manifestPath, "not a conformance manifest: no 'cases' array");
   const tol = manifest.tolerance?.relative_linf ?? 5e-4;
   const base = dirname(resolve(manifestPath));
-  const explainers = new Map<string, Promise<ModelExplainer>>();
-  const multi = new Map<string, Promise<MultiInputExplainer>>();
+  // One session per model, whichever front end (one float input, several named inputs) a case uses.
+  const sessions = new Map<string, Promise<ExplainSession>>();
+  const sessionOf = (modelPath: string): Promise<ExplainSession> => {
+    let s = sessions.get(modelPath);
+    if (!s) {
+      s = readModel(modelPath).then((m) => new ExplainSession(m, nodeRuntime()));
+      sessions.set(modelPath, s);
+    }
+    return s;
+  };
   const results: ConformanceCaseResult[] = [];
   for (const c of manifest.cases) {
     if (options.filter && !c.id.includes(options.filter)) continue;
@@ -91,26 +102,17 @@ export async function runConformance(manifestPath: string, options: { filter?: s
       if (!METHOD_NAMES.includes(c.method as MethodName)) throw new XsysError(`unknown method '${c.method}'`);
       const modelPath = resolve(base, c.model);
       if (c.inputs || c.relevance_at) {
-        let mx = multi.get(modelPath);
-        if (!mx) {
-          mx = MultiInputExplainer.load(modelPath);
-          multi.set(modelPath, mx);
-        }
-        const got = await runMultiInputCase(await mx, c, base);
+        const got = await runMultiInputCase(new MultiInputExplainer(await sessionOf(modelPath)), c, base);
         const expected = await readNpy(resolve(base, c.expected));
         return compare(got, expected.data as Float64Array | Float32Array, expected.shape);
       }
       if (!c.input) throw new XsysError(`case '${c.id}' has neither 'input' nor 'inputs'`);
-      let mx = explainers.get(modelPath);
-      if (!mx) {
-        mx = ModelExplainer.load(modelPath);
-        explainers.set(modelPath, mx);
-      }
+      const mx = new ModelExplainer(await sessionOf(modelPath));
       const x = await readNpy(resolve(base, c.input));
       const expected = await readNpy(resolve(base, c.expected));
       const method = c.method as MethodName;
       const methodName = c.method === 'gradient-x-input' ? 'gradient-x-input' : method;
-      const e = await explain(await mx, { data: toFloat32(x), dims: x.shape }, {
+      const e = await explain(mx, { data: toFloat32(x), dims: x.shape }, {
         method: methodName,
         composite: c.composite,
         params: caseParams(c),

@@ -1,19 +1,22 @@
 import type { Tensor } from '../runtime/tensor.js';
+import type { MethodName } from './registry.js';
+import type { Target } from './session.js';
 
-export type MethodName = 'lrp' | 'gradient' | 'gradient-x-input' | 'smoothgrad' | 'integrated-gradients' | 'occlusion' | 'grad-cam';
-export const METHOD_NAMES: readonly MethodName[] = ['lrp', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients', 'occlusion', 'grad-cam'];
+// The method names come from the registry (one file per method, src/methods/registry.ts).
+export { METHOD_NAMES, type MethodName } from './registry.js';
 
 /** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
-export type Target = number | number[] | 'pred';
+export type { Target } from './session.js';
 
 export interface ExplainOptions {
   method?: MethodName;
   /** lrp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
   composite?: string;
   /**
-   * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method:
-   * smoothgrad: noiseLevel (0.1), samples (20), seed (0); integrated-gradients: steps (20), baseline (0);
-   * occlusion: window (8), stride (4), fill (0); grad-cam: none (pass `layer`).
+   * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method, as each method declares
+   * them (src/methods/<method>.ts; GET /api/methods lists them): smoothgrad: noiseLevel (0.1), samples (20), seed (0);
+   * integrated-gradients: steps (20), baseline (0); occlusion: window (8), stride (4), fill (0); grad-cam: none (pass
+   * `layer`).
    */
   params?: Record<string, number>;
   target?: Target;

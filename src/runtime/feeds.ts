@@ -1,6 +1,6 @@
-import * as ort from 'onnxruntime-node';
+/** Model inputs of any dtype: declarations, conversion and checks (runtime-independent; runtime/node.ts runs them). */
 import type { ValueInfoProto } from 'onnx-buf';
-import { InputDataError, RuntimeFailure } from '../errors.js';
+import { InputDataError } from '../errors.js';
 import type { NdArray } from '../io/npy.js';
 import type { Dim } from '../ir/shapes.js';
 import type { Tensor } from './tensor.js';
@@ -69,27 +69,4 @@ export function validateFeed(name: string, feed: Feed, want: DeclaredInput): voi
     const bad = firstNonFinite(feed.data);
     if (bad >= 0) throw new InputDataError(`input '${name}' contains a non-finite value (${feed.data[bad]}) at flat index ${bad}`);
   }
-}
-
-export function toOrt(feed: Feed | Tensor): ort.Tensor {
-  if (!('dtype' in feed)) return new ort.Tensor('float32', feed.data, feed.dims);
-  return new ort.Tensor(feed.dtype, feed.data, feed.dims);
-}
-
-/** Runs a session on mixed-dtype feeds; float outputs come back as float32 tensors. */
-export async function runFeeds(session: ort.InferenceSession, feeds: Record<string, Feed | Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
-  let out: ort.InferenceSession.OnnxValueMapType;
-  try {
-    out = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
-  } catch (e) {
-    throw new RuntimeFailure(`ONNX Runtime failed while running: ${(e as Error).message}`, 'check that the inputs match the model (names, dtypes, shapes)', e);
-  }
-  const result: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(out)) {
-    const t = v as ort.Tensor;
-    result[k] = { data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>, Number), dims: [...t.dims] };
-  }
-  return result;
 }

@@ -13,6 +13,11 @@ import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { sprayHandler } from '../jobs/spray.js';
 import { pcxHandler } from '../jobs/pcx.js';
+import { conceptReferencesHandler } from '../jobs/concept-references.js';
+import { ConceptService } from '../services/concept-service.js';
+import { conceptRoutes } from './routes/concepts.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { JobRunner } from '../jobs/runner.js';
 import type { LimitOverrides } from '../methods/limits.js';
 import { QueueDispatcher } from '../queue/dispatcher.js';
@@ -27,6 +32,7 @@ import { ModelService } from '../services/models.js';
 import { ApiRoutes, type RouteAccess } from './openapi.js';
 import { HttpProblem, toProblem } from './problem.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { methodRoutes } from './routes/methods.js';
 import { explainRoutes } from './routes/explain.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
@@ -59,6 +65,8 @@ export interface ServerOptions {
   shardSize?: number;
   /** Queue mode: attempts per shard before its job fails (default 3). */
   shardAttempts?: number;
+  /** Where reference-sample sets of the Concepts view are kept (default: a fresh temporary directory). */
+  conceptsDir?: string;
 }
 
 export interface Workbench {
@@ -98,6 +106,8 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobs.register(evaluateHandler({ models, datasets }));
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
+  const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
+  jobs.register(conceptReferencesHandler({ models, datasets, concepts }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);
@@ -136,8 +146,10 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   modelRoutes(api, context);
   datasetRoutes(api, context);
   explainRoutes(api, context);
+  methodRoutes(api);
   jobRoutes(api, context);
   queueRoutes(api, context);
+  conceptRoutes(api, concepts);
   const open = { config: { public: true } satisfies RouteAccess };
   app.get('/openapi.json', open, async () => api.document());
 

@@ -13,7 +13,7 @@ import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { explain } from '../methods/explain.js';
 import type { LimitOverrides } from '../methods/limits.js';
 import type { ModelExplainer } from '../methods/explainer.js';
-import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { getMethod, METHOD_NAMES, type MethodName } from '../methods/registry.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
@@ -64,13 +64,14 @@ function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: numbe
     .slice(0, k);
 }
 
-/** Splits request params into the library's numeric params and Grad-CAM's layer name. */
+/** Splits request params into the library's numeric params and the string ones the method declares (Grad-CAM's layer). */
 function splitParams(method: MethodName, params: Record<string, number | string>): { numeric: Record<string, number>; layer?: string } {
+  const declared = getMethod(method).params;
   const numeric: Record<string, number> = {};
   let layer: string | undefined;
   for (const [k, v] of Object.entries(params)) {
-    if (k === 'layer' && method === 'grad-cam') {
-      layer = String(v);
+    if (declared.some((p) => p.name === k && p.type === 'string')) {
+      if (k === 'layer') layer = String(v);
       continue;
     }
     const n = typeof v === 'number' ? v : Number(v);

@@ -114,7 +114,7 @@ describe('MultiInputExplainer', () => {
     await expect(mx.explain({ input_ids: ids([1, 2, 3], [1, 3]), extra: floats([0, 0, 0, 0, 0, 0], [2, 3]) })).rejects.toThrow(/input 'extra' has batch size 2 \(axis 0\), but input 'input_ids' has 1/);
     await expect(mx.explain({ input_ids: ids([1, 2, 3, 4]), extra })).rejects.toThrow(InputDataError);
     await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra }, { method: 'occlusion' as never })).rejects.toThrow(/not available for models with several or integer inputs/);
-    await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra }, { target: 3 })).rejects.toThrow(/3 is out of range: the scores have 3 entries/);
+    await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra }, { target: 3 })).rejects.toThrow(/class 3 is out of range: the model has 3 classes/);
     // A model without a static token dim takes the longer sequence.
     const open = await MultiInputExplainer.load(bagModel('T'));
     const e = await open.explain({ input_ids: ids([1, 3, 4, 4]), extra }, { method: 'gradient', target: 0 });

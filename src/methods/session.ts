@@ -1,0 +1,341 @@
+/**
+ * One model prepared for explaining, whatever the front end (CLI, library, server, evaluation, conformance, browser):
+ * the model's declared inputs (a single float input is one feed among several), the explained scores, token
+ * embeddings, the forward "probe" sessions and the compiled explainers with their sessions (created on first use and
+ * cached), target resolution, one-hot seeds and one-pass runs. The runtime is a port (runtime/port.ts): Node and the
+ * browser each bring a small adapter. Browser-clean: nothing here reaches Node-only code.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { resolveExplainedOutput } from '../canonicalize/index.js';
+import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
+import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
+import type { Composite } from '../composites/index.js';
+import { InputDataError, InvalidArgumentError } from '../errors.js';
+import { Graph } from '../ir/graph.js';
+import { inferShapes } from '../ir/shapes.js';
+import { cloneModel } from '../onnx/model.js';
+import { convertToFloat32 } from '../onnx/precision.js';
+import { declaredInputs, validateFeed, type DeclaredInput, type Feed } from '../runtime/feeds.js';
+import type { ExplainRuntime, RuntimeSession } from '../runtime/port.js';
+import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
+import type { OnePass } from './define.js';
+
+/** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
+export type Target = number | number[] | 'pred';
+
+export interface SessionCompiled<S = RuntimeSession> {
+  compiled: CompiledExplainer;
+  session: S;
+  sessionMs: number;
+}
+
+/**
+ * Compiled explainers of one model with their sessions, created on first use per set of compile options. A failed
+ * compile is forgotten, so a later call with the same options reports its error again instead of a stale rejection.
+ */
+export class CompiledCache<S> {
+  private readonly entries = new Map<string, Promise<SessionCompiled<S>>>();
+  constructor(
+    private readonly model: ModelProto,
+    private readonly create: (model: ModelProto, compiledGraph: boolean) => Promise<S>,
+  ) {}
+
+  get(options: CompileOptions): Promise<SessionCompiled<S>> {
+    const key = JSON.stringify(options);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const compiled = compileExplainer(this.model, options);
+        const t0 = performance.now();
+        const session = await this.create(compiled.model, true);
+        return { compiled, session, sessionMs: performance.now() - t0 };
+      })();
+      this.entries.set(key, entry);
+      entry.catch(() => this.entries.delete(key));
+    }
+    return entry;
+  }
+}
+
+/**
+ * Sessions of the plain model that also return one of its tensors (an explained scores tensor, a Grad-CAM layer),
+ * created on first use per tensor. `check` may reject the tensor on the model's graph before a session is made. A
+ * failed session is forgotten, as above.
+ */
+export class ProbeCache<S> {
+  private readonly entries = new Map<string, Promise<S>>();
+  constructor(
+    private readonly model: ModelProto,
+    private readonly create: (model: ModelProto, compiledGraph: boolean) => Promise<S>,
+  ) {}
+
+  get(tensor: string, check?: (g: Graph) => void): Promise<S> {
+    let entry = this.entries.get(tensor);
+    if (!entry) {
+      const m = cloneModel(this.model);
+      const g = new Graph(m);
+      check?.(g);
+      if (!g.isGraphOutput(tensor)) g.addOutput(tensor);
+      entry = this.create(m, false);
+      this.entries.set(tensor, entry);
+      entry.catch(() => this.entries.delete(tensor));
+    }
+    return entry;
+  }
+}
+
+export interface OnePassOptions {
+  /** lrp: the composite, resolved by the caller (Node callers may read JSON files; the session cannot). */
+  composite?: Composite;
+  target?: Target;
+  /** Scores with a token axis ([batch, tokens, vocab]): the position whose next-token score is explained. */
+  position?: number;
+  seedMode?: 'logit' | 'direct';
+  output?: string;
+  tokenInput?: string;
+  relevanceAt?: string[];
+  /** How targets are named in errors ('--target' on the command line, 'target' in the browser). */
+  targetArg?: string;
+}
+
+export interface OnePassResult {
+  /** The explained scores per sample, [batch, classes] (with a token axis: at `position`). */
+  scores: Tensor;
+  /** The scores as the model returns them. */
+  fullScores: Tensor;
+  targets: number[];
+  position?: number;
+  /** Attribution of every float input (× the input for gradient × input). */
+  attributions: Record<string, Tensor>;
+  relevanceAt: Record<string, Tensor>;
+  tokenRelevance?: Tensor;
+  tokenInput?: string;
+  compiled: CompiledExplainer;
+  timing: { compileMs: number; sessionMs: number; runMs: number };
+}
+
+export class ExplainSession {
+  readonly inputs: DeclaredInput[];
+  /** Float32 graph inputs (attributions are computed for each). */
+  readonly floatInputs: string[];
+  /** The explained scores of the first output (the logits before a terminal Softmax). */
+  readonly scoresName: string;
+  readonly embeddings: TokenEmbedding[];
+  /** Longest sequence the model allows (static input dim or position-embedding table), if it can be told. */
+  readonly maxSequence?: number;
+  private readonly probes: ProbeCache<RuntimeSession>;
+  private readonly compiledCache: CompiledCache<RuntimeSession>;
+  private readonly scoresOf = new Map<string, string>();
+
+  constructor(
+    readonly model: ModelProto,
+    readonly runtime: ExplainRuntime,
+  ) {
+    // A ModelProto handed in directly may still be in half precision: probes, compiled graphs and inputs use float32.
+    convertToFloat32(model);
+    const create = (m: ModelProto, compiledGraph: boolean) => runtime.createSession(m, { compiledGraph });
+    this.probes = new ProbeCache(model, create);
+    this.compiledCache = new CompiledCache(model, create);
+    const g = new Graph(cloneModel(model));
+    this.inputs = declaredInputs(g.inputs);
+    this.floatInputs = this.inputs.filter((i) => i.elemType === 1).map((i) => i.name);
+    this.scoresName = resolveExplainedOutput(g).scores;
+    this.embeddings = this.inputs.some((i) => i.elemType !== 1) ? findTokenEmbeddings(g, inferShapes(g)) : [];
+    this.maxSequence = this.embeddings.length ? positionLimit(g, this.embeddings) : undefined;
+  }
+
+  /** The tensor explained for a model output (default: the first): the logits before a terminal Softmax, else the output. */
+  scoresNameOf(output?: string): string {
+    if (output === undefined) return this.scoresName;
+    let name = this.scoresOf.get(output);
+    if (!name) {
+      name = resolveExplainedOutput(new Graph(cloneModel(this.model)), output).scores;
+      this.scoresOf.set(output, name);
+    }
+    return name;
+  }
+
+  /** Rejects feeds that cannot be right, naming the input: unknown/missing names, dtypes, shapes, ids, lengths. */
+  validateFeeds(feeds: Readonly<Record<string, Feed>>): void {
+    const names = this.inputs.map((i) => i.name);
+    for (const k of Object.keys(feeds)) {
+      if (!names.includes(k)) throw new InvalidArgumentError('--input', `the model has no input named '${k}'`, `its inputs: ${names.join(', ')}`);
+    }
+    for (const want of this.inputs) {
+      const f = feeds[want.name];
+      if (!f) throw new InvalidArgumentError('--input', `input '${want.name}' (${want.dtype ?? 'unknown type'}) is missing`, `give every input: ${names.join(', ')}`);
+      validateFeed(want.name, f, want);
+    }
+    let batch: { input: string; size: number } | undefined;
+    for (const [k, axis] of batchAxes(this.inputs)) {
+      const f = feeds[k]!;
+      if (f.dims.length <= axis) continue;
+      const n = f.dims[axis]!;
+      if (!batch) batch = { input: k, size: n };
+      else if (n !== batch.size) throw new InputDataError(`input '${k}' has batch size ${n} (axis ${axis}), but input '${batch.input}' has ${batch.size}`, 'give every batched input the same number of samples');
+    }
+    for (const e of this.embeddings) {
+      const f = feeds[e.input]!;
+      for (let i = 0; i < f.data.length; i++) {
+        const v = Number(f.data[i]!);
+        if (!Number.isInteger(v) || v < 0 || v >= e.vocabSize) {
+          throw new InputDataError(`input '${e.input}': token id ${v} at flat index ${i} is outside the vocabulary (0–${e.vocabSize - 1}, the rows of embedding table '${e.node.input[0]}')`, 'tokenize with the tokenizer that belongs to this model');
+        }
+      }
+      const len = f.dims[f.dims.length - 1]!;
+      if (this.maxSequence !== undefined && len > this.maxSequence) {
+        throw new InputDataError(`input '${e.input}': sequence of ${len} tokens is longer than the model allows (${this.maxSequence})`, 'truncate the text or split it into windows');
+      }
+    }
+  }
+
+  /** The compiled explainer for these options, with its session (cached). */
+  compiled(options: CompileOptions): Promise<SessionCompiled> {
+    const routing = this.runtime.maxPoolRouting;
+    return this.compiledCache.get(routing && options.maxPoolRouting === undefined ? { ...options, maxPoolRouting: routing } : options);
+  }
+
+  /** Explained scores of a model output (default: the first) for a batch, with the plain forward graph. */
+  async scores(feeds: Readonly<Record<string, Feed | Tensor>>, output?: string): Promise<Tensor> {
+    const name = this.scoresNameOf(output);
+    return (await (await this.probes.get(name)).run(feeds, [name]))[name]!;
+  }
+
+  /** The value of an intermediate tensor for a batch (a feed is returned as it is). */
+  async forwardTensor(feeds: Readonly<Record<string, Feed | Tensor>>, name: string): Promise<Tensor> {
+    const fed = feeds[name];
+    if (fed && fed.data instanceof Float32Array) return { data: fed.data, dims: fed.dims };
+    const session = this.probes.get(name, (g) => {
+      if (!g.producer(name)) throw new InvalidArgumentError('--layer', `no tensor named '${name}' in the model`, 'see `xsys inspect` for tensor names');
+    });
+    return (await (await session).run(feeds, [name]))[name]!;
+  }
+
+  /** Targets against per-sample score rows [n, classes]: 'pred' → arg-max; numbers are range-checked. */
+  resolveTargets(target: Target, rows: Tensor, arg = '--target'): number[] {
+    const n = rows.dims[0]!;
+    const classes = size(rows.dims) / n;
+    const list = target === 'pred' ? argmaxRows(rows.data, n) : Array.isArray(target) ? target : new Array<number>(n).fill(target);
+    if (list.length !== n) throw new InvalidArgumentError(arg, `${list.length} targets given for a batch of ${n}`);
+    for (const t of list) {
+      if (!Number.isInteger(t) || t < 0 || t >= classes) throw new InvalidArgumentError(arg, `class ${t} is out of range: the model has ${classes} classes (0–${classes - 1})`);
+    }
+    return list;
+  }
+
+  /** One-hot seed with the scores' dims; with a token axis, at `position` of each sample. */
+  seed(targets: readonly number[], scoresDims: readonly number[], position?: number, classes?: number): Tensor {
+    const n = scoresDims[0]!;
+    const data = new Float32Array(size(scoresDims));
+    const perSample = data.length / n;
+    const c = classes ?? perSample;
+    targets.forEach((t, b) => (data[b * perSample + (position ?? 0) * c + t] = 1));
+    return { data, dims: [...scoresDims] };
+  }
+
+  /** Runs a compiled explainer on feeds with the given targets (seed shaped like the scores, batch of the feeds). */
+  runCompiled(c: SessionCompiled, feeds: Readonly<Record<string, Feed | Tensor>>, seed: Tensor): Promise<Record<string, Tensor>> {
+    return c.session.run({ ...feeds, [c.compiled.seedName]: seed });
+  }
+
+  /**
+   * A one-pass method (lrp, gradient, gradient × input) on feeds: scores, targets (at `position` for token-axis
+   * scores), the seed, one run of the compiled explainer, the attribution of every float input.
+   */
+  async onePass(feeds: Readonly<Record<string, Feed | Tensor>>, pass: OnePass, options: OnePassOptions = {}): Promise<OnePassResult> {
+    const t0 = performance.now();
+    const full = await this.scores(feeds, options.output);
+    const { rows, position } = scoreRows(full, options.position);
+    const targets = this.resolveTargets(options.target ?? 'pred', rows, options.targetArg);
+    const c = await this.compiled({
+      method: pass.backward,
+      ...(pass.backward === 'lrp' ? { composite: options.composite } : {}),
+      output: options.output,
+      ...(options.tokenInput !== undefined ? { tokenInput: options.tokenInput } : {}),
+      ...(options.relevanceAt?.length ? { relevanceAt: options.relevanceAt } : {}),
+      ...(options.seedMode ? { seedMode: options.seedMode } : {}),
+    });
+    const out = await this.runCompiled(c, feeds, this.seed(targets, full.dims, position, rows.dims[1]));
+    const attributions: Record<string, Tensor> = {};
+    for (const [input, name] of Object.entries(c.compiled.attributionNames)) {
+      const a = out[name]!;
+      const x = feeds[input]!;
+      attributions[input] = pass.timesInput ? { data: a.data.map((v, i) => v * Number(x.data[i]!)), dims: a.dims } : a;
+    }
+    const relevanceAt: Record<string, Tensor> = {};
+    for (const [t, name] of Object.entries(c.compiled.relevanceAtNames)) relevanceAt[t] = out[name]!;
+    return {
+      scores: rows,
+      fullScores: full,
+      targets,
+      position,
+      attributions,
+      relevanceAt,
+      tokenRelevance: c.compiled.token ? out[c.compiled.token.relevanceName] : undefined,
+      tokenInput: c.compiled.token?.input,
+      compiled: c.compiled,
+      timing: { compileMs: c.compiled.compileMs, sessionMs: c.sessionMs, runMs: performance.now() - t0 },
+    };
+  }
+}
+
+/**
+ * The scores per sample: [batch, classes] as they are, or, with a token axis ([batch, tokens, vocab]), the row at
+ * `position` (default: last).
+ */
+export function scoreRows(scores: Tensor, position?: number): { rows: Tensor; position?: number } {
+  const [n, ...rest] = scores.dims as [number, ...number[]];
+  if (rest.length <= 1) {
+    if (position !== undefined) throw new InvalidArgumentError('--position', `the model's scores have shape [${scores.dims.join(', ')}], with no token axis to pick a position on`, 'drop --position for classifiers');
+    return { rows: { data: scores.data, dims: [n, rest[0] ?? 1] } };
+  }
+  if (rest.length !== 2) throw new InvalidArgumentError('--output', `cannot explain scores of shape [${scores.dims.join(', ')}]`, 'explain an output of shape [batch, classes] or [batch, tokens, vocab]');
+  const [tokens, vocab] = rest as [number, number];
+  const p = position ?? -1;
+  const pos = p < 0 ? tokens + p : p;
+  if (!Number.isInteger(pos) || pos < 0 || pos >= tokens) throw new InvalidArgumentError('--position', `position ${p} is outside the sequence of ${tokens} tokens`);
+  const data = new Float32Array(n * vocab);
+  for (let b = 0; b < n; b++) data.set(scores.data.subarray((b * tokens + pos) * vocab, (b * tokens + pos + 1) * vocab), b * vocab);
+  return { rows: { data, dims: [n, vocab] }, position: pos };
+}
+
+/**
+ * The longest sequence: the static token dim of the id input, else the rows of a position-embedding table (a
+ * constant 2-D table looked up with indices that are not a graph input).
+ */
+function positionLimit(g: Graph, embeddings: readonly TokenEmbedding[]): number | undefined {
+  const tokenInputs = new Set(embeddings.map((e) => e.input));
+  for (const i of declaredInputs(g.inputs)) {
+    if (tokenInputs.has(i.name) && i.shape && typeof i.shape[i.shape.length - 1] === 'number') return i.shape[i.shape.length - 1] as number;
+  }
+  let limit: number | undefined;
+  const embeddingNodes = new Set(embeddings.map((e) => e.node));
+  for (const n of g.nodes) {
+    if (n.opType !== 'Gather' || embeddingNodes.has(n)) continue;
+    const table = g.constant(n.input[0]!);
+    if (!table || table.dims.length !== 2 || !(table.data instanceof Float32Array) || g.isConstant(n.input[1]!)) continue;
+    if (g.inputs.some((i) => i.name === n.input[1])) continue;
+    limit = Math.min(limit ?? Infinity, table.dims[0]!);
+  }
+  return limit;
+}
+
+/**
+ * The batch axis of each input that has one. Inputs share a batch only where the model says so: the axis carrying the
+ * same symbolic dim as the first input whose axis 0 is symbolic (a recurrent state [layers, batch, hidden] has it on
+ * axis 1). Without named dims, axis 0 where it is not fixed. Scalars (a sample rate) and inputs with a fixed leading
+ * dim and no named batch dim have no batch axis.
+ */
+export function batchAxes(inputs: readonly DeclaredInput[]): Map<string, number> {
+  const symbol = inputs.map((i) => i.shape?.[0]).find((d): d is string => typeof d === 'string');
+  const out = new Map<string, number>();
+  for (const i of inputs) {
+    if (symbol !== undefined && i.shape) {
+      const axis = i.shape.indexOf(symbol);
+      if (axis >= 0) out.set(i.name, axis);
+      continue;
+    }
+    if (!i.shape || (i.shape.length > 0 && typeof i.shape[0] !== 'number')) out.set(i.name, 0);
+  }
+  return out;
+}
