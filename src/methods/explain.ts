@@ -7,7 +7,8 @@ import { METHOD_NAMES, type Explanation, type ExplainOptions, type MethodName } 
 import { mulberry32, gaussian } from './random.js';
 import { resolveComposite } from '../composites/file.js';
 
-const METHOD_PARAMS: Record<MethodName, Record<string, number>> = {
+/** Each method's numeric parameters with their defaults (the server's parameter forms and provenance read them). */
+export const METHOD_PARAMS: Readonly<Record<MethodName, Readonly<Record<string, number>>>> = {
   lrp: {},
   gradient: {},
   'gradient-x-input': {},

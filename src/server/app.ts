@@ -25,6 +25,7 @@ import { HttpProblem, toProblem } from './problem.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { explainRoutes } from './routes/explain.js';
 import { jobRoutes } from './routes/jobs.js';
+import { methodRoutes } from './routes/methods.js';
 import { modelRoutes } from './routes/models.js';
 import { packageRoot } from './paths.js';
 
@@ -116,6 +117,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   modelRoutes(api, context);
   datasetRoutes(api, context);
   explainRoutes(api, context);
+  methodRoutes(api);
   jobRoutes(api, context);
   app.get('/openapi.json', async () => api.document());
 

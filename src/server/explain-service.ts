@@ -10,21 +10,23 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
-import { explain } from '../methods/explain.js';
+import { defaultCamLayer, explain } from '../methods/explain.js';
 import type { ModelExplainer } from '../methods/explainer.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { sha256Hex } from '../store/artefact-files.js';
 import { newId } from '../store/ids.js';
-import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
+import type { InputRecord, InputSource, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
+import { completeParams } from './method-specs.js';
 import { Limiter } from './limiter.js';
 import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
 
-export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
+export type InputSpec = { kind: 'image'; png: string; name?: string } | { kind: 'npy'; npy: string; name?: string } | { kind: 'sample'; dataset: string; index: number };
 
 export interface MethodSpec {
   method: string;
@@ -44,6 +46,8 @@ export type ExplainResult = ResultRecord;
 interface ResolvedInput {
   tensor: Tensor;
   record: InputRecord;
+  /** What the user picked (a dataset sample, a named file), for provenance and History's labels. */
+  source: InputSource;
 }
 
 const NPY = 'application/x-npy';
@@ -61,23 +65,6 @@ function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: numbe
   return Array.from(scores, (score, c) => ({ class: c, score, prob: exp[c]! / sum }))
     .sort((a, b) => b.score - a.score)
     .slice(0, k);
-}
-
-/** Splits request params into the library's numeric params and Grad-CAM's layer name. */
-function splitParams(method: MethodName, params: Record<string, number | string>): { numeric: Record<string, number>; layer?: string } {
-  const numeric: Record<string, number> = {};
-  let layer: string | undefined;
-  for (const [k, v] of Object.entries(params)) {
-    if (k === 'layer' && method === 'grad-cam') {
-      layer = String(v);
-      continue;
-    }
-    const n = typeof v === 'number' ? v : Number(v);
-    if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(n))) throw new InvalidArgumentError(`params.${k}`, `'${v}' is not a number`);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`params.${k}`, 'must be a finite number');
-    numeric[k] = n;
-  }
-  return { numeric, layer };
 }
 
 function decodeBase64(what: string, text: string): Uint8Array {
@@ -117,7 +104,7 @@ export class ExplainService {
           () => undefined,
         );
         const record: InputRecord = { id, dims: tensor.dims, source: { kind: 'sample', dataset, index }, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() };
-        return { tensor, record };
+        return { tensor, record, source: { kind: 'sample' as const, dataset, index } };
       })();
       this.samples.set(key, p);
       p.catch(() => this.samples.delete(key));
@@ -157,7 +144,8 @@ export class ExplainService {
     }
     mx.validate(tensor);
     const id = await this.store.artefacts.put(encodeNpy(tensor.data, tensor.dims), NPY);
-    return { tensor, record: { id, dims: tensor.dims, source, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() } };
+    const label: InputSource = { kind: spec.kind, ...(spec.name ? { name: spec.name } : {}) };
+    return { tensor, record: { id, dims: tensor.dims, source, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() }, source: label };
   }
 
   /** Explains one input with one method and stores the result. `job` ties the result to a job's progress. */
@@ -183,8 +171,19 @@ export class ExplainService {
     if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
     const method = spec.method as MethodName;
     const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
-    const params = spec.params ?? {};
-    const { numeric, layer } = splitParams(method, params);
+    // Every parameter, defaults filled in: provenance says exactly what produced the result.
+    const params = completeParams(method, composite, spec.params ?? {});
+    if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
+    const layer = method === 'grad-cam' ? String(params.layer) : undefined;
+    const numeric: Record<string, number> = {};
+    for (const [k, v] of Object.entries(params)) if (typeof v === 'number') numeric[k] = v;
+    // The same model, input, method, parameters and asked target: the same record (History keeps one, with a count).
+    const dedupKey = job ? undefined : sha256Hex(new TextEncoder().encode(JSON.stringify([model.id, input.record.id, method, composite, params, target, reproducedFrom ?? null])));
+    if (dedupKey && !reproducedFrom) {
+      const seen = await this.store.results.findByKey(dedupKey);
+      const again = seen && (await this.store.results.repeat(seen.id));
+      if (again) return again;
+    }
     const key = `${model.id}|${method}|${composite}|${JSON.stringify(numeric)}|${layer ?? ''}`;
     const cached = this.compiledKeys.has(key);
     let runMs = 0;
@@ -225,11 +224,19 @@ export class ExplainService {
         ortVersion: ORT_VERSION,
         timingMs: { compile: compileMs, run: Math.max(0, runMs - compileMs), total: 0 },
         ...(reproducedFrom ? { reproducedFrom } : {}),
+        inputSource: input.source,
       },
       ...(job ? { jobId: job.id } : {}),
+      ...(dedupKey ? { key: dedupKey, count: 1 } : {}),
       createdAt: new Date().toISOString(),
     };
     result.provenance.timingMs.total = performance.now() - t0;
+    if (dedupKey && reproducedFrom) {
+      // Reproducing again with the same numbers counts on the earlier reproduction instead of adding a copy.
+      const seen = await this.store.results.findByKey(dedupKey);
+      const again = seen && seen.artefacts.attribution === attribution ? await this.store.results.repeat(seen.id) : undefined;
+      if (again) return again;
+    }
     await this.store.saveResult(result, input.record, job);
     return result;
   }
@@ -250,7 +257,8 @@ export class ExplainService {
     if (!inputRecord || !inputBytes || !attrBytes) throw new HttpProblem(409, 'artefact-missing', 'Artefact missing', `the stored input or attribution of result ${resultId} is missing`);
     const mx = await this.models.explainer(model.id);
     const arr = parseNpy(inputBytes.bytes, `input ${original.inputId}`);
-    const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord };
+    const source: InputSource = original.provenance.inputSource ?? (inputRecord.source.kind === 'sample' ? inputRecord.source : { kind: inputRecord.source.kind });
+    const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord, source };
     // The resolved target, not 'pred': a reproduction explains the same class even if the prediction changed.
     const again = await this.compute(model, mx, input, { method: original.method, composite: original.composite ?? undefined, params: original.params }, original.target, performance.now(), undefined, resultId);
     const before = toFloat32(parseNpy(attrBytes.bytes, 'attribution'));

@@ -24,10 +24,12 @@ export const preprocessSchema = {
   },
 };
 
+const inputName = { type: 'string', maxLength: 200, description: 'the file name, shown in History' };
+
 export const inputSpecSchema = {
   oneOf: [
-    { type: 'object', required: ['kind', 'png'], additionalProperties: false, properties: { kind: { const: 'image' }, png: { type: 'string', description: 'base64 of an image file (PNG, JPEG, WebP)' } } },
-    { type: 'object', required: ['kind', 'npy'], additionalProperties: false, properties: { kind: { const: 'npy' }, npy: { type: 'string', description: 'base64 of a .npy holding one preprocessed sample' } } },
+    { type: 'object', required: ['kind', 'png'], additionalProperties: false, properties: { kind: { const: 'image' }, png: { type: 'string', description: 'base64 of an image file (PNG, JPEG, WebP)' }, name: inputName } },
+    { type: 'object', required: ['kind', 'npy'], additionalProperties: false, properties: { kind: { const: 'npy' }, npy: { type: 'string', description: 'base64 of a .npy holding one preprocessed sample' }, name: inputName } },
     { type: 'object', required: ['kind', 'dataset', 'index'], additionalProperties: false, properties: { kind: { const: 'sample' }, dataset: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }, index: { type: 'integer', minimum: 0 } } },
   ],
 };
@@ -35,7 +37,7 @@ export const inputSpecSchema = {
 const methodFields = {
   method: { type: 'string', enum: [...METHOD_NAMES] },
   composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite (method lrp only); default epsilon-plus-flat' },
-  params: { type: 'object', additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (epsilon, gamma, samples, steps, window, layer …)' },
+  params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };
 
@@ -72,7 +74,7 @@ export const components: Record<string, Record<string, unknown>> = {
   Problem: {
     type: 'object',
     required: ['type', 'title', 'status', 'detail'],
-    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, node: { type: 'string' }, hint: { type: 'string' } },
+    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, node: { type: 'string' }, field: { type: 'string' }, hint: { type: 'string' } },
   },
   Preprocess: preprocessSchema,
   ModelSummary: {
@@ -110,6 +112,9 @@ export const components: Record<string, Record<string, unknown>> = {
       relevanceSum: { type: 'number' },
       topk,
       jobId: ULID,
+      key: { type: 'string', description: 'provenance key: asking for the same explanation again returns this record with count + 1' },
+      count: { type: 'integer', minimum: 1, description: 'how many times this explanation was asked for' },
+      lastAt: { type: 'string', description: 'when it was last asked for, if after createdAt' },
       createdAt: { type: 'string' },
       artefacts: {
         type: 'object',
@@ -129,6 +134,12 @@ export const components: Record<string, Record<string, unknown>> = {
           xsysVersion: { type: 'string' },
           ortVersion: { type: 'string' },
           reproducedFrom: ULID,
+          inputSource: {
+            type: 'object',
+            required: ['kind'],
+            description: 'the input as the user picked it',
+            properties: { kind: { type: 'string', enum: ['sample', 'image', 'npy'] }, dataset: { type: 'string' }, index: { type: 'integer' }, name: { type: 'string' } },
+          },
           timingMs: { type: 'object', required: ['compile', 'run', 'total'], properties: { compile: { type: 'number' }, run: { type: 'number' }, total: { type: 'number' } } },
         },
       },

@@ -48,6 +48,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN result TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'results deduplicated by provenance (key, count, last asked)',
+    up: `
+      ALTER TABLE results ADD COLUMN dedup_key TEXT;
+      ALTER TABLE results ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE results ADD COLUMN last_at TEXT;
+      CREATE INDEX results_key ON results (dedup_key, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -79,7 +79,7 @@ describe('SqliteStore', () => {
     expect(m!.preprocess).toBeUndefined();
     expect(job!.result).toBeUndefined();
     const rows = s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     // Migration 3: a job's result (e.g. an evaluation outcome) is stored as JSON and read back.
     const done = await s.jobs.update('01JOB00000000000000000000A', { state: 'done', result: { cells: [{ mean: 0.25, scores: [0.5, null] }] } });
     expect(done.result).toEqual({ cells: [{ mean: 0.25, scores: [0.5, null] }] });
@@ -109,13 +109,34 @@ describe('SqliteStore', () => {
     const r1 = { ...result(newId(), 'd'.repeat(64)), jobId: job.id };
     await s.saveResult(r1, input('d'.repeat(64)), { id: job.id, progress: { done: 1, total: 2 } });
     expect(await s.jobs.get(job.id)).toMatchObject({ progress: { done: 1, total: 2 }, resultIds: [r1.id] });
-    expect(await s.results.get(r1.id)).toEqual(r1);
+    expect(await s.results.get(r1.id)).toEqual({ ...r1, count: 1 });
 
     // A failing insert (duplicate result id) must roll back the new input row and the job progress with it.
     const dup = { ...result(r1.id, 'e'.repeat(64)), jobId: job.id };
     await expect(s.saveResult(dup, input('e'.repeat(64)), { id: job.id, progress: { done: 2, total: 2 } })).rejects.toBeInstanceOf(StoreError);
     expect(await s.inputs.get('e'.repeat(64))).toBeUndefined();
     expect((await s.jobs.get(job.id))!.progress.done).toBe(1);
+    await s.close();
+  });
+
+  it('finds a result by its provenance key, counts repeats and deletes', async () => {
+    const s = SqliteStore.open({ dir: tempDir() });
+    const a = { ...result(newId(), 'f'.repeat(64)), key: 'k1', count: 1 };
+    const b = { ...result(newId(), 'f'.repeat(64)), key: 'k2', count: 1 };
+    await s.saveResult(a, input('f'.repeat(64)));
+    await s.saveResult(b, input('f'.repeat(64)));
+    expect((await s.results.findByKey('k1'))?.id).toBe(a.id);
+    expect(await s.results.findByKey('nope')).toBeUndefined();
+    const again = await s.results.repeat(a.id);
+    expect(again).toMatchObject({ id: a.id, count: 2, key: 'k1' });
+    expect(Date.parse(again!.lastAt!)).toBeGreaterThan(0);
+    expect((await s.results.repeat(a.id))!.count).toBe(3);
+    expect(await s.results.repeat('0'.repeat(26))).toBeUndefined();
+    expect(await s.results.delete(a.id)).toBe(true);
+    expect(await s.results.delete(a.id)).toBe(false);
+    expect(await s.results.get(a.id)).toBeUndefined();
+    expect(await s.results.findByKey('k1')).toBeUndefined();
+    expect((await s.results.list({})).map((r) => r.id)).toEqual([b.id]);
     await s.close();
   });
 

@@ -35,7 +35,35 @@ export interface Dataset {
   /** The true class of each sample, where the dataset has labels. */
   labels?: number[];
 }
-export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
+export type InputSpec = { kind: 'image'; png: string; name?: string } | { kind: 'npy'; npy: string; name?: string } | { kind: 'sample'; dataset: string; index: number };
+export type InputSource = { kind: 'sample'; dataset: string; index: number } | { kind: 'image' | 'npy'; name?: string };
+export interface ParamSpec {
+  name: string;
+  type: 'integer' | 'number' | 'boolean' | 'string' | 'enum';
+  default?: number | string | boolean;
+  min?: number;
+  max?: number;
+  values?: string[];
+  description: string;
+}
+export interface MethodDeclaration {
+  name: string;
+  description: string;
+  params: ParamSpec[];
+  onePass: boolean;
+  device: boolean;
+  tokenInputs: boolean;
+}
+export interface CompositeDeclaration {
+  name: string;
+  description: string;
+  family: 'any' | 'transformer';
+  params: ParamSpec[];
+}
+export interface Methods {
+  methods: MethodDeclaration[];
+  composites: CompositeDeclaration[];
+}
 export type Params = Record<string, number | string>;
 export interface ExplainRequest {
   modelId: string;
@@ -55,6 +83,8 @@ export interface Provenance {
   xsysVersion: string;
   ortVersion: string;
   timingMs: { compile: number; run: number; total: number };
+  reproducedFrom?: string;
+  inputSource?: InputSource;
   [key: string]: unknown;
 }
 export interface ResultRecord {
@@ -71,8 +101,10 @@ export interface ResultRecord {
   artefacts: { heatmap: string; attribution: string; input: string; display?: string };
   topk?: TopK[];
   provenance: Provenance;
-  /** Metric scores, where the service computed them (e.g. by an evaluation job). */
-  metrics?: Record<string, number>;
+  jobId?: string;
+  /** How many times this explanation was asked for (the service keeps one record per provenance). */
+  count?: number;
+  lastAt?: string;
 }
 export interface TopK {
   class: number;
@@ -115,6 +147,8 @@ export class ApiError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly hint?: string,
+    /** The request field at fault (`params.steps`, `target` …). */
+    readonly field?: string,
   ) {
     super(detail ? `${title}: ${detail}` : title);
   }
@@ -131,15 +165,17 @@ async function request(path: string, init: RequestInit = {}): Promise<Response> 
     let title = `${res.status} ${res.statusText}`;
     let detail: string | undefined;
     let hint: string | undefined;
+    let field: string | undefined;
     try {
-      const p = (await res.json()) as { title?: string; detail?: string; hint?: string };
+      const p = (await res.json()) as { title?: string; detail?: string; hint?: string; field?: string };
       title = p.title ?? title;
       detail = p.detail;
       hint = p.hint;
+      field = p.field;
     } catch {
       /* not problem+json: keep the status line */
     }
-    throw new ApiError(res.status, title, detail, hint);
+    throw new ApiError(res.status, title, detail, hint, field);
   }
   return res;
 }
@@ -156,6 +192,7 @@ const enc = encodeURIComponent;
 
 export const api = {
   health: () => json<Health>('/api/health'),
+  methods: () => json<Methods>('/api/methods'),
   models: () => json<ModelSummary[]>('/api/models'),
   model: (id: string, composite?: string) => json<ModelDetail>(`/api/models/${enc(id)}${composite ? `?composite=${enc(composite)}` : ''}`),
   uploadModel: (name: string, bytes: ArrayBuffer) =>
@@ -173,6 +210,7 @@ export const api = {
     return json<ResultRecord[]>(`/api/results${q ? `?${q}` : ''}`);
   },
   result: (id: string) => json<ResultRecord>(`/api/results/${enc(id)}`),
+  deleteResult: (id: string) => request(`/api/results/${enc(id)}`, { method: 'DELETE' }),
   reproduce: (id: string) => post<Reproduction>(`/api/results/${enc(id)}/reproduce`, {}),
   artefactUrl: (sha: string) => `/api/artefacts/${enc(sha)}`,
   artefact: async (sha: string) => new Uint8Array(await (await request(`/api/artefacts/${enc(sha)}`)).arrayBuffer()),

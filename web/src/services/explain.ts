@@ -13,6 +13,10 @@ export interface ExplainSpec {
   input: InputChoice;
   method: string;
   composite?: string;
+  /** Parameters the user set (the service fills in the rest); ignored on the device, which runs the defaults. */
+  params?: Record<string, number | string>;
+  /** Input preparation for uploaded images ('invert', 'crop'). */
+  prep?: string;
   target: number | 'pred';
 }
 
@@ -33,19 +37,22 @@ export async function fromRecord(r: ResultRecord | ExplainResult): Promise<Expla
     topk: r.topk ?? [],
     relevanceSum: r.relevanceSum,
     timingMs: { compile: r.provenance?.timingMs?.compile, run: r.provenance?.timingMs?.run, total: r.provenance?.timingMs?.total ?? 0 },
+    params: r.provenance?.params ?? r.params,
+    count: r.count,
     resultId: r.id,
+    record: r,
     inputSha: r.artefacts.input,
-    metrics: r.metrics,
   };
 }
 
 export async function explainOne(s: ExplainSpec): Promise<Explained> {
   const composite = s.method === 'lrp' ? s.composite : undefined;
   if (s.device === 'local') {
-    const tensor = await deviceInput(s.input, s.model, s.datasets);
+    const tensor = await deviceInput(s.input, s.model, s.datasets, s.prep);
     return explainLocally(s.model.id, tensor, { method: s.method, composite, target: s.target });
   }
-  const { input, preprocess } = await serverInput(s.input, s.model, s.datasets);
-  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), method: s.method, ...(composite ? { composite } : {}), target: s.target });
+  const { input, preprocess } = await serverInput(s.input, s.model, s.datasets, s.prep);
+  const params = s.params && Object.keys(s.params).length ? s.params : undefined;
+  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), method: s.method, ...(composite ? { composite } : {}), ...(params ? { params } : {}), target: s.target });
   return fromRecord(r);
 }
