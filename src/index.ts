@@ -44,3 +44,7 @@ export { declaredInputs, feedFromArray, validateFeed, runFeeds, type Feed, type 
 export { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './compiler/sources.js';
 export { loadTokenizer, readTokenIds, idsFromJson, type TextTokenizer } from './io/tokens.js';
 export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRelevance } from './render/tokens.js';
+// Concepts (issue 14): CRP conditional heatmaps, zennit-crp conformance.
+export { CrpExplainer, MAX_CONDITIONS_PER_RUN, type Condition, type ConditionLayer, type CrpOptions, type CrpResult, type CrpItem } from './concepts/crp.js';
+export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './concepts/crp-compile.js';
+export { runCrpConformance, isCrpManifestJson } from './conformance/crp.js';

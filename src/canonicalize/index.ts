@@ -6,9 +6,10 @@ import { explicitPads } from './explicit-pads.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { normalizeGemm } from './normalize-gemm.js';
 import { removeIdentity } from './remove-identity.js';
+import { stackedSum } from './stacked-sum.js';
 import type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 
-export const CANONICALIZERS: readonly Canonicalizer[] = [removeIdentity, foldBatchNorm, normalizeGemm, explicitPads];
+export const CANONICALIZERS: readonly Canonicalizer[] = [removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
 
 export interface CanonicalForm {
   info: Map<string, ValueInfo>;

@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { XsysError } from '../errors.js';
 import { runConformance } from '../conformance/run.js';
-import { isMetricsManifest, runMetricsConformance } from '../conformance/metrics.js';
+import { runMetricsConformance } from '../conformance/metrics.js';
+import { manifestKind } from '../conformance/kind.js';
+import { runCrpConformance } from '../conformance/crp.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -51,13 +53,14 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('conformance')
-    .description('run a conformance manifest (reference outputs of Zennit/Captum, or Quantus metric values) and report the worst relative error per case')
+    .description('run a conformance manifest (reference outputs of Zennit/Captum, zennit-crp conditional heatmaps, or Quantus metric values) and report the worst relative error per case')
     .argument('<manifest>', 'manifest.json (paths inside are relative to it)')
     .option('--json', 'print the report as JSON')
     .option('--filter <text>', 'only cases whose id contains this text')
     .action((manifest: string, flags: { json?: boolean; filter?: string }) =>
       run(async () => {
-        const runner = (await isMetricsManifest(manifest)) ? runMetricsConformance : runConformance;
+        const kind = await manifestKind(manifest);
+        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : runConformance;
         const report = await runner(manifest, {
           filter: flags.filter,
           onCase: (r) => {

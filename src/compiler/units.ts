@@ -5,12 +5,13 @@ import type { Graph } from '../ir/graph.js';
 import type { ActivationRegion, NormRegion } from '../canonicalize/types.js';
 
 /** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
-export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'other';
+export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'other';
 /**
+ * reduce: ReduceSum/ReduceMean of one non-constant tensor (a sum or average over axes, like pooling);
  * norm: LayerNorm/RMSNorm (op or recognised pattern); product: MatMul/Mul/Einsum of two non-constant tensors
  * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ).
  */
-export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'batchnorm', 'norm', 'product', 'scores', 'other'];
+export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'batchnorm', 'norm', 'product', 'scores', 'other'];
 
 /** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
 export interface LinearInfo {
@@ -122,6 +123,10 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms
       case 'AveragePool':
       case 'GlobalAveragePool':
         units.push(single('avgpool'));
+        break;
+      case 'ReduceSum':
+      case 'ReduceMean':
+        units.push(single(!g.isConstant(n.input[0]!) && dynamicInputs(g, n).length === 1 ? 'reduce' : 'other'));
         break;
       case 'BatchNormalization':
         units.push(single('batchnorm'));

@@ -3,12 +3,16 @@ import type { Composite, CompositeEntry } from './types.js';
 
 type Params = Record<string, number>;
 
-/** Zennit's base map: activations pass relevance, sums and average pooling use the Norm rule, BatchNorm passes. */
+/**
+ * Zennit's base map: activations pass relevance, sums and average pooling use the Norm rule, BatchNorm passes.
+ * Reductions (ReduceSum/ReduceMean: sums and averages over axes that no Zennit module covers) get the Norm rule too,
+ * so relevance is conserved through them instead of being scaled by the plain gradient.
+ */
 function base(p: Params): CompositeEntry[] {
   return [
     { match: { kind: 'activation' }, rule: 'pass' },
     { match: { kind: 'sum' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
-    { match: { kind: 'avgpool' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
+    { match: { kind: ['avgpool', 'reduce'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
     { match: { kind: 'batchnorm' }, rule: 'pass' },
   ];
 }
@@ -67,7 +71,7 @@ export const NAMED_COMPOSITES: Readonly<Record<string, NamedComposite>> = {
     params: { stabilizer: 1e-6 },
     build: (p) => [
       { match: { kind: 'sum' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
-      { match: { kind: 'avgpool' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
+      { match: { kind: ['avgpool', 'reduce'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
       { match: { kind: ['conv', 'dense'] }, rule: 'zplus', params: { stabilizer: p.stabilizer! } },
     ],
   },
