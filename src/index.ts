@@ -48,3 +48,11 @@ export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRel
 export { CrpExplainer, MAX_CONDITIONS_PER_RUN, type Condition, type ConditionLayer, type CrpOptions, type CrpResult, type CrpItem } from './concepts/crp.js';
 export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './concepts/crp-compile.js';
 export { runCrpConformance, isCrpManifestJson } from './conformance/crp.js';
+export { conceptRelevance, subConcepts, rankChannels, type ConceptRelevance, type ChannelRelevance, type SubConcepts, type ConceptOptions } from './concepts/relevance.js';
+export { compileStatistics, LAYER_STATS, type StatisticsGraph, type LayerStat } from './concepts/statistics-graph.js';
+export { collectRange, mergeStates, stateToJson, stateFromJson, StatisticsEngine, validateSpec, MAX_K, type SampleSource, type ReferenceSpec, type ReferenceState, type ReferenceStateJson } from './concepts/references.js';
+export { TopK, type TopKJson } from './concepts/topk.js';
+export { arraySource } from './concepts/sources.js';
+export { buildReferences, loadReferences, readReferenceFile, sourceFingerprint, type ReferenceFile, type ReferenceProvenance, type BuildOptions } from './concepts/store.js';
+export { classAtlas, compareAtlases, cropReferences, referenceSamples, relevanceBox, REFERENCE_STATS, type ClassAtlas, type AtlasComparison, type ReferenceSample, type CroppedReference, type Box, type ReferenceStat } from './concepts/atlas.js';
+export { runCrpReferencesConformance } from './conformance/crp-references.js';

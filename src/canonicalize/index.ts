@@ -40,4 +40,4 @@ export function canonicalize(g: Graph, options: { skip?: readonly string[] } = {
 }
 
 export type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
-export { resolveExplainedOutput } from './target.js';
+export { resolveExplainedOutput, type ExplainedOutput } from './target.js';

@@ -39,7 +39,8 @@ function isCentred(g: Graph, y: string): boolean {
 /**
  * Recognises normalisations written out as primitive ops, as opsets < 17 export LayerNorm and every opset exports
  * RMSNorm: n / √(mean(n²) + ε) or n · 1/√(…), where n = x − mean(x) (LayerNorm) or n = x (RMSNorm). The region is
- * the variance branch plus the division; its `statistic` (the denominator or the reciprocal factor) is what AttnLRP's
+ * the variance branch plus the division, widened to the centring x − mean(x) and a constant affine γ·(…) + β around it
+ * when nothing else reads their inner tensors; its `statistic` (the denominator or the reciprocal factor) is what AttnLRP's
  * identity rule on normalisations holds constant. The graph is not changed.
  */
 export function findNormRegions(g: Graph): NormRegion[] {
@@ -52,7 +53,7 @@ export function findNormRegions(g: Graph): NormRegion[] {
     for (const [a, b] of candidates as [string, string][]) {
       const region = matchStatistic(g, n, a, b);
       if (region) {
-        out.push(region);
+        out.push(extend(g, region));
         break;
       }
     }
@@ -96,4 +97,46 @@ function matchStatistic(g: Graph, n: NodeProto, a: string, b: string): NormRegio
   const order = new Map(g.nodes.map((m, i) => [m, i]));
   nodes.sort((x, y) => order.get(x)! - order.get(y)!);
   return { name: isCentred(g, a) ? 'LayerNorm' : 'RMSNorm', input: a, output: n.output[0]!, statistic: b, nodes };
+}
+
+/** Whether a binary node combines t with a constant. */
+function constantOperand(g: Graph, n: NodeProto, t: string): boolean {
+  if (n.input.length !== 2) return false;
+  const other = n.input[0] === t ? n.input[1]! : n.input[1] === t ? n.input[0]! : undefined;
+  return other !== undefined && other !== t && g.isConstant(other);
+}
+
+/** The only consumer of t, when t is read by exactly one node and is not a graph output. */
+function soleConsumer(g: Graph, t: string): NodeProto | undefined {
+  const cons = g.consumers(t);
+  return cons.length === 1 && !g.isGraphOutput(t) ? cons[0] : undefined;
+}
+
+/**
+ * Widens a region to the whole normalisation layer: the centring (ReduceMean + Sub) before it, when the centred tensor
+ * feeds only the region, and the constant scale γ (Mul) and shift β (Add) after it. As one unit the layer is a linear
+ * map of x once the statistic is held constant, so a rule that conserves relevance through linear maps (the identity
+ * rule in relevance form) conserves it through the whole LayerNorm; split into pieces, the centring alone would send
+ * +R to x and −R through the mean, and γ would scale relevance under the plain gradient.
+ */
+function extend(g: Graph, r: NormRegion): NormRegion {
+  const nodes = [...r.nodes];
+  const members = new Set(nodes);
+  let input = r.input;
+  const sub = g.producer(r.input);
+  if (r.name === 'LayerNorm' && sub && sub.opType === 'Sub' && !g.isGraphOutput(r.input) && g.consumers(r.input).every((c) => members.has(c))) {
+    const mean = g.producer(sub.input[1]!)!;
+    if (soleConsumer(g, mean.output[0]!) === sub) {
+      nodes.unshift(mean, sub);
+      input = sub.input[0]!;
+    }
+  }
+  let output = r.output;
+  for (const op of ['Mul', 'Add']) {
+    const next = soleConsumer(g, output);
+    if (!next || next.opType !== op || !constantOperand(g, next, output)) continue;
+    nodes.push(next);
+    output = next.output[0]!;
+  }
+  return { ...r, input, output, nodes };
 }

@@ -5,6 +5,7 @@ import { runConformance } from '../conformance/run.js';
 import { runMetricsConformance } from '../conformance/metrics.js';
 import { manifestKind } from '../conformance/kind.js';
 import { runCrpConformance } from '../conformance/crp.js';
+import { runCrpReferencesConformance } from '../conformance/crp-references.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -12,7 +13,7 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
-import { inspectModel, formatInspection } from './inspect.js';
+import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
 
@@ -60,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     .action((manifest: string, flags: { json?: boolean; filter?: string }) =>
       run(async () => {
         const kind = await manifestKind(manifest);
-        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : runConformance;
+        const runner = kind === 'metrics' ? runMetricsConformance : kind === 'crp' ? runCrpConformance : kind === 'crp-references' ? runCrpReferencesConformance : runConformance;
         const report = await runner(manifest, {
           filter: flags.filter,
           onCase: (r) => {
@@ -119,7 +120,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print as JSON')
     .action((model: string, flags: { composite: string; param?: string[]; json?: boolean }) =>
       run(async () => {
-        const info = inspectModel(await readModel(model), flags.composite, parseParams(flags.param));
+        const proto = await readModel(model);
+        const info = inspectModel(proto, resolveComposite(flags.composite, parseParams(flags.param)));
         process.stdout.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : formatInspection(info));
         return info.unsupported.length ? 3 : 0;
       }),

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { isLoopback, parseTokens } from '../server/auth.js';
 import { buildServer, DEFAULT_MAX_UPLOAD } from '../server/app.js';
-import type { DatasetSource } from '../server/datasets.js';
+import type { DatasetSource } from '../services/datasets.js';
 import { lockDataDir } from '../server/lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { collect } from './options.js';

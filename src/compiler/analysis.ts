@@ -3,7 +3,7 @@ import { attrFloat } from '../onnx/attributes.js';
 import { constNumbers } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
-import { NON_DIFFERENTIABLE } from './vjp/index.js';
+import { NON_DIFFERENTIABLE } from '../ops/index.js';
 
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
 

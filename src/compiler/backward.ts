@@ -3,12 +3,12 @@ import type { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import type { RuleAssignment } from '../composites/resolve.js';
 import { UnsupportedNodeError } from '../errors.js';
-import type { Emitter } from './emitter.js';
+import type { Emitter } from '../ir/emitter.js';
 import { NonNegativity } from './analysis.js';
-import { linearOps, WeightBank } from './linear-ops.js';
+import { linearOps, WeightBank } from '../rules/linear-ops.js';
 import type { Unit } from './units.js';
-import { VJPS, type VjpContext } from './vjp/index.js';
-import type { MaxPoolRouting } from './vjp/context.js';
+import { VJPS, type VjpContext } from '../ops/index.js';
+import type { MaxPoolRouting } from '../ops/context.js';
 import type { PropagationForm } from '../rules/types.js';
 import { inForm } from './form-adapter.js';
 
@@ -21,6 +21,8 @@ export interface BackwardPlan {
   form?: PropagationForm;
   /** MaxPool's backward: from the forward node's Indices (default) or by comparison (no Indices needed). */
   maxPoolRouting?: MaxPoolRouting;
+  /** Filled with each unit whose rule was applied (a unit that receives no relevance applies none). */
+  applied?: Map<Unit, RuleAssignment>;
 }
 
 /** Accumulates the contributions each tensor receives from its consumers. */
@@ -108,6 +110,7 @@ export function emitBackward(
     if (assignment && unit.nodes.length >= 1) {
       const R = cot.take(unit.output);
       if (!R) continue;
+      plan.applied?.set(unit, assignment);
       const inputs = unit.linear
         ? [unit.linear.x]
         : unitInputs(g, unit).filter((i) => plan.active.has(i));

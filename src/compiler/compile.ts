@@ -2,21 +2,19 @@ import { create } from '@bufbuild/protobuf';
 import { ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
 import { makeNode } from '../onnx/attributes.js';
 import type { Dim } from '../ir/shapes.js';
-import { cloneModel, parseModel, serializeModel } from '../onnx/model.js';
-import { Graph } from '../ir/graph.js';
-import { canonicalize, resolveExplainedOutput, type CanonReport } from '../canonicalize/index.js';
-import { assignRules, namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
-import { InvalidArgumentError, XsysError } from '../errors.js';
-import { activeTensors, neededTensors } from './analysis.js';
+import { serializeModel } from '../onnx/model.js';
+import type { CanonReport } from '../canonicalize/index.js';
+import { namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
+import { InvalidArgumentError } from '../errors.js';
 import { emitBackward } from './backward.js';
-import type { MaxPoolRouting } from './vjp/context.js';
+import type { MaxPoolRouting } from '../ops/context.js';
 import { placeSeedIndependentNodes } from './schedule.js';
 import { rematerializeAttention } from './rematerialize.js';
-import { Emitter } from './emitter.js';
-import { upgradeOpset } from './opset.js';
-import { buildUnits, type Unit } from './units.js';
-import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
+import { Emitter } from '../ir/emitter.js';
+import type { Unit } from './units.js';
+import type { TokenEmbedding } from './sources.js';
 import type { PropagationForm } from '../rules/types.js';
+import { planCompilation } from './plan.js';
 
 export type BackwardKind = 'lrp' | 'gradient';
 
@@ -73,6 +71,8 @@ export interface CompiledExplainer {
   reports: CanonReport[];
   units: Unit[];
   assignments: Map<Unit, RuleAssignment>;
+  /** The rules the backward pass actually applied, per unit (a subset of `assignments`; what `inspect` must report). */
+  appliedRules: Map<Unit, RuleAssignment>;
   bytes(): Uint8Array;
 }
 
@@ -84,40 +84,17 @@ export const SEED_NAME = 'xsys_seed';
  */
 export function compileExplainer(model: ModelProto | Uint8Array, options: CompileOptions): CompiledExplainer {
   const t0 = performance.now();
-  const proto = model instanceof Uint8Array ? parseModel(model) : cloneModel(model);
-  const g = new Graph(proto);
-  upgradeOpset(g);
-  const canon = canonicalize(g);
-  const info = canon.info;
-  const explained = resolveExplainedOutput(g, options.output, options.explainProbabilities);
-  const floatInputs = g.inputs.filter((i) => {
-    const et = i.type?.value.case === 'tensorType' ? i.type.value.value.elemType : 0;
-    return et === 1;
-  });
-  const token = pickTokenEmbedding(findTokenEmbeddings(g, info), options.tokenInput);
-  if (floatInputs.length === 0 && !token) {
-    throw new XsysError(`the model has neither a float32 input nor a token-embedding lookup (inputs: ${g.inputs.map((i) => i.name).join(', ') || 'none'})`, { hint: 'attributions are computed for float inputs; for token models, relevance is read at the output of the Gather that looks up the token ids in a constant embedding table', exitCode: 3 });
-  }
-  const inputNames = floatInputs.map((i) => i.name);
-  // Relevance starts at the float inputs and at the token embeddings: the ids themselves are not differentiable.
-  const sources = token ? [...inputNames, token.output] : inputNames;
-  for (const t of options.relevanceAt ?? []) {
-    if (!g.producer(t) && !g.inputs.some((i) => i.name === t)) throw new InvalidArgumentError('relevanceAt', `no tensor named '${t}' in the model`, 'use `xsys inspect` to list tensor names');
-  }
-  const active = activeTensors(g, info, sources);
-  if (!active.has(explained.scores)) throw new XsysError(`output '${explained.scores}' does not depend on the float inputs or token embeddings`, { exitCode: 3 });
-  const needed = neededTensors(g, active, [explained.scores]);
-  const units = buildUnits(g, canon.regions, canon.norms);
-  let assignments = new Map<Unit, RuleAssignment>();
-  let form: PropagationForm = 'gradient';
+  let composite: Composite | undefined;
   if (options.method === 'lrp') {
-    const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
-    form = composite.form ?? 'relevance';
-    const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
-    assignments = assignRules(composite, units.filter((u) => needed.has(u.output)), firstLinear);
+    composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
   } else if (options.composite !== undefined) {
     throw new InvalidArgumentError('--composite', `composites apply to method 'lrp' only, not '${options.method}'`);
   }
+  const plan = planCompilation(model, { output: options.output, explainProbabilities: options.explainProbabilities, tokenInput: options.tokenInput, relevanceAt: options.relevanceAt, composite });
+  const { g, canon, info, explained, token, sources, active, needed, units, assignments } = plan;
+  const proto = g.model;
+  const inputNames = plan.floatInputs;
+  const form: PropagationForm = composite ? composite.form ?? 'relevance' : 'gradient';
 
   const forwardNodes = new Set(g.proto.node);
   const em = new Emitter(g);
@@ -127,7 +104,8 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   g.proto.input.push(create(ValueInfoProtoSchema, { name: SEED_NAME, type: scoreType(info.get(explained.scores)?.shape) }));
   const R = seedMode === 'logit' ? em.op('Mul', [SEED_NAME, explained.scores], {}, 'seed_relevance') : SEED_NAME;
   const wanted = [...sources, ...(options.relevanceAt ?? [])];
-  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed, form, maxPoolRouting: options.maxPoolRouting ?? 'indices' }, [[explained.scores, R]], wanted);
+  const appliedRules = new Map<Unit, RuleAssignment>();
+  const result = emitBackward(g, info, em, { units, rules: assignments, active, needed, form, maxPoolRouting: options.maxPoolRouting ?? 'indices', applied: appliedRules }, [[explained.scores, R]], wanted);
   // In Gradient × Input form a tensor's relevance is the tensor times its modified gradient.
   const gradientTimesInput = options.method === 'lrp' && form === 'gradient';
   const relevanceOf = (t: string): string | undefined => {
@@ -178,6 +156,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
     reports: canon.reports,
     units,
     assignments,
+    appliedRules,
     bytes: () => serializeModel(proto),
   };
 }

@@ -1,4 +1,4 @@
-import type { Emitter } from './emitter.js';
+import type { Emitter } from '../ir/emitter.js';
 import type { PropagationForm, Rule } from '../rules/types.js';
 
 /**

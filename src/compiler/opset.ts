@@ -98,8 +98,13 @@ export function upgradeOpset(g: Graph): void {
         }
         break;
       case 'Upsample':
+        toResize(g, n, from);
+        break;
+      case 'Resize':
+        if (from === 10) toResize(g, n, from);
+        break;
       case 'Scatter':
-        throw new UnsupportedNodeError(n.name, n.opType, `deprecated op (opset ${from}) cannot be carried into opset ${COMPILED_OPSET}`, 're-export the model with opset ≥ 13 (Resize / ScatterElements)');
+        throw new UnsupportedNodeError(n.name, n.opType, `deprecated op (opset ${from}) cannot be carried into opset ${COMPILED_OPSET}`, 're-export the model with opset ≥ 11 (ScatterElements)');
       default:
         break;
     }
@@ -111,4 +116,25 @@ export function upgradeOpset(g: Graph): void {
   for (const o of g.model.opsetImport) if (o.domain === '' || o.domain === 'ai.onnx') o.version = BigInt(COMPILED_OPSET);
   if (g.model.irVersion < 8n) g.model.irVersion = 8n;
   g.reindex();
+}
+
+/**
+ * Upsample (opsets 7–9) and Resize-10 as the Resize of opset 11+: inputs (X, roi, scales), and the coordinate mapping
+ * they always had — x_in = x_out / scale (asymmetric), nearest rounding down (floor), as ONNX Runtime computes them.
+ */
+function toResize(g: Graph, n: NodeProto, from: number): void {
+  const mode = getAttr(n, 'mode');
+  const modeName = mode ? new TextDecoder().decode(mode.s) : 'nearest';
+  let scales = n.input[1] ?? '';
+  if (n.opType === 'Upsample' && from < 9) {
+    const values = getAttr(n, 'scales')?.floats ?? [];
+    scales = g.addInitializer(floatTensor(g.fresh(`${n.name || 'upsample'}_scales`), Float32Array.from(values), [values.length]));
+  }
+  n.opType = 'Resize';
+  n.input = [n.input[0]!, '', scales];
+  n.attribute = makeNode('X', [], [], '', {
+    mode: { string: modeName === 'bilinear' ? 'linear' : modeName },
+    coordinate_transformation_mode: { string: 'asymmetric' },
+    nearest_mode: { string: 'floor' },
+  }).attribute;
 }

@@ -1,7 +1,7 @@
 import type { NodeProto } from 'onnx-buf';
 import { makeNode } from '../onnx/attributes.js';
 import type { Graph } from '../ir/graph.js';
-import type { Emitter } from './emitter.js';
+import type { Emitter } from '../ir/emitter.js';
 
 /** Ops that may be recomputed: the attention-score chain q·kᵀ → scale → mask → softmax, and nothing costlier. */
 const RECOMPUTABLE = new Set(['MatMul', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Softmax', 'Transpose', 'Reshape', 'Cast']);

@@ -1,47 +1,11 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt } from '../onnx/attributes.js';
-import type { ConstTensor } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import type { ActivationRegion, NormRegion } from '../canonicalize/types.js';
 
-/** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
-export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'other';
-/**
- * reduce: ReduceSum/ReduceMean of one non-constant tensor (a sum or average over axes, like pooling);
- * norm: LayerNorm/RMSNorm (op or recognised pattern); product: MatMul/Mul/Einsum of two non-constant tensors
- * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ).
- */
-export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'batchnorm', 'norm', 'product', 'scores', 'other'];
+import type { LinearInfo, Unit, UnitKind } from '../ir/unit.js';
 
-/** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
-export interface LinearInfo {
-  x: string;
-  weight: ConstTensor;
-  weightName: string;
-  bias?: ConstTensor;
-  biasName?: string;
-  /** The node computing x·W (Conv, ConvTranspose, Gemm or MatMul). */
-  node: NodeProto;
-}
-
-/**
- * What a rule is applied to: usually one node; a linear layer with a separate bias Add, or an activation spread over
- * several nodes, form one unit.
- */
-export interface Unit {
-  kind: UnitKind;
-  /** Node name (or the names joined by '+' for multi-node units). */
-  name: string;
-  /** ONNX op type, or the activation's name (SiLU, GELU …) for regions. */
-  opType: string;
-  nodes: NodeProto[];
-  /** The node whose output is the unit's output. */
-  last: NodeProto;
-  output: string;
-  linear?: LinearInfo;
-  /** Tensors inside the unit a rule may hold constant (a normalisation's statistic). */
-  statistics?: string[];
-}
+export { UNIT_KINDS, type LinearInfo, type Unit, type UnitKind } from '../ir/unit.js';
 
 const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Clip', 'Gelu', 'Mish', 'ThresholdedRelu']);
 
@@ -127,6 +91,9 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms
       case 'ReduceSum':
       case 'ReduceMean':
         units.push(single(!g.isConstant(n.input[0]!) && dynamicInputs(g, n).length === 1 ? 'reduce' : 'other'));
+        break;
+      case 'Resize':
+        units.push(single(g.isConstant(n.input[0]!) ? 'other' : 'resize'));
         break;
       case 'BatchNormalization':
         units.push(single('batchnorm'));

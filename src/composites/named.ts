@@ -5,15 +5,19 @@ type Params = Record<string, number>;
 
 /**
  * Zennit's base map: activations pass relevance, sums and average pooling use the Norm rule, BatchNorm passes.
- * Reductions (ReduceSum/ReduceMean: sums and averages over axes that no Zennit module covers) get the Norm rule too,
- * so relevance is conserved through them instead of being scaled by the plain gradient.
+ * Reductions (ReduceSum/ReduceMean: sums and averages over axes that no Zennit module covers) and Resize (an
+ * interpolation: weighted sums of inputs) get the Norm rule too, so relevance is conserved through them instead of
+ * being scaled by the plain gradient; for nearest upsampling that is the relevance of the copies summed back. LayerNorm/RMSNorm (the op or
+ * the decomposed layer) get AttnLRP's identity rule on normalisations — the statistic held constant, so the layer is
+ * linear and relevance is conserved (up to what the shift β absorbs) — where the plain gradient would cancel it.
  */
 function base(p: Params): CompositeEntry[] {
   return [
     { match: { kind: 'activation' }, rule: 'pass' },
     { match: { kind: 'sum' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
-    { match: { kind: ['avgpool', 'reduce'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
+    { match: { kind: ['avgpool', 'reduce', 'resize'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
     { match: { kind: 'batchnorm' }, rule: 'pass' },
+    { match: { kind: 'norm' }, rule: 'norm-identity' },
   ];
 }
 
@@ -71,7 +75,8 @@ export const NAMED_COMPOSITES: Readonly<Record<string, NamedComposite>> = {
     params: { stabilizer: 1e-6 },
     build: (p) => [
       { match: { kind: 'sum' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
-      { match: { kind: ['avgpool', 'reduce'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
+      { match: { kind: ['avgpool', 'reduce', 'resize'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
+      { match: { kind: 'norm' }, rule: 'norm-identity' },
       { match: { kind: ['conv', 'dense'] }, rule: 'zplus', params: { stabilizer: p.stabilizer! } },
     ],
   },

@@ -1,4 +1,4 @@
-import type { Unit } from '../compiler/units.js';
+import type { Unit } from '../ir/unit.js';
 import { UnsupportedNodeError } from '../errors.js';
 import { getRule, type Rule } from '../rules/index.js';
 import type { Composite, Matcher } from './types.js';

@@ -1,4 +1,4 @@
-import type { UnitKind } from '../compiler/units.js';
+import type { UnitKind } from '../ir/unit.js';
 import type { PropagationForm } from '../rules/types.js';
 
 /** Which units an entry applies to. All given fields must match. */

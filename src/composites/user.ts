@@ -1,4 +1,4 @@
-import { UNIT_KINDS, type UnitKind } from '../compiler/units.js';
+import { UNIT_KINDS, type UnitKind } from '../ir/unit.js';
 import { InvalidArgumentError } from '../errors.js';
 import { getRule, type Rule } from '../rules/index.js';
 import type { Composite, CompositeEntry, Matcher } from './types.js';

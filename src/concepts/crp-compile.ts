@@ -9,7 +9,7 @@ import { assignRules, namedComposite, type Composite } from '../composites/index
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { activeTensors, neededTensors } from '../compiler/analysis.js';
 import { emitBackward, type BackwardPlan } from '../compiler/backward.js';
-import { Emitter } from '../compiler/emitter.js';
+import { Emitter } from '../ir/emitter.js';
 import { upgradeOpset } from '../compiler/opset.js';
 import { buildUnits } from '../compiler/units.js';
 import { placeSeedIndependentNodes } from '../compiler/schedule.js';

@@ -119,6 +119,29 @@ export class CrpExplainer {
     return { target: target!, scores, items, runs };
   }
 
+  /**
+   * One condition on a batch of inputs with a target each (reference samples: where does concept c show on each of
+   * them): one run, B rows.
+   */
+  async heatmapsFor(inputs: Tensor, targets: readonly number[], condition: Condition, options: Omit<CrpOptions, 'target' | 'record' | 'maxPerRun'> = {}): Promise<Tensor> {
+    this.base.validate(inputs);
+    const n = inputs.dims[0]!;
+    if (targets.length !== n) throw new InvalidArgumentError('targets', `${targets.length} targets for ${n} inputs`);
+    if (condition.length === 0) throw new InvalidArgumentError('conditions', 'the condition conditions no layer');
+    const { compiled, session } = await this.compiled(condition.map((l) => l.tensor), options);
+    validateChannels(condition, compiled.channelsOf, 0);
+    const first = await this.base.scores({ data: inputs.data.subarray(0, inputs.data.length / n), dims: [1, ...inputs.dims.slice(1)] }, options.output);
+    const classes = size(first.dims);
+    for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= classes) throw new InvalidArgumentError('targets', `class ${t} is out of range (0–${classes - 1})`);
+    const feeds: Record<string, Tensor> = { [compiled.inputName]: inputs, [compiled.seedName]: this.base.seed([...targets], [n, classes]) };
+    compiled.masks.forEach((m, j) => {
+      const data = new Float32Array(m.channels);
+      for (const ch of condition[j]!.channels) data[ch] = 1;
+      feeds[m.input] = { data, dims: [1, m.channels] };
+    });
+    return (await runSession(session, feeds))[compiled.heatmapName]!;
+  }
+
   private async runChunk(compiled: CompiledCrp, session: ort.InferenceSession, input: Tensor, target: number, conds: readonly Condition[], scoresDims: number[]): Promise<CrpItem[]> {
     const K = conds.length;
     const feeds: Record<string, Tensor> = { [compiled.inputName]: input, [compiled.seedName]: this.base.seed([target], [1, ...scoresDims.slice(1)]) };

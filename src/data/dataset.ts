@@ -15,22 +15,9 @@ import { readNpy } from '../io/npy-file.js';
 import { isImagePath, loadImage } from '../io/image.js';
 import { isIdxPath, readIdx, type IdxArray } from './idx.js';
 import { loadMasks } from './masks.js';
+import type { Dataset } from './types.js';
 
-export interface Dataset {
-  /** Model inputs, [n, ...] row-major. */
-  x: Float32Array;
-  shape: number[];
-  /** Class label per sample, when known. */
-  labels?: Int32Array;
-  /** Binary (0/1) masks with the shape of x, when given. */
-  masks?: Float32Array;
-  /** Inputs scaled to [0, 1] before mean/std (IDX and image sources only), same shape as x. */
-  intensity?: Float32Array;
-  /** One name per sample (file name or index). */
-  names: string[];
-  /** Where it came from, for reports. */
-  source: string;
-}
+export type { Dataset } from './types.js';
 
 export interface DatasetOptions {
   /** Labels: .npy, IDX or a JSON array. IDX images find a sibling "*-labels-idx1-ubyte" file by themselves. */

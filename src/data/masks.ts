@@ -14,7 +14,7 @@ import { InputDataError, InvalidArgumentError } from '../errors.js';
 import { toFloat32 } from '../io/npy.js';
 import { readNpy } from '../io/npy-file.js';
 import { readIdx } from './idx.js';
-import type { Dataset } from './dataset.js';
+import type { Dataset } from './types.js';
 
 /**
  * Loads or derives masks for `ds` (see the module comment for `spec`). Result has the shape of ds.x. A mask file

@@ -16,9 +16,9 @@ import { METRIC_NAMES, getMetric } from '../metrics/index.js';
 import type { MetricParams } from '../metrics/types.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { parseModel } from '../onnx/model.js';
-import type { DatasetRegistry } from '../server/datasets.js';
-import { ORT_VERSION, type ModelService } from '../server/models.js';
-import { VERSION } from '../version.js';
+import type { DatasetRegistry } from '../services/datasets.js';
+import type { ModelService } from '../services/models.js';
+import { ORT_VERSION, VERSION } from '../version.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
 

@@ -6,9 +6,9 @@
 import { InvalidArgumentError } from '../errors.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
-import type { DatasetRegistry } from '../server/datasets.js';
-import type { ExplainService } from '../server/explain-service.js';
-import type { ModelService } from '../server/models.js';
+import type { DatasetRegistry } from '../services/datasets.js';
+import type { ExplainService } from '../services/explain-service.js';
+import type { ModelService } from '../services/models.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
 

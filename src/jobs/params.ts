@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
-import type { DatasetRegistry } from '../server/datasets.js';
-import type { ModelService } from '../server/models.js';
+import type { DatasetRegistry } from '../services/datasets.js';
+import type { ModelService } from '../services/models.js';
 import { isSha256 } from '../store/ids.js';
 
 /** The model and dataset every dataset job names: the model must be stored, the dataset known. */

@@ -1,5 +1,5 @@
 import { UnsupportedNodeError } from '../errors.js';
-import { layerNormHeldVjp } from '../compiler/vjp/normalization.js';
+import { layerNormHeldVjp } from '../ops/normalization.js';
 import type { Rule, RuleContext } from './types.js';
 
 /**

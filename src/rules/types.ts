@@ -1,6 +1,6 @@
-import type { Emitter } from '../compiler/emitter.js';
-import type { LinearOps } from '../compiler/linear-ops.js';
-import type { Unit } from '../compiler/units.js';
+import type { Emitter } from '../ir/emitter.js';
+import type { LinearOps } from './linear-ops.js';
+import type { Unit } from '../ir/unit.js';
 
 /** Everything a rule may use to propagate relevance through one unit. */
 export interface RuleContext {

@@ -1,4 +1,4 @@
-import { negativePart as neg, positivePart as pos, type WeightRef } from '../compiler/linear-ops.js';
+import { negativePart as neg, positivePart as pos, type WeightRef } from './linear-ops.js';
 import type { Rule, RuleContext } from './types.js';
 
 function lin(ctx: RuleContext) {

@@ -5,6 +5,9 @@
  */
 import { FileFormatError, InputDataError, InvalidArgumentError, RuntimeFailure, UnsupportedNodeError, XsysError } from '../errors.js';
 import { StoreError } from '../store/errors.js';
+import { HttpProblem } from '../services/problem.js';
+
+export { HttpProblem, notFound } from '../services/problem.js';
 
 export interface Problem {
   type: string;
@@ -20,22 +23,6 @@ export interface Problem {
 }
 
 const TYPE_BASE = 'https://xsys.dev/problems/';
-
-/** An error raised by the service itself with an HTTP status (not found, forbidden, payload too large …). */
-export class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly slug: string,
-    readonly title: string,
-    detail: string,
-    readonly hint?: string,
-  ) {
-    super(detail);
-    this.name = 'HttpProblem';
-  }
-}
-
-export const notFound = (what: string, hint?: string): HttpProblem => new HttpProblem(404, 'not-found', 'Not found', what, hint);
 
 /**
  * The library's typed errors name CLI flags (`--target`, `--size`), which mean nothing in a form or an API call. The

@@ -16,8 +16,10 @@ describe('findNormRegions', () => {
     for (const r of regions) {
       expect(r.name).toBe('LayerNorm');
       expect(g.producer(r.statistic)!.opType).toBe('Sqrt');
-      expect(r.nodes.map((n) => n.opType)).toEqual(['Pow', 'ReduceMean', 'Add', 'Sqrt', 'Div']);
-      expect(g.producer(r.input)!.opType).toBe('Sub');
+      // The whole layer: centring, variance branch, division, then γ and β.
+      expect(r.nodes.map((n) => n.opType)).toEqual(['ReduceMean', 'Sub', 'Pow', 'ReduceMean', 'Add', 'Sqrt', 'Div', 'Mul', 'Add']);
+      expect(r.nodes[0]!.input[0]).toBe(r.input);
+      expect(r.output).toBe(r.nodes.at(-1)!.output[0]);
     }
   });
 

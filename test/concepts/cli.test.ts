@@ -17,4 +17,10 @@ describe('xsys conformance with a CRP manifest', () => {
     expect(report.passed).toBe(3);
     expect(report.cases.every((c) => c.relativeError < 5e-4)).toBe(true);
   });
+  it('recognises a reference-samples manifest and passes 6/6', () => {
+    const r = xsys('conformance', 'test/fixtures/crp-conformance/reference-samples/manifest.json');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('6 passed, 0 failed');
+    expect(r.code).toBe(0);
+  });
 });

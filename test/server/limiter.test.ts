@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { Limiter } from '../../src/server/limiter.js';
+import { Limiter } from '../../src/services/limiter.js';
 
 describe('Limiter', () => {
   it('runs at most `limit` tasks at once, in arrival order, and frees slots on failure', async () => {

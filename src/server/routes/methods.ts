@@ -1,5 +1,5 @@
 import type { ApiRoutes } from '../openapi.js';
-import { compositeDeclarations, methodDeclarations } from '../method-specs.js';
+import { compositeDeclarations, methodDeclarations } from '../../services/method-specs.js';
 
 const paramSpec = {
   type: 'object',

@@ -1,5 +1,5 @@
-import { attrInt, attrInts, attrString, getAttr } from '../../onnx/attributes.js';
-import { constNumbers, int64Tensor } from '../../onnx/tensor.js';
+import { attrInt, attrInts, attrString, getAttr } from '../onnx/attributes.js';
+import { constNumbers, int64Tensor } from '../onnx/tensor.js';
 import { reshapeLike, shapeOf, unbroadcast, unsupported, type Vjp, type VjpContext } from './context.js';
 import { scatterAddInto } from './pooling.js';
 

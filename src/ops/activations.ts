@@ -1,6 +1,6 @@
-import { attrFloat, attrInt } from '../../onnx/attributes.js';
-import { constNumbers } from '../../onnx/tensor.js';
-import { defaultOpset } from '../../onnx/model.js';
+import { attrFloat, attrInt } from '../onnx/attributes.js';
+import { constNumbers } from '../onnx/tensor.js';
+import { defaultOpset } from '../onnx/model.js';
 import type { Vjp, VjpContext } from './context.js';
 
 type Unary = (ctx: VjpContext, x: string, y: string, g: string, attrs: { node: Parameters<Vjp>[1] }) => string;

@@ -18,12 +18,12 @@ import type { Tensor } from '../runtime/tensor.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import { newId } from '../store/ids.js';
 import type { InputRecord, InputSource, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
-import { VERSION } from '../version.js';
+import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
 import { completeParams } from './method-specs.js';
 import { Limiter } from './limiter.js';
-import { checkComposite, ORT_VERSION, type ModelService } from './models.js';
+import { checkComposite, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
 
 export type InputSpec = { kind: 'image'; png: string; name?: string } | { kind: 'npy'; npy: string; name?: string } | { kind: 'sample'; dataset: string; index: number };

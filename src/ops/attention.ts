@@ -1,4 +1,4 @@
-import { attrInt, attrString } from '../../onnx/attributes.js';
+import { attrInt, attrString } from '../onnx/attributes.js';
 import { unbroadcast, unsupported, type Vjp } from './context.js';
 
 /** Trilu keeps a triangle: its transpose keeps the same triangle of the cotangent. */

@@ -1,5 +1,5 @@
 
-import { constNumbers } from '../../onnx/tensor.js';
+import { constNumbers } from '../onnx/tensor.js';
 import { unbroadcast, unsupported, type Vjp } from './context.js';
 
 const add: Vjp = (ctx, n, [g], needs) => n.input.map((x, k) => (needs[k] && g ? unbroadcast(ctx, g, x, n.output[0]!) : undefined));

@@ -3,9 +3,7 @@
  * bytes uploaded concurrently become one record), describing them, and keeping one prepared ModelExplainer per model
  * so compiled explainers and ONNX Runtime sessions are reused across requests.
  */
-import * as ort from 'onnxruntime-node';
-
-import { inspectModel, type Inspection } from '../cli/inspect.js';
+import { inspectModel, type Inspection } from '../compiler/inspect.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel } from '../onnx/model.js';
@@ -13,8 +11,6 @@ import { ModelExplainer } from '../methods/explainer.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
 import { HttpProblem, notFound } from './problem.js';
-
-export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
 
 const DTYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
 

@@ -1,15 +1,11 @@
 import type { ModelProto } from 'onnx-buf';
-import { cloneModel, defaultOpset } from '../onnx/model.js';
+import type { CanonReport } from '../canonicalize/index.js';
+import { namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
 import { Graph } from '../ir/graph.js';
-import { canonicalize, resolveExplainedOutput, type CanonReport } from '../canonicalize/index.js';
-import { assignRules } from '../composites/index.js';
-import { resolveComposite } from '../composites/file.js';
-import { activeTensors, neededTensors } from '../compiler/analysis.js';
-import { buildUnits } from '../compiler/units.js';
-import { findTokenEmbeddings, pickTokenEmbedding } from '../compiler/sources.js';
-import { upgradeOpset } from '../compiler/opset.js';
-import { VJPS } from '../compiler/vjp/index.js';
 import type { Dim } from '../ir/shapes.js';
+import { cloneModel, defaultOpset } from '../onnx/model.js';
+import { VJPS } from '../ops/index.js';
+import { planCompilation } from './plan.js';
 
 export interface Inspection {
   opset: number;
@@ -23,26 +19,28 @@ export interface Inspection {
   unsupported: { node: string; op: string; hint: string }[];
 }
 
-/** What `xsys inspect` shows: computed on a canonicalised copy, exactly as the compiler would see the model. */
-export function inspectModel(model: ModelProto, composite: string, params: Record<string, number>): Inspection {
+/** How inspect (and the compiled explainer's record of applied rules) writes a rule: name(param=value,…). */
+export function describeRule(r: RuleAssignment | undefined): string {
+  if (!r) return 'gradient';
+  const p = Object.entries(r.params).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => `${k}=${v}`).join(',');
+  return `${r.rule.name}${p ? `(${p})` : ''}`;
+}
+
+/**
+ * What `xsys inspect` shows: the compiler's own front half (compiler/plan.ts) run on a copy of the model, so the rules
+ * listed are the rules the compiled explainer applies. A composite given by name takes `params`; a Composite object
+ * (e.g. read from a JSON file by the caller) carries its own.
+ */
+export function inspectModel(model: ModelProto, composite: string | Composite, params: Record<string, number> = {}): Inspection {
   const opset = defaultOpset(model);
-  const g0 = new Graph(cloneModel(model));
+  // The model as given (before canonicalisation): its op histogram, inputs and outputs.
+  const given = new Graph(cloneModel(model));
   const ops: Record<string, number> = {};
-  for (const n of g0.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
-  const g = new Graph(cloneModel(model));
-  upgradeOpset(g);
-  const canon = canonicalize(g);
-  const info = canon.info;
-  const explained = resolveExplainedOutput(g);
-  const floatInputs = g.inputs.filter((i) => info.get(i.name)?.elemType === 1).map((i) => i.name);
-  // Token models: relevance starts at the token-embedding lookup, as in the compiler.
-  const token = pickTokenEmbedding(findTokenEmbeddings(g, info));
-  const active = activeTensors(g, info, token ? [...floatInputs, token.output] : floatInputs);
-  const needed = neededTensors(g, active, [explained.scores]);
-  const units = buildUnits(g, canon.regions, canon.norms).filter((u) => needed.has(u.output));
-  const comp = resolveComposite(composite, params);
-  const firstLinear = units.find((u) => u.linear);
-  const rules = assignRules(comp, units, firstLinear);
+  for (const n of given.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+  const comp = typeof composite === 'string' ? namedComposite(composite, params) : composite;
+  // A model the compiler would refuse (nothing to explain) is still described, with every unit under 'gradient'.
+  const plan = planCompilation(cloneModel(model), { composite: comp, requireExplainable: false });
+  const { info, explained, explainedUnits: units, assignments: rules } = plan;
   const unsupported: Inspection['unsupported'] = [];
   for (const u of units) {
     if (rules.has(u)) continue;
@@ -52,17 +50,13 @@ export function inspectModel(model: ModelProto, composite: string, params: Recor
   }
   return {
     opset,
-    inputs: g0.inputs.map((i) => ({ name: i.name, shape: info.get(i.name)?.shape, elemType: info.get(i.name)?.elemType ?? 0 })),
-    outputs: g0.outputs.map((o) => ({ name: o.name, shape: info.get(o.name)?.shape })),
+    inputs: given.inputs.map((i) => ({ name: i.name, shape: info.get(i.name)?.shape, elemType: info.get(i.name)?.elemType ?? 0 })),
+    outputs: given.outputs.map((o) => ({ name: o.name, shape: info.get(o.name)?.shape })),
     explained: explained.skipped ? `${explained.scores} (input of the terminal ${explained.skipped})` : explained.scores,
     ops,
-    canonicalization: canon.reports,
+    canonicalization: plan.canon.reports,
     composite: comp.name,
-    units: units.map((u) => {
-      const r = rules.get(u);
-      const p = r ? Object.entries(r.params).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => `${k}=${v}`).join(',') : '';
-      return { name: u.name, op: u.opType, kind: u.kind, rule: r ? `${r.rule.name}${p ? `(${p})` : ''}` : 'gradient', output: u.output, shape: info.get(u.output)?.shape };
-    }),
+    units: units.map((u) => ({ name: u.name, op: u.opType, kind: u.kind, rule: describeRule(rules.get(u)), output: u.output, shape: info.get(u.output)?.shape })),
     unsupported,
   };
 }

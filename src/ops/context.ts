@@ -1,8 +1,8 @@
 import type { NodeProto } from 'onnx-buf';
-import type { Graph } from '../../ir/graph.js';
-import type { Dim, ValueInfo } from '../../ir/shapes.js';
-import type { Emitter } from '../emitter.js';
-import { UnsupportedNodeError } from '../../errors.js';
+import type { Graph } from '../ir/graph.js';
+import type { Dim, ValueInfo } from '../ir/shapes.js';
+import type { Emitter } from '../ir/emitter.js';
+import { UnsupportedNodeError } from '../errors.js';
 
 /** See CompileOptions.maxPoolRouting. */
 export type MaxPoolRouting = 'indices' | 'compare';

@@ -1,8 +1,8 @@
 import type { NodeProto } from 'onnx-buf';
 import { makeNode, type AttrValue } from '../onnx/attributes.js';
 import { floatTensor, int64Tensor } from '../onnx/tensor.js';
-import type { Graph } from '../ir/graph.js';
-import type { ValueInfo } from '../ir/shapes.js';
+import type { Graph } from './graph.js';
+import type { ValueInfo } from './shapes.js';
 
 /**
  * Appends ordinary ONNX nodes to a graph. Every backward node is created here, so naming, constant sharing and the

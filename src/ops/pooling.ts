@@ -1,5 +1,5 @@
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, getAttr } from '../../onnx/attributes.js';
+import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
 import { convTransposeOf } from './linear.js';
 import { unsupported, type Vjp, type VjpContext } from './context.js';
 

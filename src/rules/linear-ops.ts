@@ -1,9 +1,9 @@
 import { attrInt } from '../onnx/attributes.js';
 import { asFloat32 } from '../onnx/tensor.js';
-import type { Emitter } from './emitter.js';
-import type { LinearInfo } from './units.js';
-import { convOfTranspose, convTransposeOf, kernelOf, matmulByConstT } from './vjp/linear.js';
-import type { VjpContext } from './vjp/context.js';
+import type { Emitter } from '../ir/emitter.js';
+import type { LinearInfo } from '../ir/unit.js';
+import { convOfTranspose, convTransposeOf, kernelOf, matmulByConstT } from '../ops/linear.js';
+import type { VjpContext } from '../ops/context.js';
 
 /** A weight tensor variant (W⁺, W⁻, W², ones …) of a linear layer's constant weight. */
 export interface WeightRef {

@@ -1,6 +1,6 @@
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, getAttr } from '../../onnx/attributes.js';
-import type { AttrValue } from "../../onnx/attributes.js";
+import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
+import type { AttrValue } from "../onnx/attributes.js";
 import { staticShape, unbroadcast, unsupported, shapeOf, type Vjp, type VjpContext } from './context.js';
 
 /** Convolution geometry with explicit pads (the explicit-pads canonicaliser resolves auto_pad beforehand). */

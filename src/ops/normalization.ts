@@ -1,7 +1,7 @@
 import type { NodeProto } from 'onnx-buf';
-import { attrInt } from '../../onnx/attributes.js';
-import { defaultOpset } from '../../onnx/model.js';
-import type { Emitter } from '../emitter.js';
+import { attrInt } from '../onnx/attributes.js';
+import { defaultOpset } from '../onnx/model.js';
+import type { Emitter } from '../ir/emitter.js';
 import { unsupported, type Vjp } from './context.js';
 
 /**

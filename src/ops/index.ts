@@ -5,6 +5,7 @@ import { normalizationVjps } from './normalization.js';
 import { attentionVjps } from './attention.js';
 import { poolingVjps } from './pooling.js';
 import { structuralVjps } from './structural.js';
+import { resizeVjps } from './resize.js';
 import type { Vjp } from './context.js';
 
 /** Every op the gradient pass can differentiate, by ONNX op type. */
@@ -16,6 +17,7 @@ export const VJPS: Readonly<Record<string, Vjp>> = {
   ...structuralVjps,
   ...normalizationVjps,
   ...attentionVjps,
+  ...resizeVjps,
 };
 
 /** Ops whose outputs carry no gradient (integer results, comparisons, constants). */

@@ -1,0 +1,93 @@
+/**
+ * The compiler's front half, shared by `compileExplainer` and `inspectModel` so that `xsys inspect` shows exactly what
+ * the compiler does: opset upgrade, canonicalisation, the explained output, the inputs relevance starts at (float
+ * inputs and token embeddings), the tensors on the explained path, the units, and the composite's rule for each unit.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { canonicalize, resolveExplainedOutput, type CanonicalForm, type ExplainedOutput } from '../canonicalize/index.js';
+import { assignRules, type Composite, type RuleAssignment } from '../composites/index.js';
+import { InvalidArgumentError, XsysError } from '../errors.js';
+import { Graph } from '../ir/graph.js';
+import type { ValueInfo } from '../ir/shapes.js';
+import type { Unit } from '../ir/unit.js';
+import { cloneModel, parseModel } from '../onnx/model.js';
+import { activeTensors, neededTensors } from './analysis.js';
+import { upgradeOpset } from './opset.js';
+import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
+import { buildUnits } from './units.js';
+
+export interface PlanOptions {
+  /** The model output to explain (default: the first). */
+  output?: string;
+  /** Explain the Softmax output instead of the logits before it. */
+  explainProbabilities?: boolean;
+  /** Token models: the integer graph input whose embedding lookup gives per-token relevance (default: found). */
+  tokenInput?: string;
+  /** Intermediate tensors whose relevance is also wanted (checked to exist). */
+  relevanceAt?: readonly string[];
+  /** The LRP composite whose rules are assigned to the units; none for the plain gradient. */
+  composite?: Composite;
+  /**
+   * Throw when nothing can be explained (no float input and no token embedding, or scores that do not depend on
+   * them). The compiler needs that; `inspect` reports such a model instead of refusing it. Default true.
+   */
+  requireExplainable?: boolean;
+}
+
+export interface CompilePlan {
+  /** The canonicalised graph (a copy: the caller's model is never changed). */
+  g: Graph;
+  canon: CanonicalForm;
+  /** Shapes and element types after canonicalisation. */
+  info: Map<string, ValueInfo>;
+  explained: ExplainedOutput;
+  /** Float32 graph inputs: the attributions are computed for each. */
+  floatInputs: string[];
+  /** The token-embedding lookup relevance is read at, for token models. */
+  token?: TokenEmbedding;
+  /** Where relevance starts: the float inputs and the token embedding's output. */
+  sources: string[];
+  /** Tensors that depend on a source. */
+  active: Set<string>;
+  /** Active tensors the explained scores depend on. */
+  needed: Set<string>;
+  /** Every unit of the graph, in topological order. */
+  units: Unit[];
+  /** The units on the explained path (their output is needed), in topological order. */
+  explainedUnits: Unit[];
+  /** The first conv/dense unit on the input's path: composites may give it its own rule (e.g. flat, zβ). */
+  firstLinear?: Unit;
+  /** The composite's rule for each unit it matches (empty without a composite). */
+  assignments: Map<Unit, RuleAssignment>;
+}
+
+export function planCompilation(model: ModelProto | Uint8Array, options: PlanOptions = {}): CompilePlan {
+  const proto = model instanceof Uint8Array ? parseModel(model) : cloneModel(model);
+  const g = new Graph(proto);
+  upgradeOpset(g);
+  const canon = canonicalize(g);
+  const info = canon.info;
+  const explained = resolveExplainedOutput(g, options.output, options.explainProbabilities);
+  // Float inputs by their declared element type (what the runtime will be fed), not by inferred shape info.
+  const floatInputs = g.inputs
+    .filter((i) => (i.type?.value.case === 'tensorType' ? i.type.value.value.elemType : 0) === 1)
+    .map((i) => i.name);
+  const token = pickTokenEmbedding(findTokenEmbeddings(g, info), options.tokenInput);
+  const strict = options.requireExplainable ?? true;
+  if (strict && floatInputs.length === 0 && !token) {
+    throw new XsysError(`the model has neither a float32 input nor a token-embedding lookup (inputs: ${g.inputs.map((i) => i.name).join(', ') || 'none'})`, { hint: 'attributions are computed for float inputs; for token models, relevance is read at the output of the Gather that looks up the token ids in a constant embedding table', exitCode: 3 });
+  }
+  // Relevance starts at the float inputs and at the token embeddings: the ids themselves are not differentiable.
+  const sources = token ? [...floatInputs, token.output] : [...floatInputs];
+  for (const t of options.relevanceAt ?? []) {
+    if (!g.producer(t) && !g.inputs.some((i) => i.name === t)) throw new InvalidArgumentError('relevanceAt', `no tensor named '${t}' in the model`, 'use `xsys inspect` to list tensor names');
+  }
+  const active = activeTensors(g, info, sources);
+  if (strict && !active.has(explained.scores)) throw new XsysError(`output '${explained.scores}' does not depend on the float inputs or token embeddings`, { exitCode: 3 });
+  const needed = neededTensors(g, active, [explained.scores]);
+  const units = buildUnits(g, canon.regions, canon.norms);
+  const explainedUnits = units.filter((u) => needed.has(u.output));
+  const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
+  const assignments = options.composite ? assignRules(options.composite, explainedUnits, firstLinear) : new Map<Unit, RuleAssignment>();
+  return { g, canon, info, explained, floatInputs, token, sources, active, needed, units, explainedUnits, firstLinear, assignments };
+}
