@@ -56,3 +56,14 @@ export { arraySource } from './concepts/sources.js';
 export { buildReferences, loadReferences, readReferenceFile, sourceFingerprint, type ReferenceFile, type ReferenceProvenance, type BuildOptions } from './concepts/store.js';
 export { classAtlas, compareAtlases, cropReferences, referenceSamples, relevanceBox, REFERENCE_STATS, type ClassAtlas, type AtlasComparison, type ReferenceSample, type CroppedReference, type Box, type ReferenceStat } from './concepts/atlas.js';
 export { runCrpReferencesConformance } from './conformance/crp-references.js';
+
+export { spray, normalizeHeatmaps, downsample, type SprayResult, type SprayCluster, type SprayOptions, type Heatmaps } from './strategies/spray.js';
+export { spectralClustering, type SpectralResult, type SpectralOptions } from './strategies/spectral.js';
+export { fitGmm, fitGmmByBic, scoreSamples, predict as predictGmm, type Gmm, type GmmFit, type GmmOptions, type CovarianceType } from './strategies/gmm.js';
+export { fitPrototypes, fitClassPrototypes, assess, type ClassPrototypes, type Prototype, type PcxAssessment, type PcxOptions } from './strategies/pcx.js';
+export { trainCav, CAV_METHODS, type Cav, type CavMethod, type CavOptions } from './strategies/cav.js';
+export { tcav, sensitivity, type TcavResult, type TcavOptions, type Sensitivity } from './strategies/tcav.js';
+export { tTestIndependent, type TTest } from './strategies/stats.js';
+export { relevanceFeatures, layerActivations, layerGradients, type RelevanceFeatures, type LayerReduce } from './strategies/features.js';
+export { pasteArtefact, readArtefactSpec, type ArtefactSpec } from './strategies/artefact.js';
+export { toPoints, pointsOf, type Points } from './strategies/points.js';

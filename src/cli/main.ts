@@ -13,6 +13,7 @@ import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
 import { registerServe } from './serve-command.js';
+import { registerStrategies } from './strategies-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExplain(program, run);
   registerEvaluate(program, run);
   registerServe(program, run);
+  registerStrategies(program, run);
 
   program
     .command('conformance')
