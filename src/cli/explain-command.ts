@@ -13,10 +13,11 @@ import { writePng } from '../render/png.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { collect, parseNumberList, parseParams, parseTarget } from './options.js';
+import { argMax, collect, parseNumberList, parseParams, parseTarget } from './options.js';
 import { runTextExplain } from './text-explain.js';
 import { cloneModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
+import { precisionNote } from '../onnx/precision.js';
 import { Graph } from '../ir/graph.js';
 import { declaredInputs } from '../runtime/feeds.js';
 import { ProgressBar } from './progress.js';
@@ -37,6 +38,7 @@ interface ExplainFlags {
   layer?: string;
   threads?: string;
   json?: boolean;
+  maxBatch?: string;
   input?: string[];
   text?: string;
   tokenizer?: string;
@@ -99,6 +101,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--layer <tensor>', 'grad-cam: layer to explain (default: input of the last GlobalAveragePool/Flatten)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print the summary as JSON on stdout')
+    .option('--max-batch <n>', 'inputs per ONNX Runtime run for methods that evaluate many (integrated-gradients, smoothgrad, occlusion); default 32, never more than a batch size the model fixes')
     .option('--input <name=file>', 'text models: a named model input (.npy or JSON list), repeatable, e.g. input_ids=ids.npy attention_mask=mask.npy', collect)
     .option('--text <text>', 'text models: text to tokenize with --tokenizer')
     .option('--tokenizer <tokenizer.json>', "text models: the model's Hugging Face tokenizer.json (loaded offline)")
@@ -118,6 +121,8 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         const target = parseTarget(flags.target);
         const threads = flags.threads ? Number(flags.threads) : undefined;
         const mx = await ModelExplainer.load(proto, { threads });
+        const precision = precisionNote(proto);
+        if (precision && !flags.json) process.stderr.write(`note: the model was ${precision}\n`);
         const loaded = await loadInputs(inputs, flags);
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
         await mkdir(flags.out, { recursive: true });
@@ -130,6 +135,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             params,
             target: Array.isArray(target) ? target[i]! : target,
             layer: flags.layer,
+            ...(flags.maxBatch !== undefined ? { maxBatch: positiveInt('--max-batch', flags.maxBatch) } : {}),
           });
           const a = e.attribution;
           await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
@@ -147,10 +153,11 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             method: e.method,
             composite: e.composite,
             target: e.targets[0],
-            prediction: Array.from(e.scores.data).indexOf(Math.max(...e.scores.data)),
+            prediction: argMax(e.scores.data),
             logits: Array.from(e.scores.data),
             relevanceSum: sum,
             attributionShape: a.dims,
+            ...(precision ? { precision } : {}),
             timing: e.timing,
           });
           bar.update(i + 1);
@@ -166,4 +173,10 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         return 0;
       }),
     );
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(flag, `expected a positive integer, got '${v}'`);
+  return n;
 }

@@ -30,3 +30,10 @@ export function parseTarget(value: string | undefined): number | number[] | 'pre
   if (parts.some((p) => !Number.isInteger(p) || p < 0)) throw new InvalidArgumentError('--target', `'${value}' is not 'pred', a class index or a comma-separated list of class indices`);
   return parts.length === 1 ? parts[0]! : parts;
 }
+
+/** Index of the largest value, without spreading the array into arguments (score tensors can hold 10⁵+ values). */
+export function argMax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}

@@ -8,7 +8,7 @@ import { idsFromJson, loadTokenizer, readTokenIds, type TextTokenizer } from '..
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from '../methods/multi-input.js';
 import { tokensToAnsi, tokensToHtml, type TokenRelevance } from '../render/tokens.js';
 import { feedFromArray, type DeclaredInput, type Feed } from '../runtime/feeds.js';
-import { parseParams, parseTarget } from './options.js';
+import { argMax, parseParams, parseTarget } from './options.js';
 import { readFile } from 'node:fs/promises';
 import type { ModelProto } from 'onnx-buf';
 
@@ -139,7 +139,7 @@ export async function runTextExplain(model: string | ModelProto, files: string[]
         return { id, token: s.tokens?.[b]?.[i] ?? tokenizer?.token(id) ?? `#${id}`, relevance: r };
       });
       const row = Array.from(e.scores.data.subarray(b * e.scores.dims[1]!, (b + 1) * e.scores.dims[1]!));
-      const prediction = row.indexOf(Math.max(...row));
+      const prediction = argMax(row);
       const targetLabel = tokenizer && e.position !== undefined ? ` ('${tokenizer.token(e.targets[b]!)}')` : '';
       const caption = `${e.method}${e.composite ? ` (${e.composite})` : ''}: ${e.position !== undefined ? `next token ${e.targets[b]}${targetLabel} after position ${e.position}` : `class ${e.targets[b]}`}; predicted ${prediction}`;
       const record = { input: name, method: e.method, composite: e.composite, target: e.targets[b], position: e.position, prediction, logit: row[e.targets[b]!], relevanceSum: rel.reduce((a, v) => a + v, 0), tokenInput: e.tokenInput, tokens: list, timing: e.timing };

@@ -11,6 +11,7 @@ import { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import type { Unit } from '../ir/unit.js';
 import { cloneModel, parseModel } from '../onnx/model.js';
+import { convertToFloat32 } from '../onnx/precision.js';
 import { activeTensors, neededTensors } from './analysis.js';
 import { upgradeOpset } from './opset.js';
 import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
@@ -63,6 +64,8 @@ export interface CompilePlan {
 
 export function planCompilation(model: ModelProto | Uint8Array, options: PlanOptions = {}): CompilePlan {
   const proto = model instanceof Uint8Array ? parseModel(model) : cloneModel(model);
+  // Half-precision models are explained in float32 (parseModel converts already; a ModelProto given directly is not).
+  convertToFloat32(proto);
   const g = new Graph(proto);
   upgradeOpset(g);
   const canon = canonicalize(g);

@@ -38,7 +38,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   const mx = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
   mx.validate(input);
   const params = methodParams(method, options.params ?? {});
-  const maxBatch = Math.max(1, options.maxBatch ?? 32);
+  const maxBatch = batchLimit(mx.inputShape, options.maxBatch);
   const t0 = performance.now();
   // The scores of the output being explained: targets, class counts and the seed's shape all come from them.
   const scores = await mx.scores(input, options.output);
@@ -226,4 +226,14 @@ async function occlusion(mx: ModelExplainer, input: Tensor, targets: number[], s
     onProgress?.(Math.min(b0 + maxBatch, jobs.length), jobs.length);
   }
   return { data: sum.map((v, i) => (count[i]! > 0 ? v / count[i]! : 0)), dims: [...input.dims] };
+}
+
+/**
+ * How many inputs one ORT run may take: `maxBatch` (default 32), but never more than a batch size the model fixes
+ * in its declared input shape (exports with a static batch of 1 refuse anything else).
+ */
+export function batchLimit(inputShape: readonly (number | string | null)[] | undefined, maxBatch?: number): number {
+  const fixed = typeof inputShape?.[0] === 'number' && inputShape[0] > 0 ? inputShape[0] : undefined;
+  const wanted = Math.max(1, Math.floor(maxBatch ?? 32));
+  return fixed !== undefined ? Math.min(fixed, wanted) : wanted;
 }

@@ -1,6 +1,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
+import { convertToFloat32 } from '../onnx/precision.js';
 import type { CompileOptions } from '../compiler/compile.js';
 import { CompiledSessionCache, ProbeSessionCache, type CompiledSession } from './compiled-cache.js';
 import { Graph } from '../ir/graph.js';
@@ -30,6 +31,8 @@ export class ModelExplainer {
     readonly model: ModelProto,
     readonly threads?: number,
   ) {
+    // A ModelProto handed in directly may still be in half precision: probes, compiled graphs and inputs use float32.
+    convertToFloat32(model);
     this.sessions = new CompiledSessionCache(model, threads);
     this.probes = new ProbeSessionCache(model, threads);
     const shapes = inputShapes(model);

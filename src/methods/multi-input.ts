@@ -1,6 +1,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel, parseModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
+import { convertToFloat32 } from '../onnx/precision.js';
 import type { CompileOptions } from '../compiler/compile.js';
 import { CompiledSessionCache, ProbeSessionCache, type CompiledSession } from './compiled-cache.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
@@ -72,6 +73,7 @@ export class MultiInputExplainer {
     readonly model: ModelProto,
     readonly threads?: number,
   ) {
+    convertToFloat32(model);
     this.sessions = new CompiledSessionCache(model, threads);
     this.probes = new ProbeSessionCache(model, threads);
     const g = new Graph(cloneModel(model));
@@ -98,9 +100,13 @@ export class MultiInputExplainer {
       if (!f) throw new InvalidArgumentError('--input', `input '${want.name}' (${want.dtype ?? 'unknown type'}) is missing`, `give every input: ${names.join(', ')}`);
       validateFeed(want.name, f, want);
     }
-    const batch = Object.values(feeds)[0]?.dims[0];
-    for (const [k, f] of Object.entries(feeds)) {
-      if (f.dims[0] !== batch) throw new InputDataError(`input '${k}' has batch size ${f.dims[0]}, but other inputs have ${batch}`);
+    let batch: { input: string; size: number } | undefined;
+    for (const [k, axis] of batchAxes(this.inputs)) {
+      const f = feeds[k]!;
+      if (f.dims.length <= axis) continue;
+      const n = f.dims[axis]!;
+      if (!batch) batch = { input: k, size: n };
+      else if (n !== batch.size) throw new InputDataError(`input '${k}' has batch size ${n} (axis ${axis}), but input '${batch.input}' has ${batch.size}`, 'give every batched input the same number of samples');
     }
     for (const e of this.embeddings) {
       const f = feeds[e.input]!;
@@ -226,4 +232,24 @@ function positionLimit(g: Graph, embeddings: readonly TokenEmbedding[]): number 
     limit = Math.min(limit ?? Infinity, table.dims[0]!);
   }
   return limit;
+}
+
+/**
+ * The batch axis of each input that has one. Inputs share a batch only where the model says so: the axis carrying the
+ * same symbolic dim as the first input whose axis 0 is symbolic (a recurrent state [layers, batch, hidden] has it on
+ * axis 1). Without named dims, axis 0 where it is not fixed. Scalars (a sample rate) and inputs with a fixed leading
+ * dim and no named batch dim have no batch axis.
+ */
+export function batchAxes(inputs: readonly DeclaredInput[]): Map<string, number> {
+  const symbol = inputs.map((i) => i.shape?.[0]).find((d): d is string => typeof d === 'string');
+  const out = new Map<string, number>();
+  for (const i of inputs) {
+    if (symbol !== undefined && i.shape) {
+      const axis = i.shape.indexOf(symbol);
+      if (axis >= 0) out.set(i.name, axis);
+      continue;
+    }
+    if (!i.shape || (i.shape.length > 0 && typeof i.shape[0] !== 'number')) out.set(i.name, 0);
+  }
+  return out;
 }

@@ -106,7 +106,9 @@ export interface Metric {
 
 /**
  * Pre-processing shared by all metrics, in Quantus' order: normalise, then abs.
- * normalise: 'batch' divides by max |a| over the whole batch (Quantus' normalise_by_max), 'sample' by each
- * sample's own max |a|, 'none' leaves a as is. `true`/`false` are accepted as 'batch'/'none'.
+ * normalise: 'batch' divides by max |a| over the whole batch (Quantus' normalise_by_max), 'negative' divides the
+ * positive values by the batch maximum and the negative ones by |batch minimum| (Quantus' normalise_by_negative, the
+ * default of its region perturbation), 'sample' by each sample's own max |a|, 'none' leaves a as is. `true` is the
+ * metric's own normalisation (Quantus' normalise_func default), `false` is 'none'.
  */
-export type NormaliseMode = 'batch' | 'sample' | 'none';
+export type NormaliseMode = 'batch' | 'negative' | 'sample' | 'none';

@@ -1,6 +1,7 @@
 import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type ModelProto } from 'onnx-buf';
 import { FileFormatError } from '../errors.js';
+import { convertToFloat32 } from './precision.js';
 
 export type { ModelProto } from 'onnx-buf';
 
@@ -23,6 +24,8 @@ export function parseModel(bytes: Uint8Array, file = '<buffer>'): ModelProto {
   if (model.opsetImport.length === 0) {
     throw new FileFormatError(file, 'not an ONNX model: it declares no opset', 'pass an ONNX model file (.onnx)');
   }
+  // Weights and activations in float16/bfloat16 are widened to float32, exactly; the note stays in the metadata.
+  convertToFloat32(model);
   for (const t of model.graph.initializer) {
     if (t.dataLocation === 1) {
       throw new FileFormatError(

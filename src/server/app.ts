@@ -11,6 +11,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
+import { sprayHandler } from '../jobs/spray.js';
+import { pcxHandler } from '../jobs/pcx.js';
 import { JobRunner } from '../jobs/runner.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { Store } from '../store/types.js';
@@ -83,6 +85,8 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes };
   jobs.register(explainDatasetHandler({ models, datasets, explainer }));
   jobs.register(evaluateHandler({ models, datasets }));
+  jobs.register(sprayHandler({ models, datasets }));
+  jobs.register(pcxHandler({ models, datasets }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);

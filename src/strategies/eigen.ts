@@ -76,7 +76,7 @@ export function topEigenpairs(apply: Apply, n: number, count: number, options: E
   if (n <= (options.denseBelow ?? 150)) return dense(apply, n, count);
   const rand = mulberry32(options.seed ?? 0);
   const block = Math.min(n, count + 2);
-  // A basis of ~100 vectors: larger ones converge in fewer restarts but each costs O(m²·n), and ~100 was fastest on
+  // A basis of ~80 vectors: larger ones converge in fewer restarts but each costs O(m²·n), and 80–100 was fastest on
   // 5,000-node kNN graphs of MNIST-like data.
   const maxBasis = Math.min(n, Math.max(3 * count + 40, block * 6));
   const basis = new Float64Array(maxBasis * n);

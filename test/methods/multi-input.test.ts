@@ -5,7 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import { ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
-import { FEEDS_METHODS, MultiInputExplainer, scoreRows } from '../../src/methods/multi-input.js';
+import { batchAxes, FEEDS_METHODS, MultiInputExplainer, scoreRows } from '../../src/methods/multi-input.js';
 import type { Feed } from '../../src/runtime/feeds.js';
 import { InputDataError, InvalidArgumentError } from '../../src/errors.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
@@ -111,7 +111,7 @@ describe('MultiInputExplainer', () => {
     await expect(mx.explain({ input_ids: ids([1, 2, 3]) })).rejects.toThrow(/input 'extra' \(float32\) is missing/);
     await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra, mask: extra })).rejects.toThrow(/no input named 'mask'/);
     await expect(mx.explain({ input_ids: ids([1, 5, 3]), extra })).rejects.toThrow(/token id 5 at flat index 1 is outside the vocabulary \(0–4/);
-    await expect(mx.explain({ input_ids: ids([1, 2, 3], [1, 3]), extra: floats([0, 0, 0, 0, 0, 0], [2, 3]) })).rejects.toThrow(/batch size 2, but other inputs have 1/);
+    await expect(mx.explain({ input_ids: ids([1, 2, 3], [1, 3]), extra: floats([0, 0, 0, 0, 0, 0], [2, 3]) })).rejects.toThrow(/input 'extra' has batch size 2 \(axis 0\), but input 'input_ids' has 1/);
     await expect(mx.explain({ input_ids: ids([1, 2, 3, 4]), extra })).rejects.toThrow(InputDataError);
     await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra }, { method: 'occlusion' as never })).rejects.toThrow(/not available for models with several or integer inputs/);
     await expect(mx.explain({ input_ids: ids([1, 2, 3]), extra }, { target: 3 })).rejects.toThrow(/3 is out of range: the scores have 3 entries/);
@@ -169,5 +169,17 @@ describe('scoreRows', () => {
     expect(() => scoreRows(s, -4)).toThrow(InvalidArgumentError);
     expect(() => scoreRows({ data: new Float32Array(6), dims: [2, 3] }, 0)).toThrow(/no token axis/);
     expect(() => scoreRows({ data: new Float32Array(24), dims: [2, 3, 2, 2] })).toThrow(/cannot explain scores of shape \[2, 3, 2, 2\]/);
+  });
+});
+
+describe('batchAxes: which inputs share the batch', () => {
+  const input = (name: string, shape?: (number | string | null)[]) => ({ name, dtype: 'float32' as const, elemType: 1, shape });
+  it('follows the named batch dim to any axis; scalars and fixed leading dims have none', () => {
+    const axes = batchAxes([input('audio', ['batch', 512]), input('state', [2, 'batch', 128]), input('sr', []), input('h', [2, 1, 64])]);
+    expect([...axes]).toEqual([['audio', 0], ['state', 1]]);
+  });
+  it('without named dims: axis 0 where it is not fixed, nothing for scalars and fixed dims', () => {
+    const axes = batchAxes([input('input', [null, 512]), input('state', [2, null, 128]), input('sr', []), input('unknown')]);
+    expect([...axes]).toEqual([['input', 0], ['unknown', 0]]);
   });
 });

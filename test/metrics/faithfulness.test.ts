@@ -112,6 +112,30 @@ describe('patch-based faithfulness', () => {
     // last position (3, 3), clipped to one pixel: x 16 → 1
     expect(Array.from(r.curves![0]!)).toEqual([30, 45]);
   });
+  it('region-perturbation normalises like Quantus (normalise_by_negative over the batch), which reorders mixed-sign patches', async () => {
+    // One row of 4 features (x = 1, 2, 3, 4), patches of 2 at every position: [0,1], [1,2], [2,3], [3] (clipped).
+    const row = (a: number[]) => input(x, [a], [0], undefined, [1, 1, 4]);
+    const score = model([1, 2, 3, 4]);
+    const c = [1, -1.2, 2, -0.5];
+    // normalise_by_negative (max 2, |min| 1.2): 0.5, −1, 1, −0.417 → sums −0.5, 0, 0.583, −0.417: lerf takes [0,1].
+    // by max |a| (2): 0.5, −0.6, 1, −0.25 → sums −0.1, 0.4, 0.75, −0.25: lerf takes [3].
+    const qc = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patchSize: 2, regionsEvaluation: 1, order: 'lerf' });
+    const mc = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patchSize: 2, regionsEvaluation: 1, order: 'lerf', normalise: 'batch' });
+    // f = x·(1, 2, 3, 4) = 30, black baseline min(x) = 1: removing [0,1] costs 2·(2 − 1) = 2; removing [3] costs 4·3 = 12.
+    expect(Array.from(qc.curves![0]!)).toEqual([2]);
+    expect(Array.from(mc.curves![0]!)).toEqual([12]);
+    // normalise: true means Quantus' own normalise_func for the metric; snake_case names work as in Quantus.
+    const t = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patch_size: 2, regions_evaluation: 1, order: 'lerf', normalise: true });
+    expect(Array.from(t.curves![0]!)).toEqual([2]);
+  });
+  it("accepts Quantus' parameter names: snake_case, perturb_baseline, n_perturb_samples, perturb_patch_sizes as a list", async () => {
+    const score = model([1, 1, 1, 1]);
+    const pf = await getMetric('pixel-flipping').evaluate(img(x, [[4, 3, 2, 1]], [0]), { score }, { softmax: false, normalise: 'none', features_in_step: 2, perturb_baseline: 'black' });
+    expect(Array.from(pf.curves![0]!)).toEqual([9, 4]);
+    const inf = await getMetric('infidelity').evaluate(img(x, [[4, 3, 2, 1]], [0]), { score, seed: 1 }, { n_perturb_samples: 3, perturb_patch_sizes: [1, 2] } as never);
+    expect(Number.isFinite(inf.scores[0])).toBe(true);
+    await expect(getMetric('pixel-flipping').evaluate(img(x, [[4, 3, 2, 1]], [0]), { score }, { perturb_baselin: 'black' })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
+  });
   it('summed-area patch sums equal direct sums', async () => {
     const { summedArea, rectSum, patchIndices } = await import('../../src/metrics/core/spatial.js');
     const l = { C: 2, H: 3, W: 5 };

@@ -1,4 +1,4 @@
-import type { Metric, MetricCategory, MetricContext, MetricNeeds, MetricParams, MetricResult, ScoreDirection } from '../types.js';
+import type { Metric, MetricCategory, MetricContext, MetricNeeds, MetricParams, MetricResult, NormaliseMode, ScoreDirection } from '../types.js';
 import { boolParam, normaliseMode, resolveParams } from './params.js';
 import { prepareInput, type PreparedInput } from './input.js';
 import { mulberry32 } from '../../methods/random.js';
@@ -40,6 +40,8 @@ export interface MetricSpec {
   needs?: MetricNeeds;
   /** Must contain `normalise` and `abs` (Quantus' per-metric defaults). */
   defaults: MetricParams;
+  /** What `normalise: true` means for this metric (Quantus' normalise_func default); default 'batch' (by max). */
+  normaliseFunc?: NormaliseMode;
   compute(input: PreparedInput, ctx: MetricContext, params: MetricParams, out: Results, rand: () => number): Promise<void> | void;
 }
 
@@ -56,7 +58,7 @@ export function defineMetric(spec: MetricSpec): Metric {
     async evaluate(input, ctx, params) {
       const p = resolveParams(spec.name, spec.defaults, params);
       const prepared = prepareInput(spec.name, input, {
-        normalise: normaliseMode(spec.name, p.normalise),
+        normalise: normaliseMode(spec.name, p.normalise, spec.normaliseFunc),
         abs: boolParam(spec.name, p, 'abs'),
         needsMasks: needs.masks === true,
       });

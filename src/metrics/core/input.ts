@@ -65,6 +65,19 @@ export function preprocessAttributions(a: Float32Array, n: number, d: number, no
     let m = 0;
     for (let i = 0; i < out.length; i++) m = Math.max(m, Math.abs(out[i]!));
     if (m > 0) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m;
+  } else if (normalise === 'negative') {
+    // normalise_by_negative over the whole batch: positives into [0, 1], negatives into [−1, 0], each by its own
+    // extreme. Unlike division by max |a| this changes sums of mixed-sign features (region perturbation's patches).
+    let hi = 0;
+    let lo = 0;
+    for (let i = 0; i < out.length; i++) {
+      hi = Math.max(hi, out[i]!);
+      lo = Math.min(lo, out[i]!);
+    }
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i]!;
+      out[i] = v > 0 ? v / hi : v < 0 ? v / -lo : 0;
+    }
   } else if (normalise === 'sample') {
     for (let k = 0; k < n; k++) {
       let m = 0;

@@ -7,16 +7,36 @@ export function camelCase(name: string): string {
 }
 
 /**
+ * Quantus parameter names that differ from ours by more than case (after camelCase): its `perturb_baseline` is our
+ * `baseline`, Infidelity's `n_perturb_samples` / `perturb_patch_sizes` our `nrSamples` / `patchSizes`.
+ */
+const QUANTUS_ALIASES: Readonly<Record<string, string>> = {
+  perturbBaseline: 'baseline',
+  nPerturbSamples: 'nrSamples',
+  perturbPatchSizes: 'patchSizes',
+};
+
+/** Our name of a parameter given in Quantus' or our spelling (undefined when the metric has neither). */
+function ourName(rawKey: string, defaults: Readonly<MetricParams>): string | undefined {
+  const key = camelCase(rawKey);
+  if (key in defaults) return key;
+  const alias = QUANTUS_ALIASES[key];
+  return alias !== undefined && alias in defaults ? alias : undefined;
+}
+
+/**
  * Merges user parameters over a metric's defaults. A parameter the metric does not have is an error (a typo must
  * not silently fall back to a default); a number where a boolean belongs is an error too. String-valued
  * defaults accept any value: those parameters (normalise, baseline …) are checked by the metric itself.
  */
 export function resolveParams(metric: string, defaults: Readonly<MetricParams>, given: Partial<MetricParams> = {}): MetricParams {
   const out: MetricParams = { ...defaults };
-  for (const [rawKey, value] of Object.entries(given)) {
-    if (value === undefined) continue;
-    const key = camelCase(rawKey);
-    if (!(key in defaults)) {
+  for (const [rawKey, given0] of Object.entries(given)) {
+    if (given0 === undefined) continue;
+    const key = ourName(rawKey, defaults);
+    // Quantus takes lists (perturb_patch_sizes=[4, 8]); ours are comma-separated strings.
+    const value: ParamValue = Array.isArray(given0) && typeof defaults[key ?? ''] === 'string' ? (given0 as unknown[]).join(',') : given0;
+    if (key === undefined) {
       throw new InvalidArgumentError(`${metric}.${rawKey}`, `metric '${metric}' has no parameter '${rawKey}'`, `its parameters: ${Object.keys(defaults).join(', ')}`);
     }
     const d = defaults[key]!;
@@ -54,9 +74,10 @@ export function choiceParam<T extends string>(metric: string, p: MetricParams, k
   return v as T;
 }
 
-export function normaliseMode(metric: string, v: ParamValue | undefined): NormaliseMode {
-  if (v === true) return 'batch';
+/** `true` means the metric's own normalisation (`whenTrue`: Quantus' default normalise_func for that metric). */
+export function normaliseMode(metric: string, v: ParamValue | undefined, whenTrue: NormaliseMode = 'batch'): NormaliseMode {
+  if (v === true) return whenTrue;
   if (v === false) return 'none';
-  if (v === 'batch' || v === 'sample' || v === 'none') return v;
-  throw new InvalidArgumentError(`${metric}.normalise`, `unknown value ${JSON.stringify(v)}`, "one of: batch, sample, none (true = batch, false = none)");
+  if (v === 'batch' || v === 'negative' || v === 'sample' || v === 'none') return v;
+  throw new InvalidArgumentError(`${metric}.normalise`, `unknown value ${JSON.stringify(v)}`, `one of: batch, negative, sample, none (true = ${whenTrue}, false = none)`);
 }

@@ -18,7 +18,9 @@ export const regionPerturbation = defineMetric({
   direction: 'higher',
   needs: { score: true },
   description: 'f(x) − f(x̃) as the most relevant patches are removed cumulatively (Samek et al., 2016); area under that curve, higher = better.',
-  defaults: { normalise: 'batch', abs: false, patchSize: 8, order: 'morf', regionsEvaluation: 100, baseline: 'black', softmax: true, return: 'auc-trapezoid' },
+  // Quantus' RegionPerturbation normalises with normalise_by_negative (its normalise_func default).
+  normaliseFunc: 'negative',
+  defaults: { normalise: 'negative', abs: false, patchSize: 8, order: 'morf', regionsEvaluation: 100, baseline: 'black', softmax: true, return: 'auc-trapezoid' },
   async compute(p, ctx, params, out, rand) {
     const size = numParam('region-perturbation', params, 'patchSize', { min: 1, integer: true });
     const regions = numParam('region-perturbation', params, 'regionsEvaluation', { min: 1, integer: true });
