@@ -28,6 +28,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { explainRoutes } from './routes/explain.js';
 import { jobRoutes } from './routes/jobs.js';
 import { methodRoutes } from './routes/methods.js';
+import { textRoutes } from './routes/text.js';
 import { modelRoutes } from './routes/models.js';
 import { packageRoot } from './paths.js';
 
@@ -122,6 +123,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   datasetRoutes(api, context);
   explainRoutes(api, context);
   methodRoutes(api);
+  textRoutes(api, context);
   jobRoutes(api, context);
   app.get('/openapi.json', async () => api.document());
 

@@ -20,7 +20,52 @@ export const preprocessSchema = {
     size: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 },
     grayscale: { type: 'boolean' },
     mean: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
-    std: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
+    std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, maxItems: 4 },
+    channelOrder: { type: 'string', enum: ['rgb', 'bgr'], description: "tensor channel order (default rgb; bgr for Caffe/OpenCV-trained models)" },
+    layout: { type: 'string', enum: ['nchw', 'nhwc'], description: 'tensor layout (default nchw; nhwc for TensorFlow/Keras exports)' },
+  },
+};
+
+export const textExplainRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'text', 'method'],
+  additionalProperties: false,
+  properties: {
+    modelId: SHA256,
+    text: { type: 'string', minLength: 1, maxLength: 10000, description: 'the text, tokenised with the tokenizer stored with the model' },
+    method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp' },
+    params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
+    target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
+  },
+};
+
+export const textExplainResultSchema = {
+  type: 'object',
+  required: ['modelId', 'method', 'composite', 'params', 'target', 'topk', 'tokenInput', 'tokens', 'relevanceSum', 'provenance'],
+  properties: {
+    modelId: SHA256,
+    method: { type: 'string' },
+    composite: { type: ['string', 'null'] },
+    params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+    target: { type: 'integer' },
+    topk: { type: 'array', items: { type: 'object', required: ['class', 'score', 'prob'], properties: { class: { type: 'integer' }, score: { type: 'number' }, prob: { type: 'number' } } } },
+    tokenInput: { type: 'string' },
+    tokens: { type: 'array', items: { type: 'object', required: ['id', 'token', 'relevance'], properties: { id: { type: 'integer' }, token: { type: 'string' }, relevance: { type: 'number' } } } },
+    relevanceSum: { type: 'number' },
+    provenance: {
+      type: 'object',
+      required: ['modelSha256', 'tokenizerSha256', 'text', 'target', 'xsysVersion', 'ortVersion', 'timingMs'],
+      properties: {
+        modelSha256: SHA256,
+        tokenizerSha256: SHA256,
+        text: { type: 'string' },
+        target: { anyOf: [{ type: 'integer' }, { const: 'pred' }] },
+        xsysVersion: { type: 'string' },
+        ortVersion: { type: 'string' },
+        timingMs: { type: 'object', required: ['compile', 'run', 'total'], properties: { compile: { type: 'number' }, run: { type: 'number' }, total: { type: 'number' } } },
+      },
+    },
   },
 };
 
@@ -80,7 +125,7 @@ export const components: Record<string, Record<string, unknown>> = {
   ModelSummary: {
     type: 'object',
     required: ['id', 'name', 'bytes', 'inputs', 'outputs', 'opset', 'createdAt'],
-    properties: { id: SHA256, name: { type: 'string' }, bytes: { type: 'integer' }, inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec }, opset: { type: 'integer' }, preprocess: preprocessSchema, createdAt: { type: 'string' } },
+    properties: { id: SHA256, name: { type: 'string' }, bytes: { type: 'integer' }, inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec }, opset: { type: 'integer' }, preprocess: preprocessSchema, tokenizer: { ...SHA256, description: "sha256 of the model's tokenizer.json (text models)" }, createdAt: { type: 'string' } },
   },
   ModelDetail: {
     type: 'object',
@@ -107,7 +152,7 @@ export const components: Record<string, Record<string, unknown>> = {
       inputId: SHA256,
       method: { type: 'string' },
       composite: { type: ['string', 'null'] },
-      params: { type: 'object' },
+      params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
       target: { type: 'integer' },
       relevanceSum: { type: 'number' },
       topk,
@@ -129,7 +174,7 @@ export const components: Record<string, Record<string, unknown>> = {
           inputSha256: SHA256,
           method: { type: 'string' },
           composite: { type: ['string', 'null'] },
-          params: { type: 'object' },
+          params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
           target,
           xsysVersion: { type: 'string' },
           ortVersion: { type: 'string' },

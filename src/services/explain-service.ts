@@ -22,6 +22,7 @@ import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
 import { completeParams } from './method-specs.js';
+import { softmaxTopk } from './topk.js';
 import { Limiter } from './limiter.js';
 import { checkComposite, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
@@ -53,18 +54,12 @@ interface ResolvedInput {
 const NPY = 'application/x-npy';
 const PNG = 'image/png';
 
-function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: number; prob: number }[] {
-  let max = -Infinity;
-  for (const s of scores) max = Math.max(max, s);
-  let sum = 0;
-  const exp = Array.from(scores, (s) => {
-    const e = Math.exp(s - max);
-    sum += e;
-    return e;
-  });
-  return Array.from(scores, (score, c) => ({ class: c, score, prob: exp[c]! / sum }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k);
+/** [1, C, H, W] → [1, H, W, C] (models exported from TensorFlow/Keras take channels last). */
+export function toNhwc(data: Float32Array, shape: readonly number[]): Tensor {
+  const [, c = 1, h = 1, w = 1] = shape;
+  const out = new Float32Array(data.length);
+  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = data[k * h * w + p]!;
+  return { data: out, dims: [1, h, w, c] };
 }
 
 function decodeBase64(what: string, text: string): Uint8Array {
@@ -132,8 +127,8 @@ export class ExplainService {
       try {
         const path = join(dir, 'input.png');
         await writeFile(path, bytes);
-        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std });
-        tensor = { data: img.tensor, dims: [...img.shape] };
+        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std, channelOrder: pre.channelOrder });
+        tensor = pre.layout === 'nhwc' ? toNhwc(img.tensor, img.shape) : { data: img.tensor, dims: [...img.shape] };
         displaySha256 = await this.store.artefacts.put(await encodePng(img.display), PNG);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -50,8 +50,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'results deduplicated by provenance (key, count, last asked)',
+    name: 'results deduplicated by provenance (key, count, last asked); a tokenizer stored with a model',
     up: `
+      ALTER TABLE models ADD COLUMN tokenizer TEXT;
       ALTER TABLE results ADD COLUMN dedup_key TEXT;
       ALTER TABLE results ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
       ALTER TABLE results ADD COLUMN last_at TEXT;

@@ -34,6 +34,7 @@ function modelFrom(r: Row): ModelRecord {
     outputs: parse(r.outputs),
     opset: Number(r.opset),
     ...(r.preprocess ? { preprocess: parse(r.preprocess) } : {}),
+    ...(r.tokenizer ? { tokenizer: String(r.tokenizer) } : {}),
     createdAt: String(r.created_at),
   };
 }
@@ -140,6 +141,15 @@ export class SqliteStore implements Store {
       },
       list: async () => (q.modelList.all() as Row[]).map(modelFrom),
       delete: async (id) => guard('model deletion', () => q.modelDelete.run(id).changes === 1),
+      update: async (id, patch) => {
+        const sets: string[] = [];
+        const args: unknown[] = [];
+        if (patch.preprocess !== undefined) (sets.push('preprocess = ?'), args.push(json(patch.preprocess)));
+        if (patch.tokenizer !== undefined) (sets.push('tokenizer = ?'), args.push(patch.tokenizer));
+        if (sets.length) guard('model update', () => d.prepare(`UPDATE models SET ${sets.join(', ')} WHERE id = ?`).run(...args, id));
+        const r = q.modelGet.get(id) as Row | undefined;
+        return r ? modelFrom(r) : undefined;
+      },
     };
     this.inputs = {
       put: async (i) => {

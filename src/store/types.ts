@@ -19,6 +19,10 @@ export interface Preprocess {
   grayscale?: boolean;
   mean?: number[];
   std?: number[];
+  /** Channel order of the tensor: 'rgb' (default) or 'bgr' (Caffe/OpenCV-trained models). */
+  channelOrder?: 'rgb' | 'bgr';
+  /** Tensor layout: 'nchw' (default, PyTorch) or 'nhwc' (TensorFlow/Keras exports). */
+  layout?: 'nchw' | 'nhwc';
 }
 
 export interface ModelRecord {
@@ -30,6 +34,8 @@ export interface ModelRecord {
   opset: number;
   /** Preprocessing used when an image is explained with this model and the request gives none. */
   preprocess?: Preprocess;
+  /** sha256 of the model's tokenizer.json artefact (token models: the workbench's text box uses it). */
+  tokenizer?: string;
   createdAt: string;
 }
 
@@ -130,6 +136,8 @@ export interface ModelStore {
   put(model: ModelRecord): Promise<{ record: ModelRecord; created: boolean }>;
   get(id: string): Promise<ModelRecord | undefined>;
   list(): Promise<ModelRecord[]>;
+  /** Changes a model's settings (preprocessing, tokenizer); undefined when there is no such model. */
+  update(id: string, patch: { preprocess?: Preprocess; tokenizer?: string }): Promise<ModelRecord | undefined>;
   delete(id: string): Promise<boolean>;
 }
 

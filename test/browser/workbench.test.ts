@@ -373,6 +373,29 @@ describe('workbench in chromium', () => {
     await first.close();
   });
 
+  it('explains the README’s text model from the workbench: upload, tokenizer, text box, tokens coloured by relevance', async () => {
+    await page.goto(`${service.url}#/models`);
+    await page.locator('[data-testid=model-file]').setInputFiles('examples/transformers/text-classifier.onnx');
+    await page.waitForSelector('[data-testid=tokenizer-settings]');
+    expect(await page.textContent('[data-testid=tokenizer-settings]')).toMatch(/store its tokenizer\.json/);
+    await page.locator('[data-testid=tokenizer-file]').setInputFiles('examples/transformers/tokenizer.json');
+    await page.waitForSelector('[data-testid=settings-saved]');
+    await page.locator('a.button.primary', { hasText: 'Explain with this model' }).click();
+    await page.waitForSelector('[data-testid=text-input]');
+    await page.waitForFunction(() => window.location.hash.includes('composite=attnlrp'));
+    await page.locator('[data-testid=text-input]').fill('the acting was not good but the story was really wonderful .');
+    await page.locator('[data-testid=text-explain]').click();
+    await page.waitForSelector('[data-testid=tokens]', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('1');
+    const tokens = await page.locator('.token').evaluateAll((els) => els.map((e) => ({ t: e.textContent, r: Number((e as HTMLElement).dataset.relevance) })));
+    expect(tokens.map((x) => x.t)).toContain('wonderful');
+    const top = tokens.reduce((a, b) => (b.r > a.r ? b : a));
+    const bottom = tokens.reduce((a, b) => (b.r < a.r ? b : a));
+    expect([top.t, bottom.t]).toEqual(['wonderful', 'not']);
+    expect(page.url()).toContain('text=');
+    await page.screenshot({ path: join(shots, 'explain-text.png') });
+  });
+
   it('computes on this device: equal to the server within 1e-4 relative, and the input never reaches the server', async () => {
     const posted: string[] = [];
     page.on('request', (r) => {

@@ -30,6 +30,8 @@ export interface RouteState {
   device: Device;
   /** Method and composite parameters the user set, 'steps:8,baseline:0' (the rest take their declared defaults). */
   params?: string;
+  /** Text models: the text explained (tokenised by the service with the model's tokenizer). */
+  text?: string;
   /** Input preparation for uploaded images: 'invert', 'crop' (to the drawing's bounding box), comma-separated. */
   prep?: string;
   /** compare: comma-separated method specs, 'lrp:epsilon-plus-flat,gradient'. */
@@ -61,13 +63,14 @@ export function parseRoute(hash: string): RouteState {
     scale: q.get('scale') === 'shared' ? 'shared' : 'independent',
     params: get('params'),
     prep: get('prep'),
+    text: get('text'),
     methods: get('methods'),
     result: get('result'),
     job: get('job'),
   };
 }
 
-const ORDER: (keyof RouteState)[] = ['model', 'sample', 'method', 'composite', 'params', 'prep', 'target', 'cmap', 'opacity', 'overlay', 'device', 'methods', 'scale', 'result', 'job'];
+const ORDER: (keyof RouteState)[] = ['model', 'sample', 'method', 'composite', 'params', 'prep', 'text', 'target', 'cmap', 'opacity', 'overlay', 'device', 'methods', 'scale', 'result', 'job'];
 
 export function formatRoute(s: RouteState): string {
   const q = new URLSearchParams();

@@ -1,7 +1,7 @@
 /** Runs one explanation where the user chose: on the service, or on this device. */
 import { parseNpy, toFloat32 } from '../../../src/browser/index.js';
 import type { Device } from '../app/route';
-import { api, type Dataset, type ExplainResult, type ModelSummary, type ResultRecord } from './api';
+import { api, type Dataset, type ExplainRequest, type ExplainResult, type ModelSummary, type ResultRecord } from './api';
 import { explainLocally } from './device';
 import type { Explained } from './explained';
 import { deviceInput, serverInput, type InputChoice } from './inputs';
@@ -53,6 +53,7 @@ export async function explainOne(s: ExplainSpec): Promise<Explained> {
   }
   const { input, preprocess } = await serverInput(s.input, s.model, s.datasets, s.prep);
   const params = s.params && Object.keys(s.params).length ? s.params : undefined;
-  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), method: s.method, ...(composite ? { composite } : {}), ...(params ? { params } : {}), target: s.target });
+  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), // Method and composite come from the URL as text; the service validates them against its declarations.
+    method: s.method as ExplainRequest['method'], ...(composite ? { composite: composite as ExplainRequest['composite'] } : {}), ...(params ? { params } : {}), target: s.target });
   return fromRecord(r);
 }

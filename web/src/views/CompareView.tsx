@@ -10,7 +10,7 @@ import { pixelRelevance } from '../services/heat';
 import { InputPicker } from '../components/InputPicker';
 import { ModelSelect } from '../components/ModelSelect';
 import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
-import { api } from '../services/api';
+import { api, type CompareRequest } from '../services/api';
 import { runsOnDevice } from '../services/device';
 import { explainOne, fromRecord, parseTarget } from '../services/explain';
 import type { Explained } from '../services/explained';
@@ -68,7 +68,7 @@ export function CompareView(props: { route: RouteState; set: (p: Partial<RouteSt
             return out;
           }
           const { input, preprocess } = await serverInput(choice, model, wb.datasets, route.prep);
-          const r = await api.compare({ modelId: model.id, input, ...(preprocess ? { preprocess } : {}), target, methods: runnable });
+          const r = await api.compare({ modelId: model.id, input, ...(preprocess ? { preprocess } : {}), target, methods: runnable as CompareRequest['methods'] });
           return Promise.all(r.results.map(fromRecord));
         }
       : undefined,

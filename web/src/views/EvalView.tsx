@@ -51,7 +51,7 @@ function listValue(text: string, items: { type?: string; properties?: Record<str
 }
 
 function errorText(e: Job['error']): string {
-  return typeof e === 'string' ? e : e ? `${e.title ?? ''} ${e.detail ?? ''}`.trim() : '';
+  return e ?? '';
 }
 
 export function EvalView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {

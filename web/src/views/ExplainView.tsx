@@ -11,6 +11,8 @@ import { InputPrepPanel } from '../components/InputPrep';
 import { ModelSelect } from '../components/ModelSelect';
 import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
 import { TopKList } from '../components/TopK';
+import { TextInput } from '../components/TextInput';
+import { isTokenModel } from '../components/ModelSettings';
 import { ApiError } from '../services/api';
 import { runsOnDevice } from '../services/device';
 import { explainOne, parseTarget } from '../services/explain';
@@ -26,11 +28,15 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
   const wb = useWorkbench();
   const model = wb.models.find((m) => m.id === route.model);
   const datasets = compatibleDatasets(model, wb.datasets);
-  const tokens = false;
+  const tokens = isTokenModel(model);
   const choice = tokens ? undefined : inputChoice(route.sample, wb.dropped);
   const local = route.device === 'local';
   const imageUrl = usePreparedUrl(choice, route.prep);
   useFirstScreen(route, set, wb.models, datasets);
+  // Text models are explained with AttnLRP unless the user picks another composite.
+  useEffect(() => {
+    if (tokens && route.method === 'lrp' && route.composite === 'epsilon-plus-flat') set({ composite: 'attnlrp' }, 'replace');
+  }, [tokens, route.method, route.composite, set]);
   const sampleDataset = choice?.kind === 'sample' ? choice.dataset : undefined;
   const incompatible = sampleDataset && model && !datasets.some((d) => d.name === sampleDataset) ? `${sampleDataset} samples do not fit ${model.name} (input ${JSON.stringify(model.inputs.find((i) => i.dtype === 'float32')?.shape ?? [])}); pick another input.` : undefined;
   const blocked = local && !runsOnDevice(route.method) ? `${route.method} runs on the server only.` : incompatible;
@@ -73,6 +79,8 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
           <Panel>
             <p className="lead">{wb.models.length ? 'Choose a model to explain.' : 'No model yet: upload one under '}{!wb.models.length && <a href="#/models">Models</a>}</p>
           </Panel>
+        ) : tokens ? (
+          <TextInput model={model} route={route} set={set} />
         ) : !choice ? (
           <Panel>
             <p className="lead">Pick a sample or drop an image on the left.</p>
