@@ -10,7 +10,7 @@ import { FileFormatError, XsysError } from '../errors.js';
 import { toFloat32 } from '../io/npy.js';
 import { readNpy } from '../io/npy-file.js';
 import { CrpExplainer, type Condition } from '../concepts/crp.js';
-import { runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
+import { relativeError, runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
 
 export interface CrpConformanceCase {
   id: string;
@@ -32,18 +32,6 @@ export interface CrpConformanceCase {
 export function isCrpManifestJson(json: unknown): boolean {
   const cases = (json as { cases?: unknown })?.cases;
   return Array.isArray(cases) && cases.length > 0 && cases.every((c) => (c as CrpConformanceCase).method === 'crp' && typeof (c as CrpConformanceCase).conditions === 'object');
-}
-
-/** max |got − expected| / max |expected| over one array. */
-export function relativeError(got: ArrayLike<number>, exp: ArrayLike<number | bigint>, what: string): number {
-  if (got.length !== exp.length) throw new XsysError(`${what}: ${got.length} values, expected ${exp.length}`);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < got.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(got[i]! - Number(exp[i])));
-    maxRef = Math.max(maxRef, Math.abs(Number(exp[i])));
-  }
-  return maxRef > 0 ? maxDiff / maxRef : maxDiff;
 }
 
 /** Sums a [1, C, …] tensor over its channel axis: [1, …]. */

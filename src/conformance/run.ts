@@ -139,9 +139,9 @@ export async function runCase(id: string, tol: number, measure: () => Promise<nu
   }
 }
 
-/** max |got − expected| / max |expected| (the absolute difference when the reference is all zeros). */
-function compare(got: Float32Array, exp: Float64Array | Float32Array, shape: number[]): number {
-  if (got.length !== exp.length) throw new XsysError(`attribution has ${got.length} values, expected ${exp.length} (shape [${shape.join(', ')}])`);
+/** max |got − expected| / max |expected| over one array (the absolute difference when the reference is all zeros). */
+export function relativeError(got: ArrayLike<number>, exp: ArrayLike<number | bigint>, what: string): number {
+  if (got.length !== exp.length) throw new XsysError(`${what}: ${got.length} values, expected ${exp.length}`);
   let maxDiff = 0;
   let maxRef = 0;
   for (let i = 0; i < got.length; i++) {
@@ -149,6 +149,11 @@ function compare(got: Float32Array, exp: Float64Array | Float32Array, shape: num
     maxRef = Math.max(maxRef, Math.abs(Number(exp[i])));
   }
   return maxRef > 0 ? maxDiff / maxRef : maxDiff;
+}
+
+function compare(got: Float32Array, exp: Float64Array | Float32Array, shape: number[]): number {
+  if (got.length !== exp.length) throw new XsysError(`attribution has ${got.length} values, expected ${exp.length} (shape [${shape.join(', ')}])`);
+  return relativeError(got, exp, 'attribution');
 }
 
 /** A transformer case: named inputs of any dtype, relevance at the float input or per token. */
