@@ -4,7 +4,8 @@
  *
  * The outcome (per method × metric mean/std/n, per-sample scores, provenance) is stored on the job in one write when
  * the evaluation finishes. An evaluation is all-or-nothing (its metrics need every explanation), so an interrupted job
- * is not resumed: the next start marks it failed and the user starts it again.
+ * is not resumed: the next start marks it failed and the user starts it again. On the queue (evaluate-shards.ts) the
+ * samples are split into shards whose per-sample scores are merged; there a restart resumes from the stored shards.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -18,9 +19,11 @@ import { METHOD_NAMES } from '../methods/types.js';
 import { parseModel } from '../onnx/model.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
+import type { Tensor } from '../runtime/tensor.js';
 import { ORT_VERSION, VERSION } from '../version.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
+import { evaluateShards, type EvaluateDeps } from './evaluate-shards.js';
 
 export interface EvaluateMethod {
   method: string;
@@ -65,6 +68,12 @@ export interface EvaluationOutcome extends Record<string, unknown> {
     seed: number;
     xsysVersion: string;
     ortVersion: string;
+    /**
+     * Queue mode only: each shard was evaluated as its own batch (metrics that normalise over the batch did so per
+     * shard) with the random stream seeded by seed + the shard's first position, so the outcome depends on the shard
+     * size but not on the number of workers or the order shards finished.
+     */
+    sharding?: { shardSize: number; shards: number };
   };
 }
 
@@ -109,11 +118,16 @@ export function methodSpecOf(m: EvaluateMethod): MethodSpec {
 
 /** Samples `indices` of a registered dataset as an evaluation Dataset (labels when the dataset has them). */
 export function datasetFromRegistry(registry: DatasetRegistry, name: string, indices: readonly number[]): Dataset {
-  const first = registry.sample(name, indices[0]!);
+  return gatherDataset(name, indices, (i) => registry.sample(name, i), (i) => registry.label(name, i));
+}
+
+/** Samples `indices` of a dataset, read one by one, as an evaluation Dataset (labels when every sample has one). */
+export function gatherDataset(name: string, indices: readonly number[], sample: (index: number) => Tensor, label: (index: number) => number | undefined): Dataset {
+  const first = sample(indices[0]!);
   const per = first.data.length;
   const x = new Float32Array(per * indices.length);
-  indices.forEach((i, k) => x.set(k === 0 ? first.data : registry.sample(name, i).data, k * per));
-  const labels = indices.map((i) => registry.label(name, i));
+  indices.forEach((i, k) => x.set(k === 0 ? first.data : sample(i).data, k * per));
+  const labels = indices.map(label);
   return {
     x,
     shape: [indices.length, ...first.dims.slice(1)],
@@ -162,8 +176,9 @@ function indicesOf(raw: Record<string, unknown>, size: number, dataset: string):
   return Array.from({ length: limit }, (_, i) => i);
 }
 
-export function evaluateHandler(deps: { models: ModelService; datasets: DatasetRegistry }): JobHandler<EvaluateParams> {
+export function evaluateHandler(deps: EvaluateDeps): JobHandler<EvaluateParams> {
   return {
+    shards: evaluateShards(deps),
     kind: 'evaluate',
     description: 'score explanation methods with metrics (Quantus definitions) over samples of a dataset; the job result holds mean/std/n and per-sample scores per method × metric',
     paramsSchema: evaluateSchema,
@@ -232,7 +247,7 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
   };
 }
 
-function metricRequests(names: readonly string[], params?: Record<string, MetricParams>): MetricRequest[] {
+export function metricRequests(names: readonly string[], params?: Record<string, MetricParams>): MetricRequest[] {
   return names.map((name) => ({ name, ...(params?.[name] ? { params: params[name] } : {}) }));
 }
 
@@ -242,7 +257,7 @@ function stageCount(p: Pick<EvaluateParams, 'methods' | 'metrics'>): number {
 }
 
 /** runEvaluation's stage labels in the order it runs them: per method, its explanations, then each metric. */
-function stageLabels(p: Pick<EvaluateParams, 'methods' | 'metrics'>): string[] {
+export function stageLabels(p: Pick<EvaluateParams, 'methods' | 'metrics'>): string[] {
   return p.methods.map(methodSpecOf).flatMap((m) => [`explain ${m.id}`, ...p.metrics.map((metric) => `${metric} × ${m.id}`)]);
 }
 
