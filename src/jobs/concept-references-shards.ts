@@ -12,8 +12,18 @@ import type { ModelExplainer } from '../methods/explainer.js';
 import type { ConceptService } from '../services/concept-service.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { Store } from '../store/types.js';
-import type { ConceptReferencesParams } from './concept-references.js';
 import type { ShardableKind, ShardDataset, ShardRange, ShardWork } from './shardable.js';
+
+export interface ConceptReferencesParams extends Record<string, unknown> {
+  modelId: string;
+  dataset: string;
+  layers: string[];
+  k: number;
+  composite: string;
+  targets: 'prediction' | 'label';
+  /** The reference set this job writes. */
+  referenceSet: string;
+}
 
 /** Samples per ORT run, as the in-process job. */
 export const REFERENCE_BATCH = 32;

@@ -14,18 +14,9 @@ import type { ModelService } from '../services/models.js';
 import { referenceSetId } from '../services/concept-service.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
-import { conceptReferencesShards, REFERENCE_BATCH, REFERENCE_CHUNK, referenceSpecOf, type ConceptReferencesDeps } from './concept-references-shards.js';
+import { conceptReferencesShards, REFERENCE_BATCH, REFERENCE_CHUNK, referenceSpecOf, type ConceptReferencesDeps, type ConceptReferencesParams } from './concept-references-shards.js';
 
-export interface ConceptReferencesParams extends Record<string, unknown> {
-  modelId: string;
-  dataset: string;
-  layers: string[];
-  k: number;
-  composite: string;
-  targets: 'prediction' | 'label';
-  /** The reference set this job writes. */
-  referenceSet: string;
-}
+export type { ConceptReferencesParams } from './concept-references-shards.js';
 
 export const conceptReferencesSchema = {
   type: 'object',

@@ -14,7 +14,7 @@ import { OrtModel } from '../evaluation/ort-model.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
 import type { Store } from '../store/types.js';
-import { gatherDataset, methodSpecOf, metricRequests, outcomeOf, stageLabels, stageTracker, type EvaluateParams, type EvaluationOutcome } from './evaluate.js';
+import { gatherDataset, methodSpecOf, metricRequests, outcomeOf, stageLabels, stageTracker, type EvaluateParams, type EvaluationOutcome } from './evaluate-outcome.js';
 import type { ShardableKind, ShardRange, ShardWork } from './shardable.js';
 
 export type EvaluateDeps = { models: ModelService; datasets: DatasetRegistry; store: Store };
