@@ -13,6 +13,7 @@ import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { sprayHandler } from '../jobs/spray.js';
 import { pcxHandler } from '../jobs/pcx.js';
+import { tcavHandler } from '../jobs/tcav.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
 import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
@@ -137,6 +138,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobs.register(evaluateHandler({ models, datasets }));
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
+  jobs.register(tcavHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
   jobs.register(conceptReferencesHandler({ models, datasets, concepts }));
 

