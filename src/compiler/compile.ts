@@ -4,7 +4,7 @@ import { makeNode } from '../onnx/attributes.js';
 import type { Dim } from '../ir/shapes.js';
 import { serializeModel } from '../onnx/model.js';
 import type { CanonReport } from '../canonicalize/index.js';
-import { namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
+import { namedComposite, type Composite, type RuleAssignment, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { emitBackward } from './backward.js';
 import type { MaxPoolRouting } from '../ops/context.js';
@@ -86,7 +86,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   const t0 = performance.now();
   let composite: Composite | undefined;
   if (options.method === 'lrp') {
-    composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
+    composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? DEFAULT_COMPOSITE, options.params);
   } else if (options.composite !== undefined) {
     throw new InvalidArgumentError('--composite', `composites apply to method 'lrp' only, not '${options.method}'`);
   }

@@ -5,7 +5,7 @@ import { cloneModel, parseModel, serializeModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
 import type { Dim, ValueInfo } from '../ir/shapes.js';
 import { canonicalize, resolveExplainedOutput } from '../canonicalize/index.js';
-import { assignRules, namedComposite, type Composite } from '../composites/index.js';
+import { assignRules, namedComposite, type Composite, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { activeTensors, neededTensors } from '../compiler/analysis.js';
 import { emitBackward, type BackwardPlan } from '../compiler/backward.js';
@@ -116,7 +116,7 @@ export function compileCrp(model: ModelProto | Uint8Array, options: CrpCompileOp
   for (const t of [...conditioned, ...record]) channelsOf[t] = channelCount(info, t);
 
   const units = buildUnits(g, canon.regions, canon.norms);
-  const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
+  const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? DEFAULT_COMPOSITE, options.params);
   const form = composite.form ?? 'relevance';
   const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
   const rules = assignRules(composite, units.filter((u) => needed.has(u.output)), firstLinear);

@@ -3,7 +3,7 @@
  * `lrp:epsilon-plus-flat,gradient,occlusion(window=4,stride=2),smoothgrad(samples=10)`.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 
 export interface MethodSpec {
@@ -44,7 +44,7 @@ export function parseMethodSpec(spec: string): MethodSpec {
     if (!kv || !Number.isFinite(v)) throw new InvalidArgumentError('--methods', `'${spec}': parameter '${item}' is not name=number`);
     params[kv[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   }
-  const composite = method === 'lrp' ? (m[2] ?? 'epsilon-plus-flat') : undefined;
+  const composite = method === 'lrp' ? (m[2] ?? DEFAULT_COMPOSITE) : undefined;
   if (composite && !COMPOSITE_NAMES.includes(composite) && !composite.endsWith('.json')) {
     throw new InvalidArgumentError('--methods', `unknown LRP composite '${composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`);
   }

@@ -7,7 +7,7 @@
  * is not resumed: the next start marks it failed and the user starts it again.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { runEvaluation, resolveMetrics, type EvaluationResult, type MetricRequest } from '../evaluation/evaluate.js';
 import { parseMethodSpec, type MethodSpec } from '../evaluation/methods.js';
@@ -75,7 +75,7 @@ const methodSchema = {
   required: ['method'],
   properties: {
     method: { type: 'string', enum: [...METHOD_NAMES] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP only (default epsilon-plus-flat)' },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP only (default ${DEFAULT_COMPOSITE})` },
     params: { type: 'object', additionalProperties: { type: 'number' } },
   },
   additionalProperties: false,

@@ -24,6 +24,7 @@ import { heatmapPng } from './heatmap-png.js';
 import { Limiter } from './limiter.js';
 import { checkComposite, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
 
@@ -109,7 +110,7 @@ export interface ExplainedSample {
 export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: MethodSpec, target: number | 'pred', limits: LimitOverrides = {}): Promise<ExplainedSample> {
   if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
   const method = spec.method as MethodName;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
+  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   const params = spec.params ?? {};
   const { numeric, layer } = splitParams(method, params);
   const tRun = performance.now();
