@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { readIdx } from '../src/data/idx.js';
 import { spray } from '../src/strategies/spray.js';
 import { fitClassPrototypes } from '../src/strategies/pcx.js';
-import { gaussian, mulberry32 } from '../src/methods/random.js';
+import { gaussian, mulberry32 } from '../src/seeded-random.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, json: { type: 'string', default: 'bench/strategies-results.json' } } });
 const runs = Number(values.runs);

@@ -8,7 +8,7 @@ import { ortMetaSubject } from '../../src/evaluation/meta-subject.js';
 import { explain } from '../../src/methods/explain.js';
 import { readModel } from '../../src/onnx/file.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { getMetric } from '../../src/metrics/index.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';

@@ -13,7 +13,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { cloneModel } from '../../onnx/model.js';
 import { DataType, decodeTensor, floatTensor } from '../../onnx/tensor.js';
 import { attrInt } from '../../onnx/attributes.js';
-import { mulberry32 } from '../../methods/random.js';
+import { mulberry32 } from '../../seeded-random.js';
 
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization']);
 
