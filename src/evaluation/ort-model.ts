@@ -12,9 +12,9 @@ import { explain } from '../methods/explain.js';
 import { readModel } from '../onnx/file.js';
 import type { ExplainFn, ModelHandle, ScoreFn } from '../metrics/types.js';
 import type { MethodSpec } from './methods.js';
-import { perturbWeights, type WeightNoise } from './perturb-weights.js';
-import { parameterisedLayers, randomiseLayers } from '../metrics/randomisation/weights.js';
-import { compensateInputShift } from '../metrics/axiomatic/input-shift.js';
+import { perturbWeights, type WeightNoise } from '../weight-surgery/perturb-weights.js';
+import { parameterisedLayers, randomiseLayers } from '../weight-surgery/randomise-layers.js';
+import { compensateInputShift } from '../weight-surgery/input-shift.js';
 
 /** Wall time spent inside ORT runs (and how many runs). */
 export class OrtTimer {

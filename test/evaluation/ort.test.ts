@@ -1,7 +1,7 @@
 /** The ORT side of evaluation: batched ScoreFn, ExplainFn, weight perturbation, method specs, runEvaluation. */
 import { describe, expect, it } from 'vitest';
 import { OrtModel } from '../../src/evaluation/ort-model.js';
-import { fillGaussian, parameterNames, perturbWeights } from '../../src/evaluation/perturb-weights.js';
+import { fillGaussian, parameterNames, perturbWeights } from '../../src/weight-surgery/perturb-weights.js';
 import { parseMethodList, parseMethodSpec } from '../../src/evaluation/methods.js';
 import { runEvaluation, summarise } from '../../src/evaluation/evaluate.js';
 import { ortMetaSubject } from '../../src/evaluation/meta-subject.js';
