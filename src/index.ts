@@ -34,7 +34,8 @@ export { runMetricsConformance, isMetricsManifest } from './conformance/metrics.
 export { loadDataset, type Dataset, type DatasetOptions } from './data/dataset.js';
 export { parseIdx, readIdx } from './data/idx.js';
 export { OrtModel } from './evaluation/ort-model.js';
-export { parseMethodList, parseMethodSpec, type MethodSpec } from './evaluation/methods.js';
+export { parseMethodList, parseMethodSpec, type LabelledMethod } from './evaluation/methods.js';
+export type { MethodSpec } from './methods/types.js';
 export { perturbWeights, type WeightNoise } from './weight-surgery/perturb-weights.js';
 export { runEvaluation, type EvaluationOptions, type EvaluationResult } from './evaluation/evaluate.js';
 export { ortMetaSubject } from './evaluation/meta-subject.js';

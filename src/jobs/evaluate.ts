@@ -10,7 +10,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { runEvaluation, resolveMetrics, type EvaluationResult, type MetricRequest } from '../evaluation/evaluate.js';
-import { parseMethodSpec, type MethodSpec } from '../evaluation/methods.js';
+import { parseMethodSpec, type LabelledMethod } from '../evaluation/methods.js';
+import type { MethodSpec } from '../methods/types.js';
 import { OrtModel } from '../evaluation/ort-model.js';
 import { METRIC_NAMES, getMetric } from '../metrics/index.js';
 import type { MetricParams } from '../metrics/types.js';
@@ -22,18 +23,12 @@ import { ORT_VERSION, VERSION } from '../version.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
 
-export interface EvaluateMethod {
-  method: string;
-  composite?: string;
-  params?: Record<string, number>;
-}
-
 export interface EvaluateParams extends Record<string, unknown> {
   modelId: string;
   dataset: string;
   /** The dataset's sample indices evaluated, in order (from `indices`, or 0 … limit−1). */
   indices: number[];
-  methods: EvaluateMethod[];
+  methods: MethodSpec[];
   metrics: string[];
   metricParams?: Record<string, MetricParams>;
   target: 'pred' | 'label';
@@ -58,7 +53,7 @@ export interface EvaluationOutcome extends Record<string, unknown> {
     indices: number[];
     samples: number;
     shape: number[];
-    methods: EvaluateMethod[];
+    methods: MethodSpec[];
     metrics: { name: string; params: Partial<MetricParams> }[];
     target: 'pred' | 'label';
     batchSize: number;
@@ -99,7 +94,7 @@ export const evaluateSchema = {
 } as const;
 
 /** The method's label and spec, as `xsys evaluate --methods` would parse it (same validation, same labels). */
-export function methodSpecOf(m: EvaluateMethod): MethodSpec {
+export function methodSpecOf(m: MethodSpec): LabelledMethod {
   if (m.composite !== undefined && !COMPOSITE_NAMES.includes(m.composite)) throw new InvalidArgumentError('methods', `unknown LRP composite '${m.composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}`);
   const params = Object.entries(m.params ?? {});
   for (const [k, v] of params) if (!/^[A-Za-z_][\w-]*$/.test(k) || !Number.isFinite(v)) throw new InvalidArgumentError('methods', `'${m.method}': parameter '${k}' must be a name with a finite number`);
@@ -171,7 +166,7 @@ export function evaluateHandler(deps: { models: ModelService; datasets: DatasetR
     async prepare(raw) {
       const { modelId, dataset, size } = await jobModelAndDataset(raw, deps);
       const indices = indicesOf(raw, size, dataset);
-      const methods = (raw.methods as EvaluateMethod[] | undefined) ?? [];
+      const methods = (raw.methods as MethodSpec[] | undefined) ?? [];
       if (!Array.isArray(methods) || methods.length === 0) throw new InvalidArgumentError('methods', 'no method given', `methods: ${METHOD_NAMES.join(', ')}`);
       const labels = new Set<string>();
       for (const m of methods) {

@@ -17,6 +17,7 @@ import { getMethod, METHOD_NAMES, type MethodName } from '../methods/registry.js
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
+import type { MethodSpec } from '../methods/types.js';
 import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
@@ -27,12 +28,6 @@ import { HttpProblem, notFound } from './problem.js';
 import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
-
-export interface MethodSpec {
-  method: string;
-  composite?: string;
-  params?: Record<string, number | string>;
-}
 
 export interface ExplainRequest extends MethodSpec {
   modelId: string;
