@@ -43,7 +43,7 @@ describe('compileExplainer', () => {
     expect(c.seedName).toBe(SEED_NAME);
     expect(c.inputNames).toEqual(['x']);
     expect(c.scoresName).toBe('logits');
-    expect(c.form).toBe('gradient');
+    expect(c.attributionKind).toBe('gradient');
     expect(c.outputNames).toEqual(expect.arrayContaining(['logits', c.attributionNames.x!]));
     expect(c.model.graph!.input.map((i) => i.name)).toContain(SEED_NAME);
     const out = await runModel(c.bytes(), feeds([0.5, -2]));
