@@ -17,10 +17,44 @@ export interface Problem {
   instance?: string;
   /** The offending ONNX node, for unsupported-node errors. */
   node?: string;
+  /** The request field at fault (`target`, `params.steps`, `preprocess.size` …), for forms to mark. */
+  field?: string;
   hint?: string;
 }
 
 const TYPE_BASE = 'https://xsys.dev/problems/';
+
+/**
+ * The library's typed errors name CLI flags (`--target`, `--size`), which mean nothing in a form or an API call. The
+ * same error is rendered here with the request field that plays the flag's part, so the CLI and the web each read
+ * their own words from one error.
+ */
+const FLAG_FIELDS: Record<string, string> = {
+  '--target': 'target',
+  '--param': 'params',
+  '--size': 'preprocess.size',
+  '--grayscale': 'preprocess.grayscale',
+  '--mean': 'preprocess.mean',
+  '--std': 'preprocess.std',
+  '--method': 'method',
+  '--composite': 'composite',
+  '--layer': 'params.layer',
+  '--masks': 'masks',
+  '--text': 'text',
+  '--tokenizer': 'tokenizer',
+  '--input': 'input',
+  '--output': 'output',
+  '--position': 'position',
+};
+
+export function fieldOf(argument: string): string {
+  return FLAG_FIELDS[argument] ?? argument.replace(/^--?/, '');
+}
+
+/** A message or hint with every `--flag` (and its `<placeholder>`) replaced by the field name. */
+export function webWording(text: string | undefined): string | undefined {
+  return text?.replace(/(^|[\s(`'"])(--[a-z][a-z0-9-]*)(=?\s?<[^>]*>)?/g, (_m, pre: string, flag: string) => `${pre}${fieldOf(flag)}`).replace(/`(\w[\w.]*)`/g, "'$1'");
+}
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -47,11 +81,15 @@ export function toProblem(err: unknown, instance?: string): Problem {
   if (err instanceof LimitExceededError) return base(422, 'limit-exceeded', 'Limit exceeded', err.message, { hint: err.hint });
   if (err instanceof UnsupportedNodeError) return base(422, 'unsupported-node', 'Unsupported node', err.message, { node: err.nodeName, hint: err.hint });
   if (err instanceof FileFormatError) return base(400, 'bad-file', 'Malformed file', err.message, { hint: err.hint });
-  if (err instanceof InvalidArgumentError) return base(400, 'invalid-argument', 'Invalid argument', err.message, { hint: err.hint });
-  if (err instanceof InputDataError) return base(422, 'bad-input', 'Unusable input', err.message, { hint: err.hint });
+  if (err instanceof InvalidArgumentError) {
+    const field = fieldOf(err.argument);
+    const message = err.message.startsWith(`${err.argument}: `) ? err.message.slice(err.argument.length + 2) : err.message;
+    return base(400, 'invalid-argument', 'Invalid argument', `${field}: ${webWording(message)}`, { field, hint: webWording(err.hint) });
+  }
+  if (err instanceof InputDataError) return base(422, 'bad-input', 'Unusable input', webWording(err.message)!, { hint: webWording(err.hint) });
   if (err instanceof RuntimeFailure) return base(500, 'runtime-failure', 'ONNX Runtime failure', err.message, { hint: err.hint });
   if (err instanceof XsysError) {
-    return err.exitCode === 3 ? base(422, 'unsupported-model', 'Unsupported model', err.message, { hint: err.hint }) : base(400, 'invalid-request', 'Invalid request', err.message, { hint: err.hint });
+    return err.exitCode === 3 ? base(422, 'unsupported-model', 'Unsupported model', webWording(err.message)!, { hint: webWording(err.hint) }) : base(400, 'invalid-request', 'Invalid request', webWording(err.message)!, { hint: webWording(err.hint) });
   }
   const fe = err as FastifyLikeError;
   if (fe && typeof fe === 'object' && 'message' in fe) {

@@ -1,11 +1,13 @@
 /** App-wide data: models, datasets, the service's health, and an image dropped into the page (never uploaded by itself). */
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { api, type Dataset, type Health, type ModelSummary } from '../services/api';
+import { api, type Dataset, type Health, type Methods, type ModelSummary } from '../services/api';
 import type { DroppedImage } from '../services/inputs';
 
 interface Workbench {
   models: ModelSummary[];
   datasets: Dataset[];
+  /** Methods and composites with their parameter declarations (GET /api/methods). */
+  methods?: Methods;
   health?: Health;
   offline?: string;
   refreshModels: () => Promise<void>;
@@ -19,6 +21,7 @@ export function WorkbenchProvider({ children }: { children: ReactNode }) {
   const [models, setModels] = useState<ModelSummary[]>([]);
   const [datasets, setDatasets] = useState<Dataset[]>([]);
   const [health, setHealth] = useState<Health>();
+  const [methods, setMethods] = useState<Methods>();
   const [offline, setOffline] = useState<string>();
   const [dropped, setDroppedState] = useState<DroppedImage>();
   const refreshModels = useCallback(async () => {
@@ -28,6 +31,7 @@ export function WorkbenchProvider({ children }: { children: ReactNode }) {
     api.health().then(setHealth, (e: Error) => setOffline(e.message));
     refreshModels().catch(() => undefined);
     api.datasets().then(setDatasets, () => undefined);
+    api.methods().then(setMethods, () => undefined);
   }, [refreshModels]);
   const setDropped = useCallback((d: DroppedImage | undefined) => {
     setDroppedState((old) => {
@@ -35,7 +39,7 @@ export function WorkbenchProvider({ children }: { children: ReactNode }) {
       return d;
     });
   }, []);
-  return <Ctx.Provider value={{ models, datasets, health, offline, refreshModels, dropped, setDropped }}>{children}</Ctx.Provider>;
+  return <Ctx.Provider value={{ models, datasets, methods, health, offline, refreshModels, dropped, setDropped }}>{children}</Ctx.Provider>;
 }
 
 export function useWorkbench(): Workbench {

@@ -51,7 +51,7 @@ function listValue(text: string, items: { type?: string; properties?: Record<str
 }
 
 function errorText(e: Job['error']): string {
-  return typeof e === 'string' ? e : e ? `${e.title ?? ''} ${e.detail ?? ''}`.trim() : '';
+  return e ?? '';
 }
 
 export function EvalView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
@@ -223,15 +223,10 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
     const rs = results.value ?? [];
     const classes = new Map<number, number>();
     for (const r of rs) classes.set(r.target, (classes.get(r.target) ?? 0) + 1);
-    const metricNames = [...new Set(rs.flatMap((r) => Object.keys(r.metrics ?? {})))];
     return {
       classes: [...classes.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => ({ label: `class ${c}`, value: n })),
       sums: rs.map((r) => r.relevanceSum),
       times: rs.map((r) => r.provenance?.timingMs?.total ?? 0),
-      metrics: metricNames.map((m) => {
-        const v = rs.map((r) => r.metrics?.[m]).filter((x): x is number => typeof x === 'number');
-        return { label: m, value: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length) };
-      }),
     };
   }, [results.value]);
   const outcome = outcomeOf(job);
@@ -278,14 +273,13 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
         <ErrorBox error={results.error} />
         <div className="charts" data-testid="job-charts">
           {numericResult.length > 0 && <BarChart title="Scores" data={numericResult.map(([label, value]) => ({ label, value }))} />}
-          {charts.metrics.length > 0 && <BarChart title="Mean metric scores" data={charts.metrics} />}
           {charts.sums.length > 0 && <SeriesChart title="Relevance sum per sample" values={charts.sums} />}
           {charts.times.length > 0 && <SeriesChart title="Time per sample" values={charts.times} unit=" ms" />}
           {charts.classes.length > 0 && <BarChart title="Explained classes" data={charts.classes} integer />}
         </div>
         {ids.length > 0 && (
           <p className="small">
-            {ids.length} results · <a href={`#/history?result=${ids[0]}`}>open them in History</a>
+            {ids.length} results · <a href={`#/history?result=${ids[0]}`}>open them in History</a> · <a href={`#/history?job=${job.id}`} data-testid="job-gallery">as a gallery</a>
           </p>
         )}
       </Panel>
