@@ -130,7 +130,7 @@ export function explainDatasetShards(deps: ExplainDatasetDeps): ShardableKind<Ex
           compileMs: Number(item.compileMs),
           runMs: Number(item.runMs),
         };
-        return deps.explainer.recordOf(model, input, { method: p.method, composite: p.composite, params: p.params }, p.target ?? 'pred', explained, { cached: k > 0, jobId: job.id });
+        return deps.explainer.recordOf(model, input, { method: p.method, composite: p.composite, params: p.params }, p.target ?? 'pred', explained, { cached: k > 0, jobId: job.id, inputSource: { kind: 'sample', dataset: p.dataset, index } });
       };
       const records: Awaited<ReturnType<typeof store>>[] = [];
       for (let k = 0; k < output.items.length; k += PERSIST_CONCURRENCY) {

@@ -48,6 +48,9 @@ const FLAG_FIELDS: Record<string, string> = {
 };
 
 export function fieldOf(argument: string): string {
+  // `--param steps` (a method parameter given on the command line) is the form's `params.steps`.
+  const param = /^--param\s+(\S+)$/.exec(argument);
+  if (param) return `params.${param[1]}`;
   return FLAG_FIELDS[argument] ?? argument.replace(/^--?/, '');
 }
 
@@ -78,7 +81,13 @@ export function toProblem(err: unknown, instance?: string): Problem {
     if (err.reason === 'full') return base(507, 'storage-full', 'Insufficient storage', err.message, { hint: err.hint });
     return base(500, 'store-failure', 'Store failure', err.message, { hint: err.hint });
   }
-  if (err instanceof LimitExceededError) return base(422, 'limit-exceeded', 'Limit exceeded', err.message, { hint: err.hint });
+  if (err instanceof LimitExceededError) {
+    // The CLI's hint names `xsys serve --limit`; a form user cannot pass flags, so the web hint says who can.
+    const [group, name] = (err.key ?? '').split('.', 2);
+    const field = !err.key ? undefined : group === 'input' ? 'input' : `params.${name}`;
+    const hint = err.key ? `this server allows at most ${err.limit}; its operator can raise the limit '${err.key}'` : webWording(err.hint);
+    return base(422, 'limit-exceeded', 'Limit exceeded', err.message, { field, hint });
+  }
   if (err instanceof UnsupportedNodeError) return base(422, 'unsupported-node', 'Unsupported node', err.message, { node: err.nodeName, hint: err.hint });
   if (err instanceof FileFormatError) return base(400, 'bad-file', 'Malformed file', err.message, { hint: err.hint });
   if (err instanceof InvalidArgumentError) {

@@ -97,8 +97,14 @@ describe('parameters, deduplication, deletion, web wording', () => {
 
   it('bad parameters are refused with the form field, never a CLI flag', async () => {
     const res = await post('/api/explain', { modelId, input: sample(0), method: 'integrated-gradients', params: { steps: 100000 } });
-    const p = expectProblem(res, 400, /params\.steps: 100000 is outside 1 … 512/) as { field?: string };
+    // Over the server's limit: 422 (the operator may raise it), named by the form's field, with no CLI flag.
+    const p = expectProblem(res, 422, /integrated-gradients steps: 100000 exceeds the limit of 512/) as { field?: string; hint?: string };
     expect(p.field).toBe('params.steps');
+    expect(p.hint).toMatch(/operator can raise the limit 'integrated-gradients\.steps'/);
+    expect(p.hint).not.toMatch(/--/);
+    const below = expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'integrated-gradients', params: { steps: 0 } }), 400) as { field?: string; detail: string };
+    expect(below.field).toBe('params.steps');
+    expect(below.detail).not.toMatch(/--/);
     expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'occlusion', params: { window: 2.5 } }), 400, /whole number/);
     const t = expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'lrp', target: 12 }), 400, /out of range/) as { detail: string; field?: string; hint?: string };
     expect(t.field).toBe('target');
@@ -179,9 +185,11 @@ describe('models', () => {
     expectProblem(await upload(Buffer.from('definitely not protobuf \u0000\u0001\u0002')), 400, /bad\.onnx/);
     expectProblem(await upload(readFileSync(MLP).subarray(0, 3000)), 400, /truncated|not a valid ONNX/);
     expectProblem(await upload(new Uint8Array(0)), 400);
-    // Valid ONNX that xsys cannot explain: two float inputs.
-    const twoInputs = buildModel({ nodes: [makeNode('Add', ['a', 'b'], ['y'])], inputs: [valueInfo('a', [1, 4]), valueInfo('b', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
-    expectProblem(await upload(serializeModel(twoInputs)), 422, /exactly one float32 input/);
+    // Valid ONNX that xsys cannot explain: an integer input that is no token-embedding lookup, and no float input.
+    const ids = valueInfo('ids', [1, 4]);
+    if (ids.type?.value.case === 'tensorType') ids.type.value.value.elemType = 7;
+    const intOnly = buildModel({ nodes: [makeNode('Cast', ['ids'], ['y'], 'cast', { to: { int: 1 } })], inputs: [ids], outputs: [valueInfo('y', [1, 4])] });
+    expectProblem(await upload(serializeModel(intOnly)), 422, /float32 input/);
     expectProblem(await upload(readFileSync(MLP), 'text/plain'), 415);
     expect((await wb.app.inject({ url: '/api/models' })).json()).toHaveLength(before);
   });
