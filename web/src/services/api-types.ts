@@ -1344,6 +1344,12 @@ export interface operations {
                     kind: "evaluate";
                     /** @description evaluate samples 0 … limit−1 (default: all); ignored with indices */
                     limit?: number;
+                    /** @description localisation masks (metrics of the 'localisation' category need them): {threshold: T} — pixels whose [0, 1] intensity exceeds T — or {npy: base64 .npy of binary masks, one per dataset sample or one per evaluated sample} */
+                    masks?: {
+                        threshold: number;
+                    } | {
+                        npy: string;
+                    };
                     methods: {
                         /**
                          * @description LRP only (default epsilon-plus-flat)
