@@ -144,7 +144,7 @@ export class ExplainService {
     /** Explanations computed at the same time (see limiter.ts); default 4 × the number of cores. */
     concurrency: number = 4 * availableParallelism(),
     /** Maxima of method parameters and inputs raised or lowered by the server's options (src/methods/limits.ts). */
-    private readonly limits: LimitOverrides = {},
+    readonly limits: LimitOverrides = {},
   ) {
     this.limiter = new Limiter(Math.max(1, concurrency));
   }

@@ -195,6 +195,9 @@ describe('workbench in chromium', () => {
   it('runs a dataset job with live progress and charts its results', async () => {
     await page.goto(`${service.url}#/eval?model=${uploadedId}&method=gradient`);
     await page.waitForSelector('[data-testid=start-job]');
+    // The job form has the method's parameter form, as Explain has: smoothgrad with 3 noisy samples.
+    await page.locator('[data-testid=job-method]').selectOption('smoothgrad');
+    await page.locator('[data-testid=job-param-samples]').fill('3');
     await page.locator('[data-testid=job-count]').fill('6');
     await page.locator('[data-testid=start-job]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=job-progress]')?.textContent?.includes('6 / 6'), null, { timeout: 120_000 });
@@ -202,6 +205,11 @@ describe('workbench in chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-charts] figure').length >= 2 && /n = 6/.test(document.querySelector('[data-testid=job-charts]')?.textContent ?? ''), null, { timeout: 60_000 });
     expect(await page.locator('[data-testid=job-progress]').innerText()).toMatch(/done/i);
     expect(await page.locator('[data-testid=job-charts]').innerText()).toMatch(/Relevance sum per sample[\s\S]*n = 6/);
+    // The job view names every parameter its results were computed with (defaults filled in), and so do the results.
+    expect(await page.locator('[data-testid=job-param-params]').innerText()).toBe('noiseLevel 0.1, samples 3, seed 0');
+    const job = (await api<{ id: string; kind: string; resultIds: string[] }[]>('/api/jobs')).find((j) => j.kind === 'explain-dataset')!;
+    const first = await api<{ method: string; params: Record<string, number> }>(`/api/results/${job.resultIds[0]}`);
+    expect(first).toMatchObject({ method: 'smoothgrad', params: { noiseLevel: 0.1, samples: 3, seed: 0 } });
     await page.waitForTimeout(500); // let the progress bar finish its transition
     await page.screenshot({ path: join(shots, 'eval.png') });
   });
@@ -210,8 +218,10 @@ describe('workbench in chromium', () => {
     await page.goto(`${service.url}#/eval?model=${bundledId}`);
     await page.waitForSelector('[data-testid=job-kind]');
     await page.locator('[data-testid=job-kind]').selectOption('evaluate');
-    await page.locator('[data-testid=job-methods]').fill('lrp:epsilon-plus-flat, gradient-x-input');
-    await page.locator('[data-testid=job-metrics]').fill('sparseness, complexity');
+    // Method 1 stays lrp · epsilon-plus-flat; method 2 becomes gradient × input. Metrics are ticked, not typed.
+    await page.locator('[data-testid=job-method-1-method]').selectOption('gradient-x-input');
+    for (const m of ['sparseness', 'pixel-flipping']) await page.locator(`[data-testid=job-metrics-${m}]`).uncheck().catch(() => undefined);
+    for (const m of ['sparseness', 'complexity']) await page.locator(`[data-testid=job-metrics-${m}]`).check();
     await page.locator('[data-testid=job-limit]').fill('4');
     await page.locator('[data-testid=start-job]').click();
     await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
@@ -226,6 +236,33 @@ describe('workbench in chromium', () => {
     await page.goto(`${service.url}#/compare?model=${bundledId}&sample=mnist-samples/0&methods=lrp:epsilon-plus-flat,gradient-x-input&device=server`);
     await page.waitForSelector('[data-testid=compare-evaluation]', { timeout: 60_000 });
     expect(await page.locator('[data-testid=compare-evaluation]').innerText()).toMatch(/sparseness[\s\S]*complexity/);
+  });
+
+  it('scores a localisation metric with masks from the form: refused without, computed with a threshold', async () => {
+    await page.goto(`${service.url}#/eval?model=${bundledId}`);
+    await page.waitForSelector('[data-testid=job-kind]');
+    await page.locator('[data-testid=job-kind]').selectOption('evaluate');
+    await page.locator('[data-testid=job-method-0-remove]').click();
+    for (const m of ['sparseness', 'pixel-flipping']) await page.locator(`[data-testid=job-metrics-${m}]`).uncheck();
+    await page.locator('[data-testid=job-metrics-pointing-game]').check();
+    await page.locator('[data-testid=job-limit]').fill('4');
+    await page.locator('[data-testid=start-job]').click();
+    // Without masks: the service's error, in the form's words (no CLI flag), and the masks field marked.
+    await page.waitForSelector('.new-job [role=alert]');
+    const refused = await page.locator('.new-job [role=alert]').innerText();
+    expect(refused).toMatch(/pointing-game' needs localisation masks/);
+    expect(refused).not.toMatch(/--/);
+    expect(await page.locator('.masks.bad').count()).toBe(1);
+    await page.locator('[data-testid=job-masks-mode]').selectOption('threshold');
+    await page.locator('[data-testid=job-masks-threshold]').fill('0.5');
+    await page.locator('[data-testid=start-job]').click();
+    await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
+    expect(await page.locator('[data-testid=job-param-masks]').innerText()).toBe('pixels brighter than 0.5');
+    const job = (await api<{ kind: string; params: { masks?: unknown }; result?: { cells: { metric: string; n: number; mean: number }[] } }[]>('/api/jobs')).find((j) => j.kind === 'evaluate' && j.params.masks)!;
+    expect(job.params.masks).toEqual({ threshold: 0.5 });
+    expect(job.result!.cells).toEqual([expect.objectContaining({ metric: 'pointing-game', n: 4 })]);
+    expect(await page.locator('[data-testid=evaluation-table]').innerText()).toMatch(/pointing-game/);
+    await page.screenshot({ path: join(shots, 'evaluation-masks.png') });
   });
 
   it('sets integrated-gradients steps in the form; History and Reproduce use exactly them', async () => {
