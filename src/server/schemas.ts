@@ -69,6 +69,61 @@ export const textExplainResultSchema = {
   },
 };
 
+export const inputsExplainRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'inputs', 'method'],
+  additionalProperties: false,
+  properties: {
+    modelId: SHA256,
+    inputs: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 64,
+      description: "input name → one sample as a base64 .npy (with or without the batch axis); every input of the model",
+      additionalProperties: { type: 'object', required: ['npy'], additionalProperties: false, properties: { npy: { type: 'string', minLength: 1 }, name: { type: 'string', maxLength: 200 } } },
+    },
+    method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp for token models, else epsilon-plus-flat' },
+    params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
+    target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
+  },
+};
+
+export const inputsExplainResultSchema = {
+  type: 'object',
+  required: ['modelId', 'method', 'composite', 'params', 'target', 'topk', 'attributions', 'relevanceSum', 'provenance'],
+  properties: {
+    modelId: SHA256,
+    method: { type: 'string' },
+    composite: { type: ['string', 'null'] },
+    params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+    target: { type: 'integer' },
+    topk: textExplainResultSchema.properties.topk,
+    attributions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['input', 'dims', 'attribution', 'relevanceSum'],
+        properties: { input: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, attribution: SHA256, heatmap: SHA256, relevanceSum: { type: 'number' } },
+      },
+    },
+    tokens: { type: 'object', required: ['input', 'relevance'], properties: { input: { type: 'string' }, relevance: { type: 'array', items: { type: 'number' } } } },
+    relevanceSum: { type: 'number' },
+    provenance: {
+      type: 'object',
+      required: ['modelSha256', 'inputs', 'target', 'xsysVersion', 'ortVersion', 'timingMs'],
+      properties: {
+        modelSha256: SHA256,
+        inputs: { type: 'object', additionalProperties: { type: 'object', required: ['sha256'], properties: { sha256: SHA256, name: { type: 'string' } } } },
+        target: { anyOf: [{ type: 'integer' }, { const: 'pred' }] },
+        xsysVersion: { type: 'string' },
+        ortVersion: { type: 'string' },
+        timingMs: textExplainResultSchema.properties.provenance.properties.timingMs,
+      },
+    },
+  },
+};
+
 const inputName = { type: 'string', maxLength: 200, description: 'the file name, shown in History' };
 
 export const inputSpecSchema = {

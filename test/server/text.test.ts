@@ -10,6 +10,9 @@ import { loadTokenizer } from '../../src/io/tokens.js';
 import { MultiInputExplainer } from '../../src/methods/multi-input.js';
 import { toNhwc } from '../../src/services/explain-service.js';
 import { preprocessFromShape } from '../../src/services/models.js';
+import { encodeNpy, parseNpy } from '../../src/io/npy.js';
+import { serializeModel } from '../../src/onnx/model.js';
+import { buildModel, makeNode, valueInfo } from '../helpers/onnx.js';
 import { bundledModelId, startBench, violations, type TestBench } from './helpers.js';
 
 const TEXT_MODEL = 'examples/transformers/text-classifier.onnx';
@@ -77,6 +80,56 @@ describe('text models', () => {
     expect(range.statusCode).toBe(400);
     expect(`${range.json().detail} ${range.json().hint ?? ''}`).not.toMatch(/--/);
     expect((await post('/api/explain-text', { modelId: textId, text: '', method: 'lrp' })).statusCode).toBe(400);
+  });
+});
+
+describe('models with several inputs', () => {
+  const npy = (data: ArrayLike<number>, shape: number[]) => Buffer.from(encodeNpy(Float32Array.from(data), shape)).toString('base64');
+
+  it('explain one .npy per input: attributions per input with their numbers, stored as artefacts', async () => {
+    // y = a + b: class t's score is a_t + b_t, so gradient × input gives a_t to a and b_t to b at t, zero elsewhere,
+    // and LRP-ε splits y_t by the contributions (identical for this linear model).
+    const two = buildModel({ nodes: [makeNode('Add', ['a', 'b'], ['y'], 'add')], inputs: [valueInfo('a', [1, 4]), valueInfo('b', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
+    const up = await wb.app.inject({ method: 'POST', url: '/api/models?name=two-inputs.onnx', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(serializeModel(two)) });
+    expect(up.statusCode).toBe(201);
+    const id = up.json().id as string;
+    const inputs = { a: { npy: npy([1, 2, 3, 4], [1, 4]), name: 'a.npy' }, b: { npy: npy([4, 3, 2, 1], [4]) } };
+    for (const method of ['gradient-x-input', 'lrp']) {
+      const res = await post('/api/explain-inputs', { modelId: id, inputs, method, target: 2 });
+      expect(res.statusCode, res.body).toBe(200);
+      const r = res.json();
+      expect(r).toMatchObject({ method, target: 2, topk: expect.any(Array) });
+      const by = Object.fromEntries(r.attributions.map((x: { input: string }) => [x.input, x]));
+      expect(Object.keys(by).sort()).toEqual(['a', 'b']);
+      const values = async (sha: string) => Array.from(parseNpy(new Uint8Array((await wb.app.inject({ url: `/api/artefacts/${sha}` })).rawPayload)).data as Float32Array);
+      const a = await values(by.a.attribution);
+      const b = await values(by.b.attribution);
+      for (const [got, want] of [[a, [0, 0, 3, 0]], [b, [0, 0, 2, 0]]] as const) for (let i = 0; i < 4; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+      expect(r.relevanceSum).toBeCloseTo(5, 5);
+      expect(r.provenance.inputs.a).toMatchObject({ name: 'a.npy', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    }
+    // Every input is needed; unknown names and batches are refused with the field.
+    const missing = await post('/api/explain-inputs', { modelId: id, inputs: { a: inputs.a }, method: 'gradient' });
+    expect(missing.statusCode).toBe(400);
+    expect(`${missing.json().detail} ${missing.json().hint}`).toMatch(/input 'b' \(float32\) is missing .*give every input: a, b/);
+    expect(`${missing.json().detail} ${missing.json().hint}`).not.toMatch(/--/);
+    const unknown = await post('/api/explain-inputs', { modelId: id, inputs: { ...inputs, c: inputs.a }, method: 'gradient' });
+    expect(unknown.json()).toMatchObject({ status: 400, field: 'inputs.c' });
+    const batch = await post('/api/explain-inputs', { modelId: id, inputs: { ...inputs, a: { npy: npy(new Array(8).fill(1), [2, 4]) } }, method: 'gradient' });
+    expect(batch.json()).toMatchObject({ status: 400, field: 'inputs.a', detail: expect.stringMatching(/batch of 2/) });
+    // Only the one-pass methods run on several inputs: refused by the request schema, naming the field.
+    expect((await post('/api/explain-inputs', { modelId: id, inputs, method: 'occlusion' })).json()).toMatchObject({ status: 400, detail: expect.stringMatching(/method/) });
+  });
+
+  it('a token model through its inputs gives the same relevance per token as the text route', async () => {
+    const t = await loadTokenizer(TOKENIZER);
+    const ids = t.encode(SENTENCE).ids;
+    const i64 = (v: number[]) => Buffer.from(encodeNpy(BigInt64Array.from(v, (x) => BigInt(x)), [1, v.length], 'int64')).toString('base64');
+    const r = (await post('/api/explain-inputs', { modelId: textId, inputs: { input_ids: { npy: i64(ids) }, attention_mask: { npy: i64(ids.map(() => 1)) } }, method: 'lrp' })).json();
+    const text = (await post('/api/explain-text', { modelId: textId, text: SENTENCE, method: 'lrp' })).json();
+    expect(r.composite).toBe('attnlrp');
+    expect(r.tokens.input).toBe('input_ids');
+    expect(r.tokens.relevance).toEqual(text.tokens.map((x: { relevance: number }) => x.relevance));
   });
 });
 

@@ -2,15 +2,17 @@ import type { FastifyRequest } from 'fastify';
 
 import type { ApiRoutes } from '../openapi.js';
 import type { ServerContext } from '../context.js';
-import { SHA256, preprocessSchema, textExplainRequestSchema, textExplainResultSchema } from '../schemas.js';
+import { SHA256, inputsExplainRequestSchema, inputsExplainResultSchema, preprocessSchema, textExplainRequestSchema, textExplainResultSchema } from '../schemas.js';
+import { FeedsService, type InputsExplainRequest } from '../../services/feeds-service.js';
 import { TextService, type TextExplainRequest } from '../../services/text-service.js';
 import type { Preprocess } from '../../store/types.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: SHA256 } };
 
-/** Settings stored with a model (preprocessing, tokenizer) and text explanations. */
+/** Settings stored with a model (preprocessing, tokenizer), text explanations and models with several inputs. */
 export function textRoutes(api: ApiRoutes, ctx: ServerContext): void {
   const text = new TextService(ctx.store, ctx.models);
+  const feeds = new FeedsService(ctx.store, ctx.models);
   api.add({
     method: 'POST',
     url: '/api/models/:id/preprocess',
@@ -43,5 +45,14 @@ export function textRoutes(api: ApiRoutes, ctx: ServerContext): void {
     body: textExplainRequestSchema,
     responses: { 200: ['application/json', textExplainResultSchema, 'tokens with their relevance, the prediction and provenance'] },
     handler: async (req: FastifyRequest<{ Body: TextExplainRequest }>) => text.explain(req.body),
+  });
+  api.add({
+    method: 'POST',
+    url: '/api/explain-inputs',
+    summary: 'explain a model with several inputs (or token inputs) on one .npy per input: the attribution of every float input, relevance per token',
+    tag: 'explain',
+    body: inputsExplainRequestSchema,
+    responses: { 200: ['application/json', inputsExplainResultSchema, 'attributions per input (artefacts), the prediction and provenance'] },
+    handler: async (req: FastifyRequest<{ Body: InputsExplainRequest }>) => feeds.explain(req.body),
   });
 }

@@ -173,6 +173,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/explain-inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** explain a model with several inputs (or token inputs) on one .npy per input: the attribution of every float input, relevance per token */
+        post: operations["postApiExplainInputs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/explain-text": {
         parameters: {
             query?: never;
@@ -1151,6 +1168,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResultRecord"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiExplainInputs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description LRP composite; default attnlrp for token models, else epsilon-plus-flat
+                     * @enum {string}
+                     */
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    /** @description input name → one sample as a base64 .npy (with or without the batch axis); every input of the model */
+                    inputs: {
+                        [key: string]: {
+                            name?: string;
+                            npy: string;
+                        };
+                    };
+                    /** @enum {string} */
+                    method: "lrp" | "gradient" | "gradient-x-input";
+                    modelId: string;
+                    params?: {
+                        [key: string]: number | string;
+                    };
+                    target?: number | "pred";
+                };
+            };
+        };
+        responses: {
+            /** @description attributions per input (artefacts), the prediction and provenance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attributions: {
+                            attribution: string;
+                            dims: number[];
+                            heatmap?: string;
+                            input: string;
+                            relevanceSum: number;
+                        }[];
+                        composite: string | null;
+                        method: string;
+                        modelId: string;
+                        params: {
+                            [key: string]: number | string;
+                        };
+                        provenance: {
+                            inputs: {
+                                [key: string]: {
+                                    name?: string;
+                                    sha256: string;
+                                };
+                            };
+                            modelSha256: string;
+                            ortVersion: string;
+                            target: number | "pred";
+                            timingMs: {
+                                compile: number;
+                                run: number;
+                                total: number;
+                            };
+                            xsysVersion: string;
+                        };
+                        relevanceSum: number;
+                        target: number;
+                        tokens?: {
+                            input: string;
+                            relevance: number[];
+                        };
+                        topk: {
+                            class: number;
+                            prob: number;
+                            score: number;
+                        }[];
+                    };
                 };
             };
             /** @description error */
