@@ -11,6 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModel, serializeModel } from '../../src/onnx/model.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { buildModel, makeNode, valueInfo } from '../helpers/onnx.js';
 import { parseNpy, toFloat32 } from '../../src/io/npy.js';
 import { launchChromium, maxRelDiff, requireBuilt, screenshotDir, startService, type Service } from './harness.js';
 
@@ -484,6 +486,29 @@ describe('workbench in chromium', () => {
     // The page itself sent nothing but GETs (the test's own comparison request does not go through the page).
     expect(posted).toEqual([]);
   }, 400_000);
+
+  it('explains a model with two inputs from one .npy per input, with the numbers of gradient × input', async () => {
+    // y = a + b: gradient × input for class 2 is a_2 on input a and b_2 on input b, zero elsewhere.
+    const two = buildModel({ nodes: [makeNode('Add', ['a', 'b'], ['y'], 'add')], inputs: [valueInfo('a', [1, 4]), valueInfo('b', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
+    const { id } = await api<{ id: string }>('/api/models?name=two-inputs.onnx', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(serializeModel(two)) });
+    await page.goto(`${service.url}#/explain?model=${id}&method=gradient-x-input&target=2&device=server`);
+    await page.reload(); // the model list is read at start; this model was uploaded through the API meanwhile
+    await page.waitForSelector('[data-testid=multi-inputs]');
+    expect(await page.locator('[data-testid=multi-inputs]').innerText()).toMatch(/a\s+float32 \[1, 4\][\s\S]*b\s+float32 \[1, 4\]/);
+    // A file that is not a .npy gets a message at its input.
+    await page.locator('[data-testid=input-file-a]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('1 2 3 4') });
+    expect(await page.locator('[data-testid=multi-inputs] [role=alert]').innerText()).toMatch(/notes\.txt is not a \.npy file/);
+    const npy = (v: number[]) => ({ name: 'x.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy(Float32Array.from(v), [1, 4])) });
+    await page.locator('[data-testid=input-file-a]').setInputFiles(npy([1, 2, 3, 4]));
+    await page.locator('[data-testid=input-file-b]').setInputFiles(npy([4, 3, 2, 1]));
+    await page.locator('[data-testid=inputs-explain]').click();
+    await page.waitForSelector('[data-testid=attribution-b] ol li', { timeout: 60_000 });
+    expect(Number(await page.locator('[data-testid=attribution-a]').getAttribute('data-sum'))).toBeCloseTo(3, 5);
+    expect(Number(await page.locator('[data-testid=attribution-b]').getAttribute('data-sum'))).toBeCloseTo(2, 5);
+    expect(await page.locator('[data-testid=attribution-a] ol').innerText()).toMatch(/^0\s+0\s+3(\.0+)?\s+0$/);
+    expect(await page.locator('[data-testid=inputs-facts]').getAttribute('data-target')).toBe('2');
+    await page.screenshot({ path: join(shots, 'explain-inputs.png') });
+  });
 
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);

@@ -34,6 +34,8 @@ export type ParamSpec = MethodDeclaration['params'][number];
 export type TextExplainRequest = BodyOf<'/api/explain-text', 'post'>;
 export type TextExplainResult = Ok<'/api/explain-text', 'post'>;
 export type CompareRequest = BodyOf<'/api/compare', 'post'>;
+export type InputsExplainRequest = BodyOf<'/api/explain-inputs', 'post'>;
+export type InputsExplainResult = Ok<'/api/explain-inputs', 'post'>;
 
 /** An API error with the problem+json fields the service sends. */
 export class ApiError extends Error {
@@ -96,6 +98,7 @@ export const api = {
   setPreprocess: (id: string, pre: Preprocess) => post<ModelSummary>(`/api/models/${enc(id)}/preprocess`, pre),
   setTokenizer: (id: string, tokenizerJson: unknown) => post<ModelSummary>(`/api/models/${enc(id)}/tokenizer`, tokenizerJson),
   explainText: (req: TextExplainRequest) => post<TextExplainResult>('/api/explain-text', req),
+  explainInputs: (req: InputsExplainRequest) => post<InputsExplainResult>('/api/explain-inputs', req),
   modelFile: async (id: string) => new Uint8Array(await (await request(`/api/models/${enc(id)}/file`)).arrayBuffer()),
   datasets: () => json<Dataset[]>('/api/datasets'),
   sampleUrl: (dataset: string, index: number) => `/api/datasets/${enc(dataset)}/samples/${index}`,

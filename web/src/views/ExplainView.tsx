@@ -12,6 +12,7 @@ import { ModelSelect } from '../components/ModelSelect';
 import { ColorBar, fmt, fmtMs, Overlay } from '../components/Overlay';
 import { TopKList } from '../components/TopK';
 import { TextInput } from '../components/TextInput';
+import { MultiInputPanel } from '../components/MultiInput';
 import { isTokenModel } from '../components/ModelSettings';
 import { ApiError } from '../services/api';
 import { runsOnDevice } from '../services/device';
@@ -29,7 +30,9 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
   const model = wb.models.find((m) => m.id === route.model);
   const datasets = compatibleDatasets(model, wb.datasets);
   const tokens = isTokenModel(model);
-  const choice = tokens ? undefined : inputChoice(route.sample, wb.dropped);
+  // Several inputs (not a token model with its text box): one .npy per input.
+  const multi = !!model && model.inputs.length > 1 && !tokens;
+  const choice = tokens || multi ? undefined : inputChoice(route.sample, wb.dropped);
   const local = route.device === 'local';
   const imageUrl = usePreparedUrl(choice, route.prep);
   useFirstScreen(route, set, wb.models, datasets);
@@ -62,7 +65,7 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
         <Field label="Model">
           <ModelSelect value={route.model} onChange={(m) => set({ model: m })} />
         </Field>
-        {!tokens && (
+        {!tokens && !multi && (
           <>
             <Field label="Input">
               <InputPicker choice={choice} local={local} datasets={datasets} onSample={(sample) => set({ sample })} />
@@ -81,6 +84,8 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
           </Panel>
         ) : tokens ? (
           <TextInput model={model} route={route} set={set} />
+        ) : multi ? (
+          <MultiInputPanel model={model} route={route} set={set} />
         ) : !choice ? (
           <Panel>
             <p className="lead">Pick a sample or drop an image on the left.</p>
