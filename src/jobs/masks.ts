@@ -16,8 +16,11 @@ import type { ArtefactStore, Preprocess } from '../store/types.js';
 
 /** What a request may give. */
 export type MaskRequest = { threshold: number } | { npy: string };
-/** What the job keeps. */
-export type StoredMasks = { threshold: number } | { artefact: string; shape: number[] };
+/**
+ * What the job keeps: the threshold with the dataset's normalisation (so a queue worker, which has the samples but not
+ * the registry, derives the same masks), or the uploaded file's artefact.
+ */
+export type StoredMasks = { threshold: number; normalisation?: Pick<Preprocess, 'mean' | 'std'> } | { artefact: string; shape: number[] };
 
 export const masksSchema = {
   description: "localisation masks (metrics of the 'localisation' category need them): {threshold: T} — pixels whose [0, 1] intensity exceeds T — or {npy: base64 .npy of binary masks, one per dataset sample or one per evaluated sample}",
@@ -68,8 +71,10 @@ export async function prepareMasks(raw: unknown, ctx: { datasets: DatasetRegistr
   if (spec.threshold !== undefined) {
     const t = Number(spec.threshold);
     if (typeof spec.threshold !== 'number' || !Number.isFinite(t) || t < 0 || t > 1) throw new InvalidArgumentError('masks.threshold', `must be a number in 0 … 1, not ${JSON.stringify(spec.threshold)}`);
-    masksOf({ threshold: t }, ctx, undefined);
-    return { threshold: t };
+    const pre = ctx.datasets.summaryOf(ctx.dataset).preprocess;
+    const stored: StoredMasks = { threshold: t, ...(pre.mean !== undefined || pre.std !== undefined ? { normalisation: { ...(pre.mean ? { mean: pre.mean } : {}), ...(pre.std ? { std: pre.std } : {}) } } : {}) };
+    masksOf(stored, ctx, undefined);
+    return stored;
   }
   if (typeof spec.npy !== 'string' || !/^[A-Za-z0-9+/\r\n]+={0,2}\s*$/.test(spec.npy)) throw new InvalidArgumentError('masks.npy', 'must be a base64-encoded .npy file');
   const bytes = new Uint8Array(Buffer.from(spec.npy, 'base64'));
@@ -87,13 +92,16 @@ export async function loadJobMasks(stored: StoredMasks, ctx: { datasets: Dataset
   return masksOf(stored, ctx, toFloat32(parseNpy(a.bytes, 'masks.npy')));
 }
 
+/** Threshold masks of samples `x` (shape `shape`, named by their dataset indices); validated. */
+export function thresholdJobMasks(stored: { threshold: number; normalisation?: Pick<Preprocess, 'mean' | 'std'> }, x: Float32Array, shape: number[], indices: readonly number[]): Float32Array {
+  const masks = thresholdMasks(intensityOf(x, shape, stored.normalisation ?? {}), shape, stored.threshold);
+  validateMasks(masks, shape, indices.map(String), `masks (threshold ${stored.threshold})`);
+  return masks;
+}
+
 function masksOf(stored: StoredMasks, ctx: { datasets: DatasetRegistry; dataset: string; indices: readonly number[]; x: Float32Array; shape: number[] }, values: Float32Array | undefined): Float32Array {
   const names = ctx.indices.map(String);
-  if ('threshold' in stored) {
-    const masks = thresholdMasks(intensityOf(ctx.x, ctx.shape, ctx.datasets.summaryOf(ctx.dataset).preprocess), ctx.shape, stored.threshold);
-    validateMasks(masks, ctx.shape, names, `masks (threshold ${stored.threshold})`);
-    return masks;
-  }
+  if ('threshold' in stored) return thresholdJobMasks(stored, ctx.x, ctx.shape, ctx.indices);
   const masks = rowsFor(values!, stored.shape, ctx.shape, ctx.indices, ctx.datasets.summaryOf(ctx.dataset).count, ctx.dataset);
   validateMasks(masks, ctx.shape, names, 'masks.npy');
   return masks;

@@ -261,7 +261,7 @@ describe('workbench in chromium', () => {
     await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
     expect(await page.locator('[data-testid=job-param-masks]').innerText()).toBe('pixels brighter than 0.5');
     const job = (await api<{ kind: string; params: { masks?: unknown }; result?: { cells: { metric: string; n: number; mean: number }[] } }[]>('/api/jobs')).find((j) => j.kind === 'evaluate' && j.params.masks)!;
-    expect(job.params.masks).toEqual({ threshold: 0.5 });
+    expect(job.params.masks).toMatchObject({ threshold: 0.5 });
     expect(job.result!.cells).toEqual([expect.objectContaining({ metric: 'pointing-game', n: 4 })]);
     expect(await page.locator('[data-testid=evaluation-table]').innerText()).toMatch(/pointing-game/);
     await page.screenshot({ path: join(shots, 'evaluation-masks.png') });

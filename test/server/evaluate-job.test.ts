@@ -251,7 +251,7 @@ describe('evaluate job', () => {
       return (await api('GET', `/api/jobs/${created.json.id}`)).json;
     };
     const byThreshold = await run({ threshold: 0.5 });
-    expect(byThreshold.params.masks).toEqual({ threshold: 0.5 });
+    expect(byThreshold.params.masks).toEqual({ threshold: 0.5, normalisation: { mean: [0.1307], std: [0.3081] } });
     // One mask per evaluated sample, as a [3, 1, 28, 28] .npy: the same masks, so the same scores.
     const upload = Buffer.from(encodeNpy(masks, shape)).toString('base64');
     const byFile = await run({ npy: upload });
