@@ -6,6 +6,8 @@ import type { DroppedImage } from '../services/inputs';
 interface Workbench {
   models: ModelSummary[];
   datasets: Dataset[];
+  /** The dataset list has been read (it may be empty). */
+  datasetsLoaded: boolean;
   /** Methods and composites with their parameter declarations (GET /api/methods). */
   methods?: Methods;
   health?: Health;
@@ -20,6 +22,7 @@ const Ctx = createContext<Workbench | null>(null);
 export function WorkbenchProvider({ children }: { children: ReactNode }) {
   const [models, setModels] = useState<ModelSummary[]>([]);
   const [datasets, setDatasets] = useState<Dataset[]>([]);
+  const [datasetsLoaded, setDatasetsLoaded] = useState(false);
   const [health, setHealth] = useState<Health>();
   const [methods, setMethods] = useState<Methods>();
   const [offline, setOffline] = useState<string>();
@@ -30,7 +33,10 @@ export function WorkbenchProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     api.health().then(setHealth, (e: Error) => setOffline(e.message));
     refreshModels().catch(() => undefined);
-    api.datasets().then(setDatasets, () => undefined);
+    api.datasets().then(
+      (d) => (setDatasets(d), setDatasetsLoaded(true)),
+      () => setDatasetsLoaded(true),
+    );
     api.methods().then(setMethods, () => undefined);
   }, [refreshModels]);
   const setDropped = useCallback((d: DroppedImage | undefined) => {
@@ -39,7 +45,7 @@ export function WorkbenchProvider({ children }: { children: ReactNode }) {
       return d;
     });
   }, []);
-  return <Ctx.Provider value={{ models, datasets, methods, health, offline, refreshModels, dropped, setDropped }}>{children}</Ctx.Provider>;
+  return <Ctx.Provider value={{ models, datasets, datasetsLoaded, methods, health, offline, refreshModels, dropped, setDropped }}>{children}</Ctx.Provider>;
 }
 
 export function useWorkbench(): Workbench {

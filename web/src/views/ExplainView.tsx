@@ -35,7 +35,7 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
   const choice = tokens || multi ? undefined : inputChoice(route.sample, wb.dropped);
   const local = route.device === 'local';
   const imageUrl = usePreparedUrl(choice, route.prep);
-  useFirstScreen(route, set, wb.models, datasets);
+  useFirstScreen(route, set, wb.models, datasets, wb.datasetsLoaded);
   // Text models are explained with AttnLRP unless the user picks another composite.
   useEffect(() => {
     if (tokens && route.method === 'lrp' && route.composite === 'epsilon-plus-flat') set({ composite: 'attnlrp' }, 'replace');
@@ -130,13 +130,14 @@ export function ExplainView(props: { route: RouteState; set: SetRoute }) {
  * The first screen opens the bundled example ready to explain: with no model in the URL, the first model and the
  * first sample of a dataset that fits it are chosen (replacing the history entry, so Back leaves the app as usual).
  */
-function useFirstScreen(route: RouteState, set: SetRoute, models: { id: string }[], datasets: { name: string; count: number }[]) {
+function useFirstScreen(route: RouteState, set: SetRoute, models: { id: string }[], datasets: { name: string; count: number }[], datasetsLoaded: boolean) {
   const first = models[0]?.id;
   const ds = datasets.find((d) => d.count > 0)?.name;
   useEffect(() => {
-    if (route.model || !first) return;
+    // Wait for the dataset list too: the models may arrive first, and the example opens with its first sample.
+    if (route.model || !first || !datasetsLoaded) return;
     set({ model: first, ...(route.sample ? {} : ds ? { sample: `${ds}/0` } : {}) }, 'replace');
-  }, [route.model, route.sample, first, ds, set]);
+  }, [route.model, route.sample, first, ds, datasetsLoaded, set]);
 }
 
 function fileBase(ex: Explained): string {
