@@ -103,7 +103,7 @@ export function toProblem(err: unknown, instance?: string): Problem {
   const fe = err as FastifyLikeError;
   if (fe && typeof fe === 'object' && 'message' in fe) {
     if (fe.validation) return base(400, 'validation', 'Request validation failed', `${fe.validationContext ?? 'request'}: ${fe.message}`);
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return base(413, 'too-large', 'Payload too large', fe.message, { hint: 'start xsys serve with a larger --max-upload-mb' });
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return base(413, 'too-large', 'Payload too large', fe.message, { hint: "the upload is larger than this server accepts; its operator can raise the limit (the server's maximum upload size)" });
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return base(415, 'unsupported-media-type', 'Unsupported media type', fe.message);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return base(fe.statusCode, 'bad-request', 'Bad request', fe.message);
   }

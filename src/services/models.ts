@@ -93,7 +93,7 @@ export class ModelService {
       });
     } catch (err) {
       if (err instanceof XsysError) throw err;
-      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'check the model with `xsys inspect`');
+      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'the model may use an operator or structure xsys does not support; the command line (xsys inspect) lists what it finds');
     }
     const inputs = specs(info.inputs);
     const record: ModelRecord = {

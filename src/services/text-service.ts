@@ -90,7 +90,7 @@ export class TextService {
     for (const want of mx.inputs) {
       if (feeds[want.name]) continue;
       const d = defaultFeed(want, 1, n);
-      if (!d) throw new InvalidArgumentError('text', `the model also needs input '${want.name}', which a tokenizer does not fill`, 'explain this model with the CLI, giving every input by name (--input)');
+      if (!d) throw new InvalidArgumentError('text', `the model also needs input '${want.name}', which a tokenizer does not fill`, 'give every input as a .npy file instead (the Explain view offers one file per input for such models)');
       feeds[want.name] = d;
     }
     const target = req.target ?? 'pred';
