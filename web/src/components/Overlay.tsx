@@ -28,7 +28,7 @@ export function Overlay(props: { imageUrl?: string; attribution?: Tensor; cmap: 
  * The colour map as a bar with numbers: the relevance at its ends and quarter points (symmetric around zero, as
  * rendered). `scale` is the value at the ends; `shared` says whether other panels use the same one.
  */
-export function ColorBar(props: { cmap: string; attribution?: Tensor; scale?: number; mode?: OverlayMode; note?: string }) {
+export function ColorBar(props: { cmap: string; attribution?: Tensor; scale?: number; mode?: OverlayMode; note?: string; unit?: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = canvas.current;
@@ -50,7 +50,7 @@ export function ColorBar(props: { cmap: string; attribution?: Tensor; scale?: nu
         {ticks.length ? ticks.map((t, i) => <span key={i}>{t === 0 ? '0' : `${t > 0 ? '+' : '−'}${fmt(Math.abs(t))}`}</span>) : [<span key="n">negative</span>, <span key="z">0</span>, <span key="p">positive</span>]}
       </div>
       <div className="colorbar-note muted small">
-        relevance per pixel (sum over channels){props.mode === 'alpha' ? ' · opacity ∝ |R|: zero is transparent' : ''}
+        {props.unit ?? 'relevance per pixel (sum over channels)'}{props.mode === 'alpha' ? ' · opacity ∝ |R|: zero is transparent' : ''}
         {props.note ? ` · ${props.note}` : ''}
       </div>
     </div>

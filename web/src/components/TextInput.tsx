@@ -68,7 +68,7 @@ export function TextInput({ model, route, set }: { model: ModelSummary; route: R
                 </span>
               ))}
             </p>
-            <ColorBar cmap={route.cmap} scale={max} mode="blend" note="relevance per token" />
+            <ColorBar cmap={route.cmap} scale={max} mode="blend" unit="relevance per token" />
             <dl className="facts" data-testid="text-facts" data-target={r.target}>
               <div>
                 <dt>explained class</dt>
