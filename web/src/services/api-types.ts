@@ -1518,6 +1518,24 @@ export interface operations {
                     seed?: number;
                     start?: number;
                 } | {
+                    alpha?: number;
+                    /** @enum {string} */
+                    cav?: "pattern" | "logistic" | "svm";
+                    class: number;
+                    concept: string;
+                    count?: number;
+                    dataset: string;
+                    /** @constant */
+                    kind: "tcav";
+                    layer: string;
+                    modelId: string;
+                    random?: string;
+                    /** @enum {string} */
+                    reduce?: "flatten" | "channels";
+                    runs?: number;
+                    seed?: number;
+                    significance?: number;
+                } | {
                     /** @enum {string} */
                     composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                     dataset: string;
