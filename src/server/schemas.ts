@@ -3,7 +3,7 @@
  * parameters with them, and /openapi.json publishes them. Response schemas are published (components) and checked by
  * the API tests against real responses.
  */
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
 
@@ -136,7 +136,7 @@ export const inputSpecSchema = {
 
 const methodFields = {
   method: { type: 'string', enum: [...METHOD_NAMES] },
-  composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite (method lrp only); default epsilon-plus-flat' },
+  composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP composite (method lrp only); default ${DEFAULT_COMPOSITE}` },
   params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };

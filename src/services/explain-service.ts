@@ -18,6 +18,7 @@ import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import { newId } from '../store/ids.js';
+import type { MethodSpec } from '../methods/types.js';
 import type { InputRecord, InputSource, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
@@ -30,12 +31,6 @@ import { HttpProblem, notFound } from './problem.js';
 import { softmaxTopk } from './topk.js';
 
 export type InputSpec = { kind: 'image'; png: string; name?: string } | { kind: 'npy'; npy: string; name?: string } | { kind: 'sample'; dataset: string; index: number };
-
-export interface MethodSpec {
-  method: string;
-  composite?: string;
-  params?: Record<string, number | string>;
-}
 
 export interface ExplainRequest extends MethodSpec {
   modelId: string;
