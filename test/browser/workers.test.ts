@@ -2,12 +2,14 @@
  * The Workers view in chromium: a queue-mode `xsys serve` with one `xsys worker` — the view lists the worker from its
  * heartbeat, and after a dataset job its shard and item counts.
  */
+import { join } from 'node:path';
+
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { skipReason, startRedis, type RedisServer } from '../helpers/services.js';
 import { killChildren, stop, worker, type Child } from '../queue/helpers.js';
-import { launchChromium, requireBuilt, startService, type Service } from './harness.js';
+import { launchChromium, requireBuilt, screenshotDir, startService, type Service } from './harness.js';
 
 const skip = skipReason('redis');
 let redis: RedisServer | undefined;
@@ -51,6 +53,7 @@ describe.skipIf(skip !== undefined)('Workers view', () => {
     const tab = page.locator('a.tab', { hasText: 'Workers' });
     expect(await tab.getAttribute('aria-current')).toBe('page');
     expect(errors).toEqual([]);
+    await page.screenshot({ path: join(screenshotDir(), 'workers.png') });
     await page.close();
   });
 });
