@@ -21,6 +21,14 @@ function feedsSoftmax(g: Graph, t: string, depth = 0): boolean {
   return g.consumers(t).some((c) => c.opType === 'Softmax' || (TO_SOFTMAX.has(c.opType) && feedsSoftmax(g, c.output[0]!, depth + 1)));
 }
 
+/**
+ * The tensors of a unit whose cotangents the backward pass reads: every output of a one-node unit (an LSTM's
+ * explained output may be its second), else the unit's output. A unit is on the explained path when one is needed.
+ */
+export function unitOutputs(u: Unit): string[] {
+  return u.nodes.length === 1 ? u.last.output.filter(Boolean) : [u.output];
+}
+
 export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms: readonly NormRegion[] = []): Unit[] {
   const inRegion = new Map<NodeProto, ActivationRegion>();
   for (const r of regions) for (const n of r.nodes) inRegion.set(n, r);
