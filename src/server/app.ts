@@ -187,6 +187,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
       await jobs.stop();
       await app.close();
       await queue?.close();
+      await models.close();
       await store.close();
     },
   };

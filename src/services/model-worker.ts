@@ -1,0 +1,59 @@
+/**
+ * The body of one worker thread of runtime/offload.ts: checks an uploaded model or compiles an explainer, then
+ * posts the result (or the error, as plain data) and ends. Runs the same library code the main thread would.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { inspectModel } from '../compiler/inspect.js';
+import { compileExplainer } from '../compiler/compile.js';
+import { UnsupportedModelError, XsysError } from '../errors.js';
+import { ModelExplainer } from '../methods/explainer.js';
+import { parseModel } from '../onnx/model.js';
+import { createSession } from '../runtime/session.js';
+import type { CompiledSummary, WorkerReply, WorkerTask } from './offload.js';
+
+async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  if (task.kind === 'inspect') return { value: inspectModel(parseModel(task.bytes, task.name), task.composite, {}), transfer: [] };
+  if (task.kind === 'check') {
+    const model = parseModel(task.bytes, task.name);
+    // The compiler's own analysis (canonicalisation, shape inference, rules), then what explaining needs.
+    const inspection = inspectModel(model, 'epsilon-plus-flat', {});
+    const mx = await ModelExplainer.load(model);
+    // ONNX Runtime must be able to load it too: a model it refuses (unknown op, type errors, bad data) would be
+    // stored and then fail every explanation.
+    try {
+      const session = await createSession(mx.model);
+      await session.release();
+    } catch (e) {
+      throw new UnsupportedModelError(`${task.name}: ONNX Runtime cannot load this model: ${e instanceof XsysError ? ((e.cause as Error | undefined)?.message ?? e.message) : (e as Error).message}`, 'check the model with onnx.checker.check_model and onnxruntime.InferenceSession in Python, or export it again with a supported opset');
+    }
+    return { value: inspection, transfer: [] };
+  }
+  const c = compileExplainer(parseModel(task.bytes, task.name), task.options);
+  const bytes = c.bytes();
+  const summary: CompiledSummary = {
+    inputNames: c.inputNames,
+    seedName: c.seedName,
+    scoresName: c.scoresName,
+    attributionNames: c.attributionNames,
+    relevanceAtNames: c.relevanceAtNames,
+    token: c.token,
+    form: c.form,
+    outputNames: c.outputNames,
+    compileMs: c.compileMs,
+    reports: c.reports,
+  };
+  return { value: { bytes, summary }, transfer: [bytes.buffer as ArrayBuffer] };
+}
+
+function plain(e: unknown): WorkerReply {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(err)) if (k !== 'cause' && (v === null || ['string', 'number', 'boolean'].includes(typeof v))) props[k] = v;
+  return { ok: false, error: { name: err.name, message: err.message, stack: err.stack ?? '', props, xsys: err instanceof XsysError } };
+}
+
+run(workerData as WorkerTask).then(
+  ({ value, transfer }) => parentPort!.postMessage({ ok: true, value } satisfies WorkerReply, transfer),
+  (e: unknown) => parentPort!.postMessage(plain(e)),
+);
