@@ -1,6 +1,6 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
-import { constNumbers, decodeTensor } from '../onnx/tensor.js';
+import { constInts, constNumbers, decodeTensor } from '../onnx/tensor.js';
 import { LimitExceededError } from '../errors.js';
 import { MODEL_LIMITS } from '../onnx/limits.js';
 import type { Graph } from './graph.js';
@@ -141,7 +141,7 @@ function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, va
     const v = values.get(t);
     if (v) return v;
     const c = g.constant(t);
-    return c && c.dims.length <= 1 && c.data.length <= 16 ? constNumbers(c) : undefined;
+    return c && c.dims.length <= 1 && c.data.length <= 16 ? constInts(c) : undefined;
   };
   const out = n.output[0];
   if (!out) return;
@@ -274,7 +274,8 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
   const t = x.elemType;
   const cnum = (k: number): number[] | undefined => {
     const c = g.constant(n.input[k] ?? '');
-    return c ? constNumbers(c) : undefined;
+    // Shape-describing inputs (shapes, axes, pads, starts, splits) are integer tensors; anything else stays unknown.
+    return c ? constInts(c) : undefined;
   };
   /** A shape-describing input: a constant, or a propagated value (may hold symbols and unknowns). */
   const dims = (k: number): Dim[] | undefined => cnum(k) ?? values.get(n.input[k] ?? '');

@@ -8,6 +8,8 @@
  *   #11031                 RangeError "Invalid array length" (Gemm's C of higher rank than its output)
  *   #9875                  hang (Transpose perm [2³¹, 0, 10¹²])
  *   #3246, #19260          crash in the mutator itself (a Float32Array over raw data of odd length)
+ * and of seed 7:
+ *   #4747, #11587, #11943  RangeError "-0.17… cannot be converted to a BigInt" (float axes / pads inputs)
  */
 import { create } from '@bufbuild/protobuf';
 import { AttributeProtoSchema, AttributeProto_AttributeType as AT, type ModelProto } from 'onnx-buf';
@@ -91,6 +93,17 @@ describe('fuzz regressions, minimised', () => {
     expect(o.kind, JSON.stringify(o)).not.toBe('foreign');
   });
 
+  it('seed 7 #4747: a float tensor as the axes input of ReduceSum (or the pads of Pad) is a typed error', () => {
+    const m = buildModel({
+      nodes: [makeNode('ReduceSum', ['x', 'axes'], ['y'], 'sum', { keepdims: { int: 0 } })],
+      initializers: [floatTensor('axes', new Float32Array([0.5]), [1])],
+      inputs: [valueInfo('x', [1, 4])],
+      outputs: [valueInfo('y')],
+      opset: 13,
+    });
+    expectXsys(serializeModel(m), /'sum' \(ReduceSum\): its axes input is not an integer tensor/);
+  });
+
   it("#11031: Gemm's C of rank 4 broadcast into a rank-2 output is a typed error", () => {
     const m = buildModel({
       nodes: [makeNode('Relu', ['x'], ['r'], 'relu'), makeNode('Flatten', ['r'], ['f'], 'flat'), makeNode('Gemm', ['f', 'w', 'r'], ['y'], 'fc', { transB: { int: 1 } })],
@@ -102,11 +115,11 @@ describe('fuzz regressions, minimised', () => {
   });
 });
 
-describe('fuzz regressions, the original cases of seed 1', () => {
+describe('fuzz regressions, the original cases of seeds 1 and 7', () => {
   it('replay: only xsys errors, no hangs, no crashes', async () => {
-    const found = [4131, 12399, 15883, 18888, 8099, 11031, 9875, 3246, 19260];
+    const found: [number, number][] = [[1, 4131], [1, 12399], [1, 15883], [1, 18888], [1, 8099], [1, 11031], [1, 9875], [1, 3246], [1, 19260], [7, 4747], [7, 11587], [7, 11943]];
     const reports = [];
-    for (const i of found) reports.push(await runFuzz({ seed: 1, first: i, cases: 1, workers: 1, caseTimeoutMs: 30_000 }));
+    for (const [seed, i] of found) reports.push(await runFuzz({ seed, first: i, cases: 1, workers: 1, caseTimeoutMs: 30_000 }));
     for (const r of reports) {
       expect(r.foreign, summary(r)).toEqual([]);
       expect(r.hangs, summary(r)).toEqual([]);
