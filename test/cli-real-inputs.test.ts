@@ -52,13 +52,13 @@ describe('xsys explain on real-model inputs', () => {
     const x = uniform(rng(4), 8);
     await writeNpy(join(dir, 'x.npy'), x, [1, 8]);
     for (const method of ['integrated-gradients', 'occlusion']) {
-      const r = xsys('explain', join(dir, 'fixed.onnx'), join(dir, 'x.npy'), '--method', method, '--target', '1', '--max-batch', '8', ...(method === 'occlusion' ? ['--param', 'window=1', '--param', 'stride=1'] : []), '--out', join(dir, method), '--json');
+      const r = await xsys('explain', join(dir, 'fixed.onnx'), join(dir, 'x.npy'), '--method', method, '--target', '1', '--max-batch', '8', ...(method === 'occlusion' ? ['--param', 'window=1', '--param', 'stride=1'] : []), '--out', join(dir, method), '--json');
       expect(r.code, r.stderr).toBe(0);
       const a = toFloat32(await readNpy(join(dir, method, 'x.npy')));
       // A linear model: IG (zero baseline) and single-feature occlusion are both W_1 ⊙ x.
       for (let i = 0; i < 8; i++) expect(a[i]).toBeCloseTo(W[8 + i]! * x[i]!, 4);
     }
-    const bad = xsys('explain', join(dir, 'fixed.onnx'), join(dir, 'x.npy'), '--method', 'occlusion', '--max-batch', '0', '--out', join(dir, 'bad'));
+    const bad = await xsys('explain', join(dir, 'fixed.onnx'), join(dir, 'x.npy'), '--method', 'occlusion', '--max-batch', '0', '--out', join(dir, 'bad'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--max-batch.*positive integer/);
   });
@@ -75,7 +75,7 @@ describe('xsys explain on real-model inputs', () => {
     });
     writeFileSync(join(dir, 'wide.onnx'), serializeModel(model));
     await writeNpy(join(dir, 'w.npy'), Float32Array.of(1, 1), [1, 2]);
-    const r = xsys('explain', join(dir, 'wide.onnx'), join(dir, 'w.npy'), '--method', 'gradient', '--out', join(dir, 'wide'));
+    const r = await xsys('explain', join(dir, 'wide.onnx'), join(dir, 'w.npy'), '--method', 'gradient', '--out', join(dir, 'wide'));
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'wide', 'summary.json'), 'utf8')) as { prediction: number; target: number }[];
     expect(summary[0]!.prediction).toBe(250_000);
@@ -96,7 +96,7 @@ describe('xsys explain on real-model inputs', () => {
     for (const vi of [...model.graph!.input, ...model.graph!.output]) if (vi.type?.value.case === 'tensorType') vi.type.value.value.elemType = DT.FLOAT16;
     writeFileSync(join(dir, 'half.onnx'), serializeModel(model));
     await writeNpy(join(dir, 'h.npy'), Float32Array.of(1, 2, 3, 4), [1, 4]);
-    const r = xsys('explain', join(dir, 'half.onnx'), join(dir, 'h.npy'), '--method', 'gradient', '--target', '1', '--out', join(dir, 'half'));
+    const r = await xsys('explain', join(dir, 'half.onnx'), join(dir, 'h.npy'), '--method', 'gradient', '--target', '1', '--out', join(dir, 'half'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/converted from float16\/bfloat16 to float32.*explanation runs in float32/);
     const a = toFloat32(await readNpy(join(dir, 'half', 'h.npy')));

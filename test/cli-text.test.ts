@@ -2,11 +2,11 @@
  * End-to-end tests of `xsys explain` on text models (token ids, --input, --text with a tokenizer.json, --position)
  * and on a ViT with the attnlrp composite. Models are built in TS (bench/transformers.ts); the CLI runs dist/.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist, xsys } from './helpers/cli.js';
 import { buildTransformer, type TransformerSpec } from '../bench/transformers.js';
 import { serializeModel } from '../src/onnx/model.js';
 import { readNpy, writeNpy } from '../src/io/npy-file.js';
@@ -17,20 +17,13 @@ const WORDS = ['the', 'movie', 'was', 'great', 'terrible', 'not', 'good', 'bad',
 const ENCODER: TransformerSpec = { kind: 'encoder', layers: 2, hidden: 16, heads: 2, ffn: 32, vocab: 4 + WORDS.length, maxPositions: 16, classes: 2, norm: 'layernorm-decomposed', act: 'gelu-erf', preNorm: false, opset: 14, attentionMask: true, tokenTypes: true, pooler: true };
 const DECODER: TransformerSpec = { kind: 'decoder', layers: 2, hidden: 16, heads: 2, ffn: 32, vocab: 4 + WORDS.length, maxPositions: 16, norm: 'rmsnorm', act: 'silu-gated', preNorm: true, opset: 17, attentionMask: true };
 
-function xsys(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/xsys.js', ...args], { encoding: 'utf8', env: { ...process.env, XSYS_DEBUG: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 let tmp: string;
 let encoder: string;
 let decoder: string;
 let tokenizer: string;
 beforeAll(() => {
-  const main = 'dist/src/cli/main.js';
-  if (!existsSync(main) || statSync(main).mtimeMs < statSync('src/cli/text-explain.ts').mtimeMs) {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  }
+  ensureDist();
   tmp = mkdtempSync(join(tmpdir(), 'xsys-text-'));
   encoder = join(tmp, 'encoder.onnx');
   decoder = join(tmp, 'decoder.onnx');
@@ -46,7 +39,7 @@ describe('xsys explain on a text classifier', () => {
     const ids = [2, 4, 5, 6, 7, 3];
     writeFileSync(join(tmp, 'ids.json'), JSON.stringify(ids));
     const out = join(tmp, 'out-ids');
-    const r = xsys('explain', encoder, join(tmp, 'ids.json'), '-t', '1', '-o', out);
+    const r = await xsys('explain', encoder, join(tmp, 'ids.json'), '-t', '1', '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ids: lrp \(attnlrp\): class 1; predicted [01]/);
@@ -73,9 +66,9 @@ describe('xsys explain on a text classifier', () => {
     expect((html.match(/class="tok"/g) ?? []).length).toBe(6);
   });
 
-  it('--text with a tokenizer.json: tokens shown as the tokenizer wrote them', () => {
+  it('--text with a tokenizer.json: tokens shown as the tokenizer wrote them', async () => {
     const out = join(tmp, 'out-text');
-    const r = xsys('explain', encoder, '--text', 'The movie was badly good!', '--tokenizer', tokenizer, '-c', 'cp-lrp', '-o', out, '--json');
+    const r = await xsys('explain', encoder, '--text', 'The movie was badly good!', '--tokenizer', tokenizer, '-c', 'cp-lrp', '-o', out, '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const rec = JSON.parse(readFileSync(join(out, 'text.tokens.json'), 'utf8')) as { tokens: { token: string }[]; composite: string };
@@ -89,7 +82,7 @@ describe('xsys explain on a text classifier', () => {
     await writeNpy(join(tmp, 'b_mask.npy'), BigInt64Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], BigInt), [2, 6]);
     await writeNpy(join(tmp, 'b_types.npy'), new BigInt64Array(12), [2, 6]);
     const out = join(tmp, 'out-batch');
-    const r = xsys('explain', encoder, '--input', `input_ids=${join(tmp, 'b_ids.npy')}`, '--input', `attention_mask=${join(tmp, 'b_mask.npy')}`, '--input', `token_type_ids=${join(tmp, 'b_types.npy')}`, '--tokenizer', tokenizer, '-o', out);
+    const r = await xsys('explain', encoder, '--input', `input_ids=${join(tmp, 'b_ids.npy')}`, '--input', `attention_mask=${join(tmp, 'b_mask.npy')}`, '--input', `token_type_ids=${join(tmp, 'b_types.npy')}`, '--tokenizer', tokenizer, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const second = JSON.parse(readFileSync(join(out, 'input-1.tokens.json'), 'utf8')) as { tokens: { token: string; relevance: number }[] };
@@ -102,10 +95,10 @@ describe('xsys explain on a text classifier', () => {
 });
 
 describe('xsys explain on a causal LM', () => {
-  it('--position picks the next-token score to explain; later tokens get zero relevance', () => {
+  it('--position picks the next-token score to explain; later tokens get zero relevance', async () => {
     writeFileSync(join(tmp, 'prompt.json'), JSON.stringify([4, 5, 6, 7, 13, 8]));
     const out = join(tmp, 'out-lm');
-    const r = xsys('explain', decoder, join(tmp, 'prompt.json'), '--position', '3', '-t', '10', '--tokenizer', tokenizer, '-o', out);
+    const r = await xsys('explain', decoder, join(tmp, 'prompt.json'), '--position', '3', '-t', '10', '--tokenizer', tokenizer, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/next token 10 \('good'\) after position 3/);
@@ -130,8 +123,8 @@ describe('xsys explain on text models: bad input', () => {
   beforeAll(async () => {
     await writeNpy(join(tmp, 'f.npy'), Float32Array.from([2, 4, 3]), [1, 3]);
   });
-  it.each(cases)('%s', (_name, args, message) => {
-    const r = xsys('explain', encoder, ...args(), '-o', join(tmp, 'out-bad'));
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await xsys('explain', encoder, ...args(), '-o', join(tmp, 'out-bad'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/^\s+at /m);
@@ -145,7 +138,7 @@ describe('xsys explain on a ViT with attnlrp', () => {
     writeFileSync(vit, serializeModel(buildTransformer(spec)));
     await writeNpy(join(tmp, 'img.npy'), Float32Array.from({ length: 3 * 256 }, (_, i) => Math.sin(i)), [1, 3, 16, 16]);
     const out = join(tmp, 'out-vit');
-    const r = xsys('explain', vit, join(tmp, 'img.npy'), '-c', 'attnlrp', '-o', out);
+    const r = await xsys('explain', vit, join(tmp, 'img.npy'), '-c', 'attnlrp', '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(existsSync(join(out, 'img.png'))).toBe(true);
@@ -155,9 +148,9 @@ describe('xsys explain on a ViT with attnlrp', () => {
 });
 
 describe('the README examples (examples/transformers, trained and exported by PyTorch)', () => {
-  it('text classifier: "wonderful" carries the positive decision, "not" speaks against it', () => {
+  it('text classifier: "wonderful" carries the positive decision, "not" speaks against it', async () => {
     const out = join(tmp, 'out-example');
-    const r = xsys('explain', 'examples/transformers/text-classifier.onnx', '--text', 'the acting was not good but the story was really wonderful .', '--tokenizer', 'examples/transformers/tokenizer.json', '-o', out, '--json');
+    const r = await xsys('explain', 'examples/transformers/text-classifier.onnx', '--text', 'the acting was not good but the story was really wonderful .', '--tokenizer', 'examples/transformers/tokenizer.json', '-o', out, '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const rec = JSON.parse(readFileSync(join(out, 'text.tokens.json'), 'utf8')) as { prediction: number; target: number; tokens: { token: string; relevance: number }[] };
@@ -169,7 +162,7 @@ describe('the README examples (examples/transformers, trained and exported by Py
 
   it('ViT: the bright square (quadrant 2) holds the largest |relevance| under attnlrp + Gamma', async () => {
     const out = join(tmp, 'out-example-vit');
-    const r = xsys('explain', 'examples/transformers/vit-quadrant.onnx', 'examples/transformers/quadrant-example.npy', '-c', 'examples/transformers/attnlrp-gamma.json', '-o', out);
+    const r = await xsys('explain', 'examples/transformers/vit-quadrant.onnx', 'examples/transformers/quadrant-example.npy', '-c', 'examples/transformers/attnlrp-gamma.json', '-o', out);
     expect(r.code).toBe(0);
     const a = await readNpy(join(out, 'quadrant-example.npy'));
     const x = await readNpy('examples/transformers/quadrant-example.npy');
@@ -201,7 +194,7 @@ describe('xsys explain with several float inputs by name', () => {
     await writeNpy(join(tmp, 'x1.npy'), Float32Array.from([1, 2, -1, 0.5]), [1, 4]);
     await writeNpy(join(tmp, 'x2.npy'), Float32Array.from([0.5, -1, 2, 3]), [1, 4]);
     const out = join(tmp, 'out-two');
-    const r = xsys('explain', file, '--input', `x1=${join(tmp, 'x1.npy')}`, '--input', `x2=${join(tmp, 'x2.npy')}`, '-c', 'attnlrp', '-t', '0', '-o', out);
+    const r = await xsys('explain', file, '--input', `x1=${join(tmp, 'x1.npy')}`, '--input', `x2=${join(tmp, 'x2.npy')}`, '-c', 'attnlrp', '-t', '0', '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const a1 = (await readNpy(join(out, 'input.x1.npy'))).data as Float32Array;

@@ -2,12 +2,12 @@
  * End-to-end tests of the CLI (`node bin/xsys.js`, which runs the compiled dist/). dist/ is rebuilt with tsc first
  * when it is missing or older than src/ (in CI, `npm ci` has already built it through `prepare`).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist, xsys } from './helpers/cli.js';
 import { toFloat32 } from '../src/io/npy.js';
 import { readNpy, writeNpy } from '../src/io/npy-file.js';
 import { relErr } from './helpers/onnx.js';
@@ -18,19 +18,7 @@ const VGGISH = `${FIX}/models/vggish.onnx`;
 const VGGISH_IN = `${FIX}/inputs/vggish.npy`;
 const MLP_IN = `${FIX}/inputs/mlp.npy`;
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-function xsys(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/xsys.js', ...args], { encoding: 'utf8', env: { ...process.env, XSYS_DEBUG: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** No stack trace lines ("    at fn (file:line)") in what the user sees. */
 function expectNoStack(s: string) {
@@ -39,10 +27,7 @@ function expectNoStack(s: string) {
 
 let tmp: string;
 beforeAll(() => {
-  const main = 'dist/src/cli/main.js';
-  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime('src')) {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  }
+  ensureDist();
   tmp = mkdtempSync(join(tmpdir(), 'xsys-cli-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -50,7 +35,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('xsys explain', () => {
   it('writes an attribution .npy, a heatmap .png and summary.json per sample of an image batch', async () => {
     const out = join(tmp, 'explain-vggish');
-    const r = xsys('explain', VGGISH, VGGISH_IN, '--target', '1,2', '--out', out);
+    const r = await xsys('explain', VGGISH, VGGISH_IN, '--target', '1,2', '--out', out);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('wrote 2 attribution(s)');
@@ -74,7 +59,7 @@ describe('xsys explain', () => {
     const manifest = JSON.parse(readFileSync(`${FIX}/manifest.json`, 'utf8')) as { cases: { id: string; targets: number[] }[] };
     const targets = manifest.cases.find((c) => c.id === 'vggish/epsilon-plus-flat')!.targets;
     const out = join(tmp, 'explain-ref');
-    const r = xsys('explain', VGGISH, VGGISH_IN, '-c', 'epsilon-plus-flat', '-t', targets.join(','), '-o', out);
+    const r = await xsys('explain', VGGISH, VGGISH_IN, '-c', 'epsilon-plus-flat', '-t', targets.join(','), '-o', out);
     expect(r.code).toBe(0);
     const expected = toFloat32(await readNpy(`${FIX}/expected/vggish__epsilon-plus-flat.npy`));
     const got = new Float32Array(expected.length);
@@ -86,7 +71,7 @@ describe('xsys explain', () => {
   // Vector inputs (an MLP) have no image to render; the attribution and summary must still be written.
   it('explains a model with vector input (MLP): .npy and summary.json, exit 0', async () => {
     const out = join(tmp, 'explain-mlp');
-    const r = xsys('explain', MLP, MLP_IN, '--out', out);
+    const r = await xsys('explain', MLP, MLP_IN, '--out', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const a = await readNpy(join(out, 'mlp-0.npy'));
@@ -96,16 +81,16 @@ describe('xsys explain', () => {
 });
 
 describe('xsys conformance / compile / inspect', () => {
-  it('conformance --filter mlp passes every MLP case', () => {
-    const r = xsys('conformance', `${FIX}/manifest.json`, '--filter', 'mlp');
+  it('conformance --filter mlp passes every MLP case', async () => {
+    const r = await xsys('conformance', `${FIX}/manifest.json`, '--filter', 'mlp');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^10 passed, 0 failed/m);
     expect(r.stdout).not.toContain('FAIL');
     expect(r.stdout).not.toContain('vgg');
   });
 
-  it('conformance --json reports the cases', () => {
-    const r = xsys('conformance', `${FIX}/manifest.json`, '--filter', 'mlp/gradient', '--json');
+  it('conformance --json reports the cases', async () => {
+    const r = await xsys('conformance', `${FIX}/manifest.json`, '--filter', 'mlp/gradient', '--json');
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as { passed: number; failed: number; cases: { id: string }[] };
     expect(rep.cases.map((c) => c.id).sort()).toEqual(['mlp/gradient', 'mlp/gradient-x-input']);
@@ -114,7 +99,7 @@ describe('xsys conformance / compile / inspect', () => {
 
   it('compile -o writes a standalone explainer that ONNX Runtime runs to the reference attribution', async () => {
     const file = join(tmp, 'mlp-explainer.onnx');
-    const r = xsys('compile', MLP, '-o', file);
+    const r = await xsys('compile', MLP, '-o', file);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('xsys_seed');
     const session = await ort.InferenceSession.create(file);
@@ -138,7 +123,7 @@ describe('xsys conformance / compile / inspect', () => {
     const comp = join(tmp, 'eps-half.json');
     writeFileSync(comp, JSON.stringify({ name: 'eps-half', entries: [{ match: { kind: 'dense' }, rule: 'epsilon', params: { epsilon: 0.5 } }] }));
     const file = join(tmp, 'mlp-eps-half.onnx');
-    const r = xsys('compile', MLP, '--composite', comp, '-o', file);
+    const r = await xsys('compile', MLP, '--composite', comp, '-o', file);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const session = await ort.InferenceSession.create(file);
@@ -152,13 +137,13 @@ describe('xsys conformance / compile / inspect', () => {
     // Not the default composite's attribution.
     expect(relErr(got, toFloat32(await readNpy(`${FIX}/expected/mlp__epsilon-plus-flat.npy`)))).toBeGreaterThan(1e-2);
     await session.release();
-    const withParam = xsys('compile', MLP, '--composite', comp, '--param', 'epsilon=0.1', '-o', join(tmp, 'never2.onnx'));
+    const withParam = await xsys('compile', MLP, '--composite', comp, '--param', 'epsilon=0.1', '-o', join(tmp, 'never2.onnx'));
     expect(withParam.code).toBe(2);
     expect(withParam.stderr).toMatch(/takes no parameters/);
   });
 
-  it('inspect lists the rule of every layer', () => {
-    const r = xsys('inspect', MLP, '-c', 'epsilon-plus');
+  it('inspect lists the rule of every layer', async () => {
+    const r = await xsys('inspect', MLP, '-c', 'epsilon-plus');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('rules under epsilon-plus');
     expect(r.stdout).toMatch(/Gemm\s+dense\s+epsilon/);
@@ -167,10 +152,10 @@ describe('xsys conformance / compile / inspect', () => {
 });
 
 describe('xsys on bad input', () => {
-  it('truncated ONNX: non-zero exit, names the file, no stack trace', () => {
+  it('truncated ONNX: non-zero exit, names the file, no stack trace', async () => {
     const file = join(tmp, 'truncated.onnx');
     writeFileSync(file, readFileSync(VGGISH).subarray(0, 100));
-    const r = xsys('explain', file, VGGISH_IN, '-o', join(tmp, 'o1'));
+    const r = await xsys('explain', file, VGGISH_IN, '-o', join(tmp, 'o1'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(file);
     expect(r.stderr).toMatch(/truncated|not a valid ONNX/);
@@ -178,11 +163,11 @@ describe('xsys on bad input', () => {
     expect(r.stderr).not.toContain('internal error');
   });
 
-  it('truncated ONNX for inspect and compile too', () => {
+  it('truncated ONNX for inspect and compile too', async () => {
     const file = join(tmp, 'truncated2.onnx');
     writeFileSync(file, readFileSync(MLP).subarray(0, 100));
     for (const args of [['inspect', file], ['compile', file, '-o', join(tmp, 'never.onnx')]]) {
-      const r = xsys(...args);
+      const r = await xsys(...args);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(file);
       expectNoStack(r.stderr);
@@ -190,16 +175,16 @@ describe('xsys on bad input', () => {
     expect(existsSync(join(tmp, 'never.onnx'))).toBe(false);
   });
 
-  it('unknown composite: exit 2 with the list of composites', () => {
-    const r = xsys('explain', VGGISH, VGGISH_IN, '-c', 'no-such-composite', '-o', join(tmp, 'o2'));
+  it('unknown composite: exit 2 with the list of composites', async () => {
+    const r = await xsys('explain', VGGISH, VGGISH_IN, '-c', 'no-such-composite', '-o', join(tmp, 'o2'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown composite 'no-such-composite'");
     for (const name of ['epsilon-plus', 'epsilon-alpha2-beta1-flat', 'epsilon-gamma-box', 'excitation-backprop']) expect(r.stderr).toContain(name);
     expectNoStack(r.stderr);
   });
 
-  it('target out of range: exit 2 mentioning the class count', () => {
-    const r = xsys('explain', VGGISH, VGGISH_IN, '-t', '10', '-o', join(tmp, 'o3'));
+  it('target out of range: exit 2 mentioning the class count', async () => {
+    const r = await xsys('explain', VGGISH, VGGISH_IN, '-t', '10', '-o', join(tmp, 'o3'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('10 classes');
     expectNoStack(r.stderr);
@@ -210,7 +195,7 @@ describe('xsys on bad input', () => {
     const x = toFloat32(await readNpy(VGGISH_IN)).slice(0, 3 * 32 * 32);
     x[123] = Number.NaN;
     await writeNpy(file, x, [1, 3, 32, 32]);
-    const r = xsys('explain', VGGISH, file, '-o', join(tmp, 'o4'));
+    const r = await xsys('explain', VGGISH, file, '-o', join(tmp, 'o4'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('non-finite');
     expect(r.stderr).toContain('123');
@@ -220,15 +205,15 @@ describe('xsys on bad input', () => {
   it('wrong input shape: exit 2 naming expected and actual shapes', async () => {
     const file = join(tmp, 'small.npy');
     await writeNpy(file, new Float32Array(3 * 16 * 16).fill(0.5), [1, 3, 16, 16]);
-    const r = xsys('explain', VGGISH, file, '-o', join(tmp, 'o5'));
+    const r = await xsys('explain', VGGISH, file, '-o', join(tmp, 'o5'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[1, 3, 16, 16]');
     expect(r.stderr).toContain('[batch, 3, 32, 32]');
     expectNoStack(r.stderr);
   });
 
-  it('an unknown option is a usage error (exit 2)', () => {
-    const r = xsys('explain', VGGISH, VGGISH_IN, '--no-such-flag');
+  it('an unknown option is a usage error (exit 2)', async () => {
+    const r = await xsys('explain', VGGISH, VGGISH_IN, '--no-such-flag');
     expect(r.code).toBe(2);
     expectNoStack(r.stderr);
   });

@@ -2,15 +2,12 @@ import type { NodeProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import type { ActivationRegion } from './types.js';
+import { opSpec } from '../ops/index.js';
+import { ACTIVATION_PATTERNS } from '../ops/activations.js';
+import { dynamicInputs } from '../ops/op.js';
 
-const ELEMENTWISE = new Set([
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Neg', 'Abs', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Sigmoid', 'Tanh',
-  'HardSigmoid', 'Relu', 'Clip', 'Softplus', 'LeakyRelu', 'Elu', 'Max', 'Min',
-]);
-
-function dynamicInputs(g: Graph, n: NodeProto): string[] {
-  return n.input.filter((i) => i && !g.isConstant(i));
-}
+/** Element-wise ops an activation written out as several nodes may be made of (the op registry says which). */
+const inPattern = (n: NodeProto): boolean => opSpec(n.opType)?.inActivationPattern === true;
 
 /**
  * Finds element-wise functions of one tensor spread over several nodes — x·sigmoid(x) (SiLU), x·hardsigmoid(x) or
@@ -25,7 +22,7 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
   const nodes = g.nodes;
   for (let k = nodes.length - 1; k >= 0; k--) {
     const join = nodes[k]!;
-    if (taken.has(join) || !ELEMENTWISE.has(join.opType)) continue;
+    if (taken.has(join) || !inPattern(join)) continue;
     const dyn = dynamicInputs(g, join);
     if (dyn.length < 2) continue;
     const members = new Set<NodeProto>([join]);
@@ -34,7 +31,7 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
       const p = g.producer(t);
       // Only scalar constants belong to an activation's formula; a per-feature constant (a bias Add) is a layer's.
       // Inner joins are followed too (x + c·x³ inside the tanh-approximated GELU): all leaves must meet in one root.
-      if (p && ELEMENTWISE.has(p.opType) && !taken.has(p) && !g.isGraphOutput(t) && scalarConstants(g, p)) {
+      if (p && inPattern(p) && !taken.has(p) && !g.isGraphOutput(t) && scalarConstants(g, p)) {
         if (members.has(p)) return;
         members.add(p);
         dynamicInputs(g, p).forEach(trace);
@@ -49,7 +46,7 @@ export function findActivationRegions(g: Graph, info: Map<string, ValueInfo>): A
       const cons = g.consumers(output);
       if (cons.length !== 1 || g.isGraphOutput(output)) break;
       const c = cons[0]!;
-      if (!ELEMENTWISE.has(c.opType) || dynamicInputs(g, c).length !== 1 || !['Mul', 'Div', 'Add', 'Sub'].includes(c.opType)) break;
+      if (!inPattern(c) || dynamicInputs(g, c).length !== 1 || !['Mul', 'Div', 'Add', 'Sub'].includes(c.opType)) break;
       const cst = c.input.find((i) => i !== output && g.isConstant(i));
       const cval = cst ? g.constant(cst) : undefined;
       // Only scalar constants: a per-channel scale after the product would be a layer, not part of the activation.
@@ -80,13 +77,8 @@ function scalarConstants(g: Graph, n: NodeProto): boolean {
   return n.input.every((i) => !i || !g.isConstant(i) || g.constant(i)!.data.length === 1);
 }
 
+/** The region's name by the ops inside it (the activation family's recognised patterns). */
 function nameRegion(nodes: NodeProto[]): string {
   const ops = new Set(nodes.map((n) => n.opType));
-  if (ops.has('Erf')) return 'GELU';
-  if (ops.has('Tanh') && ops.has('Softplus')) return 'Mish';
-  if (ops.has('Tanh') && (ops.has('Pow') || nodes.filter((n) => n.opType === 'Mul').length >= 3)) return 'GELU(tanh)';
-  if (ops.has('HardSigmoid')) return 'HardSwish';
-  if (ops.has('Sigmoid') && ops.has('Mul')) return 'SiLU';
-  if ((ops.has('Clip') || ops.has('Relu')) && ops.has('Add') && ops.has('Mul')) return 'HardSwish';
-  return 'activation';
+  return ACTIVATION_PATTERNS.find((p) => p.matches(ops, nodes))?.name ?? 'activation';
 }

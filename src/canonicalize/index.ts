@@ -1,5 +1,6 @@
 import type { Graph } from '../ir/graph.js';
-import { inferShapes, type ValueInfo } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
+import { type ValueInfo } from '../ir/shapes.js';
 import { findActivationRegions } from './activations.js';
 import { findNormRegions } from './normalization.js';
 import { explicitPads } from './explicit-pads.js';

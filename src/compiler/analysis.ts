@@ -1,9 +1,8 @@
-import type { NodeProto } from 'onnx-buf';
-import { attrFloat } from '../onnx/attributes.js';
 import { constNumbers } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
-import { NON_DIFFERENTIABLE } from '../ops/index.js';
+import { NON_DIFFERENTIABLE, opSpec } from '../ops/index.js';
+import type { SignContext } from '../ops/op.js';
 
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
 
@@ -36,20 +35,17 @@ export function neededTensors(g: Graph, active: Set<string>, targets: readonly s
   return needed;
 }
 
-const ALWAYS_NONNEG = new Set(['Relu', 'Sigmoid', 'Softmax', 'Exp', 'Abs', 'Sqrt', 'HardSigmoid', 'Softplus', 'Shape', 'Size']);
-const PRESERVES_NONNEG = new Set([
-  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze',
-  'Identity', 'Dropout', 'Slice', 'Expand', 'Split', 'Concat', 'Min', 'Add', 'Sum', 'Mul', 'Div', 'ReduceMax', 'ReduceSum',
-  'ReduceMean', 'ReduceMin', 'Resize', 'Upsample', 'Tile', 'DepthToSpace', 'SpaceToDepth', 'Cast',
-]);
-
 /**
  * Proves, by the ops that produced it, that a tensor has no negative element (ReLU outputs, max pooling of those,
- * sums and products of non-negative tensors …). Used to drop the x⁻ half of ZPlus/AlphaBeta/Gamma exactly.
+ * sums and products of non-negative tensors …), each op's rule read from the op registry.
+ * Used to drop the x⁻ half of ZPlus/AlphaBeta/Gamma exactly.
  */
 export class NonNegativity {
   private memo = new Map<string, boolean>();
-  constructor(private readonly g: Graph) {}
+  private readonly ctx: SignContext;
+  constructor(private readonly g: Graph) {
+    this.ctx = { g, check: (t) => this.check(t) };
+  }
 
   check(t: string): boolean {
     const cached = this.memo.get(t);
@@ -65,30 +61,7 @@ export class NonNegativity {
     if (c) return constNumbers(c).every((v) => v >= 0);
     const p = this.g.producer(t);
     if (!p) return false;
-    if (ALWAYS_NONNEG.has(p.opType)) return true;
-    if (p.opType === 'Clip') return this.clipMinNonNeg(p);
-    if (p.opType === 'Max') return p.input.some((i) => i && this.check(i));
-    if (p.opType === 'Gather') return this.check(p.input[0]!);
-    if (p.opType === 'Pad') {
-      const v = p.input[2] ? this.g.constant(p.input[2]) : undefined;
-      return this.check(p.input[0]!) && (!p.input[2] || (v !== undefined && constNumbers(v).every((x) => x >= 0)));
-    }
-    if (p.opType === 'LeakyRelu') return attrFloat(p, 'alpha', 0.01) === 0 && this.check(p.input[0]!);
-    if (PRESERVES_NONNEG.has(p.opType)) return p.input.filter(Boolean).every((i) => this.check(i) || this.isShapeInput(p, i));
-    return false;
-  }
-
-  /** Shape/axes inputs of Reshape, Slice … are integers; they do not affect the sign of the data. */
-  private isShapeInput(p: NodeProto, i: string): boolean {
-    return i !== p.input[0] && ['Reshape', 'Slice', 'Expand', 'Split', 'Squeeze', 'Unsqueeze', 'Tile', 'Resize', 'Upsample', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin'].includes(p.opType);
-  }
-
-  private clipMinNonNeg(p: NodeProto): boolean {
-    const minName = p.input[1];
-    if (minName) {
-      const c = this.g.constant(minName);
-      return c !== undefined && constNumbers(c)[0]! >= 0;
-    }
-    return attrFloat(p, 'min', -Infinity) >= 0;
+    const rule = opSpec(p.opType)?.nonNegative;
+    return rule ? rule(this.ctx, p) : false;
   }
 }

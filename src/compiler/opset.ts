@@ -4,7 +4,7 @@ import { defaultOpset } from '../onnx/model.js';
 import { int64Tensor, floatTensor } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import { UnsupportedNodeError } from '../errors.js';
-import { inferShapes } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
 
 /** The backward pass needs ScatterElements(reduction=add) (opset 16) and Shape(start, end) (opset 15). */
 export const COMPILED_OPSET = 17;

@@ -1,7 +1,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { cloneModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
-import { inferShapes } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
 
 export interface ChannelLayer {
   tensor: string;

@@ -12,7 +12,7 @@ import { makeNode } from '../onnx/attributes.js';
 import { int64Tensor } from '../onnx/tensor.js';
 import { cloneModel, serializeModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
-import { inferShapes } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
 import { compileExplainer } from '../compiler/compile.js';
 import type { Composite } from '../composites/index.js';
 import { InvalidArgumentError } from '../errors.js';

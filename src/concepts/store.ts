@@ -73,6 +73,29 @@ function checkProvenance(p: ReferenceProvenance, expect: { modelSha256?: string;
   }
 }
 
+/** The provenance of a references file built now for this model, dataset and spec. */
+export function referenceProvenance(o: { modelSha256: string; modelName?: string; datasetSha256: string; datasetSize: number; datasetName?: string; spec: ReferenceSpec }, now = new Date().toISOString()): ReferenceProvenance {
+  return {
+    format: 'xsys-concept-references',
+    version: 1,
+    xsys: VERSION,
+    model: { sha256: o.modelSha256, ...(o.modelName ? { name: o.modelName } : {}) },
+    dataset: { sha256: o.datasetSha256, size: o.datasetSize, ...(o.datasetName ? { name: o.datasetName } : {}) },
+    spec: o.spec,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Writes a complete references file from a merged state (e.g. the shards of a queue job), atomically. */
+export async function writeReferences(path: string, provenance: ReferenceProvenance, state: ReferenceState): Promise<ReferenceFile> {
+  const covered = state.ranges.length === 1 && state.ranges[0]![0] === 0 && state.ranges[0]![1] === provenance.dataset.size;
+  if (!covered) throw new XsysError(`references for ${path} cover samples ${JSON.stringify(state.ranges)}, not the whole dataset of ${provenance.dataset.size}`);
+  const file: ReferenceFile = { provenance, processed: provenance.dataset.size, complete: true, state: stateToJson(state) };
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(file)));
+  return file;
+}
+
 export interface BuildOptions {
   model: ModelProto;
   modelName?: string;
@@ -126,7 +149,7 @@ export async function buildReferences(o: BuildOptions): Promise<ReferenceFile> {
     }
   }
   file ??= {
-    provenance: { format: 'xsys-concept-references', version: 1, xsys: VERSION, model: { sha256: modelSha256, ...(o.modelName ? { name: o.modelName } : {}) }, dataset: { sha256: datasetSha256, size: o.source.size, ...(o.datasetName ? { name: o.datasetName } : {}) }, spec: o.spec, createdAt: now, updatedAt: now },
+    provenance: referenceProvenance({ modelSha256, modelName: o.modelName, datasetSha256, datasetSize: o.source.size, datasetName: o.datasetName, spec: o.spec }, now),
     processed: 0,
     complete: false,
     state: { ranges: [], classCount: {}, layers: {} },

@@ -82,6 +82,17 @@ export class OrtModel {
     return new OrtModel(model, await ModelExplainer.load(model, { threads: options.threads }), options);
   }
 
+  /**
+   * Wraps an explainer that is already loaded (a queue worker keeps one per model), so its compiled explainers and
+   * sessions are shared by every evaluation of that model instead of being rebuilt for each.
+   */
+  static wrap(explainer: ModelExplainer, options: Omit<OrtModelOptions, 'threads'> = {}): OrtModel {
+    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1)) {
+      throw new InvalidArgumentError('--batch-size', `must be a positive integer, got ${options.batchSize}`);
+    }
+    return new OrtModel(explainer.model, explainer, options);
+  }
+
   /** Logits [n, classes] of a batch, in ORT runs of at most batchSize inputs. */
   readonly score: ScoreFn = async (x, shape) => {
     const n = shape[0]!;

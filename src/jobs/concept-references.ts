@@ -2,29 +2,21 @@
  * `concept-references`: builds the reference samples of a model on a registered dataset (CRP's FeatureVisualization:
  * top-k samples per channel of the chosen layers by activation and relevance). The work is per sample range
  * (`collectRange`) with a deterministic merge (`mergeStates`); here one worker runs the ranges in order and saves the
- * merged state after each chunk, so cancel and restart resume from the last saved chunk.
+ * merged state after each chunk, so cancel and restart resume from the last saved chunk. On the queue the chunks are
+ * shards computed by workers (concept-references-shards.ts).
  */
 import { InvalidArgumentError } from '../errors.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import { buildReferences } from '../concepts/store.js';
 import { MAX_K, MAX_LAYERS, type ReferenceSpec } from '../concepts/references.js';
 import { parseModel } from '../onnx/model.js';
-import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
-import { referenceSetId, type ConceptService } from '../services/concept-service.js';
+import { referenceSetId } from '../services/concept-service.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
+import { conceptReferencesShards, REFERENCE_BATCH, REFERENCE_CHUNK, referenceSpecOf, type ConceptReferencesDeps, type ConceptReferencesParams } from './concept-references-shards.js';
 
-export interface ConceptReferencesParams extends Record<string, unknown> {
-  modelId: string;
-  dataset: string;
-  layers: string[];
-  k: number;
-  composite: string;
-  targets: 'prediction' | 'label';
-  /** The reference set this job writes. */
-  referenceSet: string;
-}
+export type { ConceptReferencesParams } from './concept-references-shards.js';
 
 export const conceptReferencesSchema = {
   type: 'object',
@@ -40,8 +32,9 @@ export const conceptReferencesSchema = {
   },
 } as const;
 
-export function conceptReferencesHandler(deps: { models: ModelService; datasets: DatasetRegistry; concepts: ConceptService }): JobHandler<ConceptReferencesParams> {
+export function conceptReferencesHandler(deps: ConceptReferencesDeps & { models: ModelService }): JobHandler<ConceptReferencesParams> {
   return {
+    shards: conceptReferencesShards(deps),
     kind: 'concept-references',
     description: 'reference samples of concepts: for every channel of the chosen layers, the top-k samples of a dataset by activation and by relevance (overall and per class); resumable',
     paramsSchema: conceptReferencesSchema,
@@ -61,7 +54,7 @@ export function conceptReferencesHandler(deps: { models: ModelService; datasets:
     },
     async run(ctx, p) {
       await deps.concepts.ensureDir();
-      const spec: ReferenceSpec = { layers: p.layers, k: p.k, composite: p.composite, targets: p.targets, absNorm: true };
+      const spec = referenceSpecOf(p);
       const model = parseModel(await deps.models.bytes(p.modelId));
       let last = 0;
       try {
@@ -73,7 +66,8 @@ export function conceptReferencesHandler(deps: { models: ModelService; datasets:
           spec,
           path: deps.concepts.path(p.referenceSet),
           signal: ctx.signal,
-          chunk: 256,
+          batch: REFERENCE_BATCH,
+          chunk: REFERENCE_CHUNK,
           onProgress: (done, total) => {
             // Progress reports are cheap but not free: every 64 samples and at the end.
             if (done - last >= 64 || done === total) {

@@ -134,7 +134,9 @@ export class JobRunner {
     const now = new Date().toISOString();
     // The shard size is fixed at submission, so a job resumed after a restart has the same shards.
     const stored = this.isRemote(handler) ? { ...prepared.params, shardSize: this.remote!.shardSize(handler.shards!) } : prepared.params;
-    const job = await this.store.jobs.create({ id: newId(), kind, params: stored, state: 'queued', progress: { done: 0, total: prepared.total }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
+    // On the queue, progress counts the shards' items (what workers report), whatever unit the in-process run counts.
+    const total = this.isRemote(handler) ? handler!.shards!.items(prepared.params) : prepared.total;
+    const job = await this.store.jobs.create({ id: newId(), kind, params: stored, state: 'queued', progress: { done: 0, total }, resultIds: [], attempts: 0, createdAt: now, updatedAt: now });
     this.enqueue(job.id, handler);
     this.pump();
     return job;

@@ -9,8 +9,8 @@
  *  - `work(env, params, range)`: computes one shard from those inputs alone (no store, no server state), returning
  *    JSON (binary parts base64) — it must give the same output wherever and however often it runs;
  *  - `persist(job, range, output)`: the server stores a delivered shard, idempotently (Store.saveShard);
- *  - `merge(params, outcomes)`: the job's result from the shard outcomes in shard order, so it does not depend on the
- *    number of workers or the order shards finished.
+ *  - `merge(params, outcomes, job)`: the job's result from the shard outcomes in shard order, so it does not depend on
+ *    the number of workers or the order shards finished (it may also write the job's artefact, e.g. a references file).
  * A new dataset kind (concept statistics, SpRAy, …) implements this next to its JobHandler and sets `handler.shards`.
  */
 import type { ModelExplainer } from '../methods/explainer.js';
@@ -37,6 +37,8 @@ export interface ShardDataset {
 export interface ShardEnv {
   model(): Promise<ModelExplainer>;
   dataset(): Promise<ShardDataset>;
+  /** ONNX Runtime intra-op threads the worker was started with (`--threads`), for kinds that create their own sessions. */
+  threads?: number;
   /** Aborted when the job is cancelled; `work` checks it between items. */
   signal: AbortSignal;
   /** Items of this shard finished so far (for the worker's heartbeat). */
@@ -72,7 +74,7 @@ export interface ShardableKind<P extends Record<string, unknown> = Record<string
   work: ShardWork<P>;
   /** Stores a delivered shard once (a redelivery stores nothing); returns the job's progress after it. */
   persist(job: JobRecord, range: ShardRange, output: ShardOutput, worker: string): Promise<{ stored: boolean; done: number }>;
-  merge?(params: P, outcomes: Record<string, unknown>[]): Record<string, unknown>;
+  merge?(params: P, outcomes: Record<string, unknown>[], job: JobRecord): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** Splits n items into shards of `size` (the last may be smaller). */

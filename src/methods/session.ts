@@ -12,7 +12,7 @@ import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js
 import type { Composite } from '../composites/index.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
 import { Graph } from '../ir/graph.js';
-import { inferShapes } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
 import { cloneModel } from '../onnx/model.js';
 import { convertToFloat32 } from '../onnx/precision.js';
 import { declaredInputs, validateFeed, type DeclaredInput, type Feed } from '../runtime/feeds.js';

@@ -1,7 +1,9 @@
 import { attrFloat, attrInt } from '../onnx/attributes.js';
 import { constNumbers } from '../onnx/tensor.js';
 import { defaultOpset } from '../onnx/model.js';
+import type { NodeProto } from 'onnx-buf';
 import type { Vjp, VjpContext } from './context.js';
+import { always, sameAsInput, type NonNegRule, type OpSpec } from './op.js';
 
 type Unary = (ctx: VjpContext, x: string, y: string, g: string, attrs: { node: Parameters<Vjp>[1] }) => string;
 
@@ -136,21 +138,54 @@ const logSoftmax: Vjp = (ctx, node, [g]) => {
   return [em.sub(g, em.mul(p, s))];
 };
 
-export const activationVjps: Record<string, Vjp> = {
-  Relu: relu,
-  LeakyRelu: leakyRelu,
-  PRelu: prelu,
-  Sigmoid: sigmoid,
-  Tanh: tanh,
-  HardSigmoid: hardSigmoid,
-  HardSwish: hardSwish,
-  Elu: elu,
-  Selu: selu,
-  Softplus: softplus,
-  Softsign: softsign,
-  Erf: erf,
-  Gelu: gelu,
-  Clip: clip,
-  Softmax: softmax,
-  LogSoftmax: logSoftmax,
+
+// --- the activation family in the op registry ----------------------------------------------------------------------
+
+/** Clip is non-negative when its lower bound (an input from opset 11 on, an attribute before) is. */
+const clipNonNeg: NonNegRule = ({ g }, p) => {
+  const minName = p.input[1];
+  if (minName) {
+    const c = g.constant(minName);
+    return c !== undefined && constNumbers(c)[0]! >= 0;
+  }
+  return attrFloat(p, 'min', -Infinity) >= 0;
 };
+
+const activation = (vjp: Vjp | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'activation', vjp, shape: sameAsInput, ...extra });
+
+export const activationOps: Record<string, OpSpec> = {
+  Relu: activation(relu, { nonNegative: always, inActivationPattern: true }),
+  // LeakyRelu with slope 0 is a ReLU.
+  LeakyRelu: activation(leakyRelu, { nonNegative: (ctx, p) => attrFloat(p, 'alpha', 0.01) === 0 && ctx.check(p.input[0]!), inActivationPattern: true }),
+  PRelu: activation(prelu),
+  Sigmoid: activation(sigmoid, { nonNegative: always, inActivationPattern: true }),
+  Tanh: activation(tanh, { inActivationPattern: true }),
+  HardSigmoid: activation(hardSigmoid, { nonNegative: always, inActivationPattern: true }),
+  HardSwish: activation(hardSwish),
+  Elu: activation(elu, { inActivationPattern: true }),
+  Selu: activation(selu),
+  Celu: activation(undefined),
+  Softplus: activation(softplus, { nonNegative: always, inActivationPattern: true }),
+  Softsign: activation(softsign),
+  Gelu: activation(gelu),
+  Mish: activation(undefined),
+  ThresholdedRelu: activation(undefined),
+  Clip: activation(clip, { nonNegative: clipNonNeg, inActivationPattern: true }),
+  // Not a unit of its own (erf is one node of GELU's formula), but element-wise.
+  Erf: { kind: 'elementwise', vjp: erf, shape: sameAsInput, inActivationPattern: true },
+  Softmax: { kind: 'normalization', vjp: softmax, shape: sameAsInput, nonNegative: always },
+  LogSoftmax: { kind: 'normalization', vjp: logSoftmax, shape: sameAsInput },
+};
+
+/**
+ * The activations recognised when written out as several element-wise nodes (canonicalize/activations.ts finds the
+ * region; this names it by the ops inside), first match wins.
+ */
+export const ACTIVATION_PATTERNS: readonly { name: string; matches: (ops: ReadonlySet<string>, nodes: readonly NodeProto[]) => boolean }[] = [
+  { name: 'GELU', matches: (ops) => ops.has('Erf') },
+  { name: 'Mish', matches: (ops) => ops.has('Tanh') && ops.has('Softplus') },
+  { name: 'GELU(tanh)', matches: (ops, nodes) => ops.has('Tanh') && (ops.has('Pow') || nodes.filter((n) => n.opType === 'Mul').length >= 3) },
+  { name: 'HardSwish', matches: (ops) => ops.has('HardSigmoid') },
+  { name: 'SiLU', matches: (ops) => ops.has('Sigmoid') && ops.has('Mul') },
+  { name: 'HardSwish', matches: (ops) => (ops.has('Clip') || ops.has('Relu')) && ops.has('Add') && ops.has('Mul') },
+];

@@ -1,5 +1,8 @@
 import { attrInt, attrString } from '../onnx/attributes.js';
+import type { NodeProto } from 'onnx-buf';
+import type { Graph } from '../ir/graph.js';
 import { unbroadcast, unsupported, type Vjp } from './context.js';
+import { dynamicInputs, sameAsInput, type OpSpec, type UnitRule } from './op.js';
 
 /** Trilu keeps a triangle: its transpose keeps the same triangle of the cotangent. */
 const trilu: Vjp = (ctx, node, [g]) => {
@@ -52,7 +55,30 @@ const einsum: Vjp = (ctx, node, [g], needs) => {
   ];
 };
 
-export const attentionVjps: Record<string, Vjp> = {
-  Trilu: trilu,
-  Einsum: einsum,
+
+// --- attention: the q·kᵀ pattern and the ops of attention blocks in the op registry --------------------------------
+
+/** Ops a q·kᵀ product passes through on its way to the Softmax: scaling, masks, reshapes, casts. */
+const TO_SOFTMAX = new Set(['Div', 'Mul', 'Add', 'Sub', 'Where', 'Reshape', 'Transpose', 'Cast', 'Unsqueeze', 'Squeeze', 'Slice', 'Max', 'Min', 'Clip', 'Tanh', 'Identity']);
+
+function feedsSoftmax(g: Graph, t: string, depth = 0): boolean {
+  if (depth > 8) return false;
+  return g.consumers(t).some((c) => c.opType === 'Softmax' || (TO_SOFTMAX.has(c.opType) && feedsSoftmax(g, c.output[0]!, depth + 1)));
+}
+
+/**
+ * The recognised pattern of attention: a product of two non-constant tensors is a 'product' unit (attn·v, gate·up),
+ * a 'scores' unit when it feeds a Softmax (q·kᵀ); a product with a constant is an 'other' unit.
+ */
+export function productKind(g: Graph, n: NodeProto): 'product' | 'scores' | 'other' {
+  if (dynamicInputs(g, n).length < 2) return 'other';
+  return feedsSoftmax(g, n.output[0]!) ? 'scores' : 'product';
+}
+
+export const productUnit: UnitRule = (g, n) => ({ kind: productKind(g, n) });
+
+export const attentionOps: Record<string, OpSpec> = {
+  // The causal mask of decoder self-attention.
+  Trilu: { kind: 'shape-only', vjp: trilu, shape: sameAsInput },
+  Einsum: { kind: 'linear', vjp: einsum, unit: productUnit },
 };

@@ -1,6 +1,9 @@
-
+import { attrInt } from '../onnx/attributes.js';
 import { constNumbers } from '../onnx/tensor.js';
+import { broadcastShapes, type Dim } from '../ir/shapes.js';
 import { unbroadcast, unsupported, type Vjp } from './context.js';
+import { allInputs, always, dynamicInputs, passValue, sameAsInput, type OpSpec, type ShapeRule, type UnitRule, type ValueRule } from './op.js';
+import { productUnit } from './attention.js';
 
 const add: Vjp = (ctx, n, [g], needs) => n.input.map((x, k) => (needs[k] && g ? unbroadcast(ctx, g, x, n.output[0]!) : undefined));
 
@@ -88,24 +91,110 @@ const identity: Vjp = (_ctx, _n, [g]) => [g];
 
 const cast: Vjp = (ctx, n, [g]) => [g ? ctx.em.op('CastLike', [g, n.input[0]!]) : undefined];
 
-export const elementwiseVjps: Record<string, Vjp> = {
-  Add: add,
-  Sub: sub,
-  Mul: mul,
-  Div: div,
-  Sum: sum,
-  Neg: neg,
-  Pow: pow,
-  Sqrt: sqrt,
-  Exp: exp,
-  Log: log,
-  Reciprocal: reciprocal,
-  Abs: abs,
-  Max: maxMin,
-  Min: maxMin,
-  Where: where,
-  Identity: identity,
-  Dropout: identity,
-  Cast: cast,
+
+
+// --- the element-wise family in the op registry --------------------------------------------------------------------
+
+/** Numpy broadcasting of all inputs; the element type of the first typed input (bool for comparisons). */
+const broadcast = (out: 'bool' | 'first' = 'first'): ShapeRule => ({ inp }, n) => {
+  const shapes = n.input.map((_, k) => inp(k).shape);
+  const et = out === 'bool' ? 9 : n.input.map((_, k) => inp(k).elemType).find((e) => e) ?? 0;
+  return [{ elemType: et, shape: broadcastShapes(shapes) }];
 };
 
+/** Where(c, a, b): broadcast of the three, typed like a. */
+const whereShape: ShapeRule = ({ inp }, n) => [{ elemType: inp(1).elemType, shape: broadcastShapes(n.input.map((_, k) => inp(k).shape)) }];
+
+/** Shape arithmetic (d·h, n/heads, len−1 …) on shape vectors; symbols and unknowns give unknown dims. */
+const arithmeticValue: ValueRule = ({ val }, n) => {
+  const x = val(n.input[0]);
+  const y = val(n.input[1]);
+  if (!x || !y) return undefined;
+  const len = Math.max(x.length, y.length);
+  const f = (a: Dim, b: Dim): Dim => {
+    if (typeof a !== 'number' || typeof b !== 'number') return null;
+    return n.opType === 'Add' ? a + b : n.opType === 'Sub' ? a - b : n.opType === 'Mul' ? a * b : Math.trunc(a / b);
+  };
+  return Array.from({ length: len }, (_, i) => f(x[x.length === 1 ? 0 : i] ?? null, y[y.length === 1 ? 0 : i] ?? null));
+};
+
+const equalValue: ValueRule = ({ val }, n) => {
+  const x = val(n.input[0]);
+  const y = val(n.input[1]);
+  if (!x || !y) return undefined;
+  const len = Math.max(x.length, y.length);
+  return Array.from({ length: len }, (_, i) => {
+    const a = x[x.length === 1 ? 0 : i] ?? null;
+    const b = y[y.length === 1 ? 0 : i] ?? null;
+    if (typeof a === 'number' && typeof b === 'number') return a === b ? 1 : 0;
+    // A symbolic dim is a size ≥ 1: never equal to a non-positive constant.
+    if (typeof a === 'string' && typeof b === 'number' && b <= 0) return 0;
+    if (typeof b === 'string' && typeof a === 'number' && a <= 0) return 0;
+    return a !== null && a === b ? 1 : null;
+  });
+};
+
+const whereValue: ValueRule = ({ val }, n) => {
+  const c = val(n.input[0]);
+  const a = val(n.input[1]);
+  const b = val(n.input[2]);
+  if (!c || !a || !b) return undefined;
+  const len = Math.max(c.length, a.length, b.length);
+  return Array.from({ length: len }, (_, i) => {
+    const ci = c[c.length === 1 ? 0 : i];
+    if (typeof ci !== 'number') return null;
+    return (ci ? a[a.length === 1 ? 0 : i] : b[b.length === 1 ? 0 : i]) ?? null;
+  });
+};
+
+/** Add/Sum of two or more non-constant tensors joins branches (a residual connection): a 'sum' unit. */
+const sumUnit: UnitRule = (g, n) => ({ kind: dynamicInputs(g, n).length >= 2 ? 'sum' : 'other' });
+
+const unary = (vjp: Vjp | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'elementwise', vjp, shape: sameAsInput, ...extra });
+const binary = (vjp: Vjp | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'elementwise', vjp, shape: broadcast(), ...extra });
+const comparison: OpSpec = { kind: 'source', differentiable: false, shape: broadcast('bool') };
+/** Rounding, signs and tests: integer-valued or boolean results without a gradient; same shape (and type) as x. */
+const piecewiseConstant: OpSpec = { kind: 'source', differentiable: false, shape: sameAsInput };
+
+export const elementwiseOps: Record<string, OpSpec> = {
+  Add: binary(add, { kind: 'sum', value: arithmeticValue, nonNegative: allInputs, unit: sumUnit, inActivationPattern: true }),
+  Sub: binary(sub, { value: arithmeticValue, inActivationPattern: true }),
+  Mul: binary(mul, { value: arithmeticValue, nonNegative: allInputs, unit: productUnit, inActivationPattern: true }),
+  Div: binary(div, { value: arithmeticValue, nonNegative: allInputs, inActivationPattern: true }),
+  Pow: binary(pow, { inActivationPattern: true }),
+  // max(a, b) ≥ a: one non-negative operand suffices.
+  Max: binary(maxMin, { nonNegative: (ctx, p) => p.input.some((i) => i && ctx.check(i)), inActivationPattern: true }),
+  Min: binary(maxMin, { nonNegative: allInputs, inActivationPattern: true }),
+  Sum: binary(sum, { kind: 'sum', nonNegative: allInputs, unit: sumUnit }),
+  Mean: binary(undefined),
+  Where: { kind: 'elementwise', vjp: where, shape: whereShape, value: whereValue },
+  Equal: { ...comparison, value: equalValue },
+  Greater: comparison,
+  Less: comparison,
+  GreaterOrEqual: comparison,
+  LessOrEqual: comparison,
+  And: comparison,
+  Or: comparison,
+  Xor: { kind: 'source', differentiable: false },
+  Mod: { kind: 'source', differentiable: false, shape: broadcast() },
+  Neg: unary(neg, { inActivationPattern: true }),
+  Sqrt: unary(sqrt, { nonNegative: always, inActivationPattern: true }),
+  Exp: unary(exp, { nonNegative: always, inActivationPattern: true }),
+  Log: unary(log, { inActivationPattern: true }),
+  Reciprocal: unary(reciprocal, { inActivationPattern: true }),
+  Abs: unary(abs, { nonNegative: always, inActivationPattern: true }),
+  Sin: unary(undefined),
+  Cos: unary(undefined),
+  Floor: piecewiseConstant,
+  Ceil: piecewiseConstant,
+  Round: piecewiseConstant,
+  Sign: piecewiseConstant,
+  Not: piecewiseConstant,
+  IsNaN: piecewiseConstant,
+  IsInf: piecewiseConstant,
+  Identity: { kind: 'shape-only', vjp: identity, shape: sameAsInput, value: passValue, nonNegative: allInputs },
+  // Inference-time Dropout is the identity; its optional second output is the (boolean) mask.
+  Dropout: { kind: 'shape-only', vjp: identity, shape: ({ inp }) => [{ elemType: inp(0).elemType, shape: inp(0).shape }, { elemType: 9, shape: inp(0).shape }], nonNegative: allInputs },
+  Cast: { kind: 'elementwise', vjp: cast, shape: ({ inp }, n) => [{ elemType: attrInt(n, 'to', 1), shape: inp(0).shape }], value: passValue, nonNegative: allInputs },
+  CastLike: { kind: 'elementwise', shape: ({ inp }) => [{ elemType: inp(1).elemType, shape: inp(0).shape }] },
+};

@@ -1,7 +1,10 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
 import type { AttrValue } from "../onnx/attributes.js";
+import { broadcastShapes, spatialOut } from '../ir/shapes.js';
 import { staticShape, unbroadcast, unsupported, shapeOf, type Vjp, type VjpContext } from './context.js';
+import type { OpSpec, ShapeRule, UnitRule } from './op.js';
+import { productKind } from './attention.js';
 
 /** Convolution geometry with explicit pads (the explicit-pads canonicaliser resolves auto_pad beforehand). */
 export function convGeometry(node: NodeProto, kernel: number[]) {
@@ -196,10 +199,85 @@ const matmul: Vjp = (ctx, node, [g], needs) => {
   return [dA, dB];
 };
 
-export const linearVjps: Record<string, Vjp> = {
-  Conv: conv,
-  ConvTranspose: convTranspose,
-  Gemm: gemm,
-  MatMul: matmul,
+
+
+// --- the linear family in the op registry --------------------------------------------------------------------------
+
+const convShape: ShapeRule = ({ inp }, n) => {
+  const op = n.opType;
+  const { elemType: t, shape: s } = inp(0);
+  const w = inp(1).shape;
+  if (!s || !w) return [{ elemType: t }];
+  const kernel = (attrInts(n, 'kernel_shape') ?? (w.slice(2) as number[])).map(Number);
+  const group = attrInt(n, 'group', 1);
+  const explicitOut = attrInts(n, 'output_shape');
+  const spatial = op === 'ConvTranspose' && explicitOut ? explicitOut : spatialOut(n, s.slice(2), kernel, op === 'ConvTranspose');
+  const ch = op === 'Conv' ? w[0]! : typeof w[1] === 'number' ? w[1] * group : null;
+  return [{ elemType: t, shape: [s[0]!, ch, ...spatial] }];
 };
 
+const gemmShape: ShapeRule = ({ inp }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const b = inp(1).shape;
+  if (!s || !b) return [{ elemType: t }];
+  const m = attrInt(n, 'transA', 0) ? s[1]! : s[0]!;
+  const nn = attrInt(n, 'transB', 0) ? b[0]! : b[1]!;
+  return [{ elemType: t, shape: [m, nn] }];
+};
+
+const matmulShape: ShapeRule = ({ inp }) => {
+  const { elemType: t, shape: s } = inp(0);
+  const b = inp(1).shape;
+  if (!s || !b) return [{ elemType: t }];
+  const a2 = s.length === 1 ? [1, s[0]!] : s;
+  const b2 = b.length === 1 ? [b[0]!, 1] : b;
+  const batch = broadcastShapes([a2.slice(0, -2), b2.slice(0, -2)]) ?? [];
+  const out = [...batch, a2[a2.length - 2]!, b2[b2.length - 1]!];
+  if (s.length === 1) out.splice(out.length - 2, 1);
+  if (b.length === 1) out.splice(out.length - 1, 1);
+  return [{ elemType: t, shape: out }];
+};
+
+/** A convolution with constant kernel (and bias) of a non-constant input is a 'conv' layer. */
+const convUnit: UnitRule = (g, n) => {
+  const w = g.constant(n.input[1]!);
+  const b = n.input[2] ? g.constant(n.input[2]) : undefined;
+  if (w && (!n.input[2] || b) && !g.isConstant(n.input[0]!)) {
+    return { kind: 'conv', linear: { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias: b, biasName: n.input[2] || undefined, node: n } };
+  }
+  return { kind: 'other' };
+};
+
+/** Gemm with a constant weight (and bias), A not transposed, is a 'dense' layer. */
+const gemmUnit: UnitRule = (g, n) => {
+  const w = g.constant(n.input[1]!);
+  const b = n.input[2] ? g.constant(n.input[2]) : undefined;
+  if (w && attrInt(n, 'transA', 0) === 0 && (!n.input[2] || b) && !g.isConstant(n.input[0]!)) {
+    return { kind: 'dense', linear: { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias: b, biasName: n.input[2] || undefined, node: n } };
+  }
+  return { kind: 'other' };
+};
+
+/**
+ * MatMul with a constant 2-D weight is a 'dense' layer; the recognised pattern MatMul + Add(bias) is one dense layer
+ * (nn.Linear on 3-D inputs exports this way). A product of two non-constant tensors is a product/scores unit.
+ */
+const matmulUnit: UnitRule = (g, n) => {
+  const w = g.constant(n.input[1]!);
+  if (!w || w.dims.length !== 2 || g.isConstant(n.input[0]!)) return { kind: productKind(g, n) };
+  const cons = g.consumers(n.output[0]!);
+  const add = cons.length === 1 && cons[0]!.opType === 'Add' && !g.isGraphOutput(n.output[0]!) ? cons[0]! : undefined;
+  const biasName = add?.input.find((i) => i !== n.output[0]);
+  const bias = biasName ? g.constant(biasName) : undefined;
+  if (add && bias && bias.data.length === w.dims[1]) {
+    return { kind: 'dense', absorb: add, linear: { x: n.input[0]!, weight: w, weightName: n.input[1]!, bias, biasName, node: n } };
+  }
+  return { kind: 'dense', linear: { x: n.input[0]!, weight: w, weightName: n.input[1]!, node: n } };
+};
+
+export const linearOps: Record<string, OpSpec> = {
+  Conv: { kind: 'linear', vjp: conv, shape: convShape, unit: convUnit },
+  ConvTranspose: { kind: 'linear', vjp: convTranspose, shape: convShape, unit: convUnit },
+  Gemm: { kind: 'linear', vjp: gemm, shape: gemmShape, unit: gemmUnit },
+  MatMul: { kind: 'linear', vjp: matmul, shape: matmulShape, unit: matmulUnit },
+};

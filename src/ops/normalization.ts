@@ -1,8 +1,10 @@
 import type { NodeProto } from 'onnx-buf';
-import { attrInt } from '../onnx/attributes.js';
+import { attrInt, getAttr } from '../onnx/attributes.js';
+import { constNumbers } from '../onnx/tensor.js';
 import { defaultOpset } from '../onnx/model.js';
 import type { Emitter } from '../ir/emitter.js';
-import { unsupported, type Vjp } from './context.js';
+import { shapeOf, unsupported, type Vjp } from './context.js';
+import { sameAsInput, type OpSpec } from './op.js';
 
 /**
  * LayerNormalization (opset 17): y = (x − μ)·σ⁻¹·γ + β over the axes from `axis` on. The backward needs μ and σ⁻¹,
@@ -60,6 +62,27 @@ const layerNorm: Vjp = (ctx, node, [g], needs) => {
   return [em.mul(inner, invStd), undefined, undefined];
 };
 
-export const normalizationVjps: Record<string, Vjp> = {
-  LayerNormalization: layerNorm,
+/** BatchNormalization in inference mode is a per-channel affine map: the cotangent is scaled by γ/√(σ²+ε). */
+const batchNorm: Vjp = (ctx, node, [g]) => {
+  const { em, g: graph } = ctx;
+  if (!g) return node.input.map(() => undefined);
+  const scale = graph.constant(node.input[1]!);
+  const variance = graph.constant(node.input[4]!);
+  if (!scale || !variance) unsupported(node, 'BatchNormalization with non-constant statistics', 'export the model in eval mode');
+  const eps = getAttr(node, 'epsilon')?.f ?? 1e-5;
+  const s = constNumbers(scale);
+  const v = constNumbers(variance);
+  const rank = shapeOf(ctx, node.input[0]!)?.length ?? 4;
+  const factor = Float32Array.from(s, (sc, i) => sc / Math.sqrt(v[i]! + eps));
+  const f = em.floats('bn_factor', factor, [factor.length, ...new Array<number>(Math.max(0, rank - 2)).fill(1)]);
+  return [em.mul(g, f), undefined, undefined, undefined, undefined];
+};
+
+// --- the normalisation family in the op registry -------------------------------------------------------------------
+
+export const normalizationOps: Record<string, OpSpec> = {
+  BatchNormalization: { kind: 'normalization', vjp: batchNorm, shape: sameAsInput, unit: () => ({ kind: 'batchnorm' }) },
+  LayerNormalization: { kind: 'normalization', vjp: layerNorm, shape: sameAsInput, unit: () => ({ kind: 'norm' }) },
+  InstanceNormalization: { kind: 'normalization', shape: sameAsInput },
+  LRN: { kind: 'normalization', shape: sameAsInput },
 };

@@ -3,7 +3,9 @@ import { LimitExceededError } from '../errors.js';
 import { attrInt, attrInts, getAttr } from '../onnx/attributes.js';
 import { MODEL_LIMITS } from '../onnx/limits.js';
 import { convTransposeOf } from './linear.js';
+import { spatialOut } from '../ir/shapes.js';
 import { unsupported, type Vjp, type VjpContext } from './context.js';
+import { allInputs, type OpSpec, type ShapeRule } from './op.js';
 
 /** A zero-filled flat tensor with as many elements as x. */
 function zerosFlat(ctx: VjpContext, x: string): string {
@@ -199,9 +201,26 @@ const globalMaxPool: Vjp = (ctx, node, [g]) => {
   return [em.op('Reshape', [scattered, em.shapeOf(x)])];
 };
 
-export const poolingVjps: Record<string, Vjp> = {
-  MaxPool: maxPool,
-  AveragePool: averagePool,
-  GlobalAveragePool: globalAveragePool,
-  GlobalMaxPool: globalMaxPool,
+// --- the pooling family in the op registry -------------------------------------------------------------------------
+
+/** Windowed pooling: the window geometry of the spatial dims; MaxPool's optional second output holds int64 indices. */
+const poolShape: ShapeRule = ({ inp }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return [{ elemType: t }, { elemType: 7 }];
+  const kernel = attrInts(n, 'kernel_shape')!;
+  const shape = [s[0]!, s[1]!, ...spatialOut(n, s.slice(2), kernel)];
+  return [{ elemType: t, shape }, { elemType: 7, shape }];
+};
+
+const globalPoolShape: ShapeRule = ({ inp }) => {
+  const { elemType: t, shape: s } = inp(0);
+  return [{ elemType: t, shape: s ? [s[0]!, s[1]!, ...s.slice(2).map(() => 1)] : undefined }];
+};
+
+export const poolingOps: Record<string, OpSpec> = {
+  MaxPool: { kind: 'pooling', vjp: maxPool, shape: poolShape, nonNegative: allInputs },
+  AveragePool: { kind: 'pooling', vjp: averagePool, shape: poolShape, nonNegative: allInputs, unit: () => ({ kind: 'avgpool' }) },
+  GlobalAveragePool: { kind: 'pooling', vjp: globalAveragePool, shape: globalPoolShape, nonNegative: allInputs, unit: () => ({ kind: 'avgpool' }) },
+  GlobalMaxPool: { kind: 'pooling', vjp: globalMaxPool, shape: globalPoolShape, nonNegative: allInputs },
+  LpPool: { kind: 'pooling', shape: poolShape },
 };

@@ -3,6 +3,7 @@ import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.js'
 import { constNumbers, floatTensor, int64Tensor } from '../onnx/tensor.js';
 import type { Emitter } from '../ir/emitter.js';
 import { shapeOf, unsupported, type Vjp, type VjpContext } from './context.js';
+import { dataInput, type OpSpec } from './op.js';
 
 /**
  * Resize (and Upsample, which opset upgrading turns into Resize) is linear in x for given sizes, and separable: along
@@ -210,4 +211,11 @@ const resize: Vjp = (ctx, node, [g], needs) => {
   return [resizeTranspose(ctx, node, g), ...node.input.slice(1).map(() => undefined)];
 };
 
-export const resizeVjps: Record<string, Vjp> = { Resize: resize };
+// --- Resize in the op registry ---------------------------------------------------------------------------------------
+
+export const resizeOps: Record<string, OpSpec> = {
+  // Interpolation of a constant (a positional table) is not a layer; of a signal, a 'resize' unit.
+  Resize: { kind: 'linear', vjp: resize, nonNegative: dataInput, unit: (g, n) => ({ kind: g.isConstant(n.input[0]!) ? 'other' : 'resize' }) },
+  // Opset upgrading turns Upsample into Resize; the sign analysis may still see it in an old graph.
+  Upsample: { kind: 'linear', nonNegative: dataInput },
+};

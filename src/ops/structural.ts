@@ -1,6 +1,8 @@
 import { attrInt, attrInts, attrString, getAttr } from '../onnx/attributes.js';
 import { constInts, constNumbers, int64Tensor } from '../onnx/tensor.js';
+import { broadcastShapes, normAxis, rankOf, type Dim } from '../ir/shapes.js';
 import { reshapeLike, shapeOf, unbroadcast, unsupported, type Vjp, type VjpContext } from './context.js';
+import { allInputs, dataInput, dynamicInputs, passValue, sameAsInput, type NonNegRule, type OpSpec, type ShapeRule, type UnitRule, type ValueRule } from './op.js';
 import { scatterAddInto } from './pooling.js';
 
 const reshapeBack: Vjp = (ctx, node, [g]) => [g ? reshapeLike(ctx, g, node.input[0]!) : undefined, undefined];
@@ -128,36 +130,237 @@ const reduceSumMean: Vjp = (ctx, node, [g]) => {
   return [out, undefined];
 };
 
+// --- the structural family (reshuffles, slices, reductions) in the op registry -------------------------------------
 
-/** BatchNormalization in inference mode is a per-channel affine map: the cotangent is scaled by γ/√(σ²+ε). */
-const batchNorm: Vjp = (ctx, node, [g]) => {
-  const { em, g: graph } = ctx;
-  if (!g) return node.input.map(() => undefined);
-  const scale = graph.constant(node.input[1]!);
-  const variance = graph.constant(node.input[4]!);
-  if (!scale || !variance) unsupported(node, 'BatchNormalization with non-constant statistics', 'export the model in eval mode');
-  const eps = getAttr(node, 'epsilon')?.f ?? 1e-5;
-  const s = constNumbers(scale);
-  const v = constNumbers(variance);
-  const rank = shapeOf(ctx, node.input[0]!)?.length ?? 4;
-  const factor = Float32Array.from(s, (sc, i) => sc / Math.sqrt(v[i]! + eps));
-  const f = em.floats('bn_factor', factor, [factor.length, ...new Array<number>(Math.max(0, rank - 2)).fill(1)]);
-  return [em.mul(g, f), undefined, undefined, undefined, undefined];
+const flattenShape: ShapeRule = ({ inp }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return [{ elemType: t }];
+  const axis = normAxis(attrInt(n, 'axis', 1), s.length);
+  const prod = (ds: Dim[]): Dim => (ds.every((d) => typeof d === 'number') ? (ds as number[]).reduce((a, b) => a * b, 1) : null);
+  return [{ elemType: t, shape: [prod(s.slice(0, axis)), prod(s.slice(axis))] }];
 };
 
-export const structuralVjps: Record<string, Vjp> = {
-  Reshape: reshapeBack,
-  Flatten: reshapeBack,
-  Squeeze: reshapeBack,
-  Unsqueeze: reshapeBack,
-  Transpose: transpose,
-  Concat: concat,
-  Split: split,
-  Slice: slice,
-  Gather: gather,
-  Pad: pad,
-  Expand: expand,
-  ReduceSum: reduceSumMean,
-  ReduceMean: reduceSumMean,
-  BatchNormalization: batchNorm,
+const reshapeShape: ShapeRule = ({ inp, dims }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const target = dims(1);
+  if (!target) {
+    // The target's length is the output rank even when its values are unknown.
+    const len = inp(1).shape;
+    return [{ elemType: t, shape: len && len.length === 1 && typeof len[0] === 'number' ? new Array<Dim>(rankOf(n, len[0])).fill(null) : undefined }];
+  }
+  const allowZero = attrInt(n, 'allowzero', 0) === 1;
+  const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (s?.[i] ?? null) : d === -1 ? null : d));
+  const minus = target.indexOf(-1);
+  if (minus >= 0 && s && !s.every((d) => typeof d === 'number')) {
+    // Symbolic dims that reappear in the target cancel out ('batch' stays 'batch'), leaving a numeric quotient.
+    const rest = out.filter((_, i) => i !== minus);
+    const syms = s.filter((d) => typeof d !== 'number');
+    const restSyms = rest.filter((d) => typeof d !== 'number');
+    const same = syms.every((d) => typeof d === 'string') && syms.length === restSyms.length && syms.every((d) => restSyms.includes(d));
+    if (same) {
+      const num = (ds: Dim[]) => ds.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+      const q = num(s) / num(rest);
+      out[minus] = Number.isInteger(q) && q > 0 ? q : null;
+    }
+  } else if (minus >= 0 && s && s.every((d) => typeof d === 'number')) {
+    const total = (s as number[]).reduce((a, b) => a * b, 1);
+    const known = out.reduce<number>((a, d, i) => (i === minus ? a : a * (typeof d === 'number' ? d : NaN)), 1);
+    out[minus] = Number.isFinite(known) && known > 0 ? total / known : null;
+  } else if (minus >= 0 && s && typeof s[0] === 'string' && target.length >= 1 && minus === 0) {
+    out[0] = s[0];
+  }
+  return [{ elemType: t, shape: out }];
+};
+
+const transposeShape: ShapeRule = ({ inp }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return [{ elemType: t }];
+  const perm = attrInts(n, 'perm') ?? s.map((_, i) => s.length - 1 - i);
+  return [{ elemType: t, shape: perm.map((p) => s[p]!) }];
+};
+
+const squeezeShape: ShapeRule = ({ inp, cnum }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return [{ elemType: t }];
+  const axes = (attrInts(n, 'axes') ?? cnum(1))?.map((a) => normAxis(a, s.length));
+  return [{ elemType: t, shape: axes ? s.filter((_, i) => !axes.includes(i)) : s.filter((d) => d !== 1) }];
+};
+
+const unsqueezeShape: ShapeRule = ({ inp, cnum }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const axes = attrInts(n, 'axes') ?? cnum(1);
+  if (!s || !axes) return [{ elemType: t }];
+  const rank = s.length + axes.length;
+  const norm = axes.map((a) => normAxis(a, rank));
+  const out: Dim[] = [];
+  let j = 0;
+  for (let i = 0; i < rank; i++) out.push(norm.includes(i) ? 1 : s[j++]!);
+  return [{ elemType: t, shape: out }];
+};
+
+const concatShape: ShapeRule = ({ inp }, n) => {
+  const t = inp(0).elemType;
+  const shapes = n.input.map((_, k) => inp(k).shape);
+  const known = shapes.find((x2) => x2);
+  if (shapes.some((x2) => !x2)) return [{ elemType: t, shape: known ? known.map(() => null) : undefined }];
+  const axis = normAxis(attrInt(n, 'axis', 0), shapes[0]!.length);
+  const out = [...shapes[0]!];
+  out[axis] = shapes.reduce<Dim>((a, sh) => (typeof a === 'number' && typeof sh![axis] === 'number' ? a + (sh![axis] as number) : null), 0);
+  return [{ elemType: t, shape: out }];
+};
+
+const splitShape: ShapeRule = ({ inp, cnum }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return n.output.map(() => ({ elemType: t }));
+  const axis = normAxis(attrInt(n, 'axis', 0), s.length);
+  const sizes = attrInts(n, 'split') ?? cnum(1);
+  return n.output.map((_, k) => {
+    const out = [...s];
+    const d = s[axis];
+    out[axis] = sizes ? sizes[k]! : typeof d === 'number' ? d / n.output.length : null;
+    return { elemType: t, shape: out };
+  });
+};
+
+const sliceShape: ShapeRule = ({ inp, cnum }) => {
+  const { elemType: t, shape: s } = inp(0);
+  if (!s) return [{ elemType: t }];
+  const starts = cnum(1);
+  const ends = cnum(2);
+  const axes = cnum(3) ?? starts?.map((_, i) => i);
+  const steps = cnum(4) ?? starts?.map(() => 1);
+  if (!starts || !ends || !axes || !steps) return [{ elemType: t, shape: s.map(() => null) }];
+  const out = [...s];
+  axes.forEach((a0, i) => {
+    const a = normAxis(a0, s.length);
+    const d = s[a];
+    if (typeof d !== 'number') {
+      out[a] = null;
+      return;
+    }
+    const step = steps[i]!;
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    let st = starts[i]! < 0 ? starts[i]! + d : starts[i]!;
+    let en = ends[i]! < 0 ? ends[i]! + d : ends[i]!;
+    if (step > 0) {
+      st = clamp(st, 0, d);
+      en = clamp(en, 0, d);
+      out[a] = Math.max(0, Math.ceil((en - st) / step));
+    } else {
+      st = clamp(st, -1, d - 1);
+      en = clamp(en, -1, d - 1);
+      out[a] = Math.max(0, Math.ceil((st - en) / -step));
+    }
+  });
+  return [{ elemType: t, shape: out }];
+};
+
+const padShape: ShapeRule = ({ inp, cnum }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const pads = attrInts(n, 'pads') ?? cnum(1);
+  if (!s || !pads) return [{ elemType: t, shape: s?.map(() => null) }];
+  const axes = cnum(3)?.map((a) => normAxis(a, s.length)) ?? s.map((_, i) => i);
+  const out = [...s];
+  axes.forEach((a, i) => {
+    const d = s[a];
+    out[a] = typeof d === 'number' ? d + pads[i]! + pads[i + axes.length]! : null;
+  });
+  return [{ elemType: t, shape: out }];
+};
+
+const gatherShape: ShapeRule = ({ inp }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const idx = inp(1).shape;
+  if (!s || !idx) return [{ elemType: t }];
+  const axis = normAxis(attrInt(n, 'axis', 0), s.length);
+  return [{ elemType: t, shape: [...s.slice(0, axis), ...idx, ...s.slice(axis + 1)] }];
+};
+
+const expandShape: ShapeRule = ({ inp, dims }, n) => {
+  const { elemType: t, shape: s } = inp(0);
+  const shp = dims(1);
+  if (!shp) {
+    // Unknown target values but a known target length: the rank is still known.
+    const len = inp(1).shape;
+    if (s && len && len.length === 1 && typeof len[0] === 'number') return [{ elemType: t, shape: new Array<Dim>(rankOf(n, Math.max(s.length, len[0]))).fill(null) }];
+  }
+  return [{ elemType: t, shape: shp ? broadcastShapes([s, shp]) : undefined }];
+};
+
+/** Reductions over axes (kept as 1 with keepdims); ArgMax/ArgMin reduce one axis to int64 indices. */
+const reduceShape: ShapeRule = ({ inp, cnum }, n) => {
+  const op = n.opType;
+  const { elemType: t, shape: s } = inp(0);
+  const et = op.startsWith('Arg') ? 7 : t;
+  if (!s) return [{ elemType: et }];
+  const keep = attrInt(n, 'keepdims', 1) === 1;
+  const axesList = op.startsWith('Arg') ? [attrInt(n, 'axis', 0)] : attrInts(n, 'axes') ?? cnum(1);
+  const axes = (axesList ?? s.map((_, i) => i)).map((a) => normAxis(a, s.length));
+  const out: Dim[] = [];
+  s.forEach((d, i) => {
+    if (axes.includes(i)) {
+      if (keep) out.push(1);
+    } else out.push(d);
+  });
+  return [{ elemType: et, shape: out }];
+};
+
+const gatherValue: ValueRule = ({ val }, n) => {
+  const x = val(n.input[0]);
+  const idx = val(n.input[1]);
+  if (!x || !idx || attrInt(n, 'axis', 0) !== 0) return undefined;
+  return idx.map((i) => (typeof i === 'number' ? (x[i < 0 ? i + x.length : i] ?? null) : null));
+};
+
+const concatValue: ValueRule = ({ val }, n) => {
+  const parts = n.input.map((i) => val(i));
+  if (parts.some((p) => !p)) return undefined;
+  return parts.flat() as Dim[];
+};
+
+const sliceValue: ValueRule = ({ val }, n) => {
+  const x = val(n.input[0]);
+  const st = val(n.input[1]);
+  const en = val(n.input[2]);
+  if (!x || !st || !en || typeof st[0] !== 'number' || typeof en[0] !== 'number') return undefined;
+  const clamp = (v: number) => Math.max(0, Math.min(x.length, v < 0 ? v + x.length : v));
+  return x.slice(clamp(st[0]), clamp(en[0]));
+};
+
+/** Pad keeps the sign when the data and the (constant) pad value are non-negative. */
+const padNonNeg: NonNegRule = ({ g, check }, p) => {
+  const v = p.input[2] ? g.constant(p.input[2]) : undefined;
+  return check(p.input[0]!) && (!p.input[2] || (v !== undefined && constNumbers(v).every((x) => x >= 0)));
+};
+
+/** ReduceSum/ReduceMean of one non-constant tensor sums (or averages) over axes, like pooling: a 'reduce' unit. */
+const reduceUnit: UnitRule = (g, n) => ({ kind: !g.isConstant(n.input[0]!) && dynamicInputs(g, n).length === 1 ? 'reduce' : 'other' });
+
+const reshuffle = (vjp: Vjp | undefined, shape: ShapeRule | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'shape-only', vjp, shape, ...extra });
+
+export const structuralOps: Record<string, OpSpec> = {
+  Reshape: reshuffle(reshapeBack, reshapeShape, { value: passValue, nonNegative: dataInput }),
+  Flatten: reshuffle(reshapeBack, flattenShape, { value: passValue, nonNegative: allInputs }),
+  Squeeze: reshuffle(reshapeBack, squeezeShape, { value: passValue, nonNegative: dataInput }),
+  Unsqueeze: reshuffle(reshapeBack, unsqueezeShape, { value: passValue, nonNegative: dataInput }),
+  Transpose: reshuffle(transpose, transposeShape, { nonNegative: allInputs }),
+  Concat: reshuffle(concat, concatShape, { value: concatValue, nonNegative: allInputs }),
+  Split: reshuffle(split, splitShape, { nonNegative: dataInput }),
+  Slice: reshuffle(slice, sliceShape, { value: sliceValue, nonNegative: dataInput }),
+  Gather: reshuffle(gather, gatherShape, { value: gatherValue, nonNegative: dataInput }),
+  Pad: reshuffle(pad, padShape, { nonNegative: padNonNeg }),
+  Expand: reshuffle(expand, expandShape, { nonNegative: dataInput }),
+  Tile: reshuffle(undefined, undefined, { nonNegative: dataInput }),
+  DepthToSpace: reshuffle(undefined, undefined, { nonNegative: allInputs }),
+  SpaceToDepth: reshuffle(undefined, undefined, { nonNegative: allInputs }),
+  ReduceSum: { kind: 'reduction', vjp: reduceSumMean, shape: reduceShape, nonNegative: dataInput, unit: reduceUnit },
+  ReduceMean: { kind: 'reduction', vjp: reduceSumMean, shape: reduceShape, nonNegative: dataInput, unit: reduceUnit },
+  ReduceMax: { kind: 'reduction', shape: reduceShape, nonNegative: dataInput },
+  ReduceMin: { kind: 'reduction', shape: reduceShape, nonNegative: dataInput },
+  ReduceProd: { kind: 'reduction', shape: reduceShape },
+  ReduceL2: { kind: 'reduction', shape: reduceShape },
+  CumSum: { kind: 'reduction', shape: sameAsInput },
+  ArgMax: { kind: 'source', differentiable: false, shape: reduceShape },
+  ArgMin: { kind: 'source', differentiable: false, shape: reduceShape },
+  TopK: { kind: 'source', differentiable: false },
 };

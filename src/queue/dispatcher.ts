@@ -111,7 +111,7 @@ export class QueueDispatcher {
         }
         const stored = await this.store.jobs.shards(job.id);
         if (stored.length >= ranges.length) {
-          if (kind.merge) await ctx.saveResult(kind.merge(job.params, stored.sort((a, b) => a.index - b.index).map((s) => s.outcome ?? {})));
+          if (kind.merge) await ctx.saveResult(await kind.merge(job.params, stored.sort((a, b) => a.index - b.index).map((s) => s.outcome ?? {}), job));
           await ctx.progress(total, total, { persisted: true });
           return;
         }

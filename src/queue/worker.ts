@@ -193,6 +193,7 @@ export class ShardWorker {
       const env: ShardEnv = {
         model: () => this.model(p.needs.modelSha256),
         dataset: () => this.dataset(p.needs.dataset.name, p.needs.dataset.sha256),
+        ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
         signal: abort.signal,
         itemDone: () => {
           entry.done++;

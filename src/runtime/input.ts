@@ -1,6 +1,7 @@
 /** Checks of model inputs that do not depend on which ONNX Runtime (Node or web) will run them. */
 import type { ModelProto } from 'onnx-buf';
-import { inferShapes, type Dim } from '../ir/shapes.js';
+import { inferShapes } from '../ops/shapes.js';
+import { type Dim } from '../ir/shapes.js';
 import { Graph } from '../ir/graph.js';
 import { InputDataError } from '../errors.js';
 import { firstNonFinite, type Tensor } from './tensor.js';

@@ -103,11 +103,11 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const jobs = new JobRunner(store, { resume: options.resumeJobs, ...(queue ? { remote: queue } : {}) });
   const context: ServerContext = { store, models, datasets, explainer, jobs, maxUploadBytes, ...(queue ? { queue } : {}) };
   jobs.register(explainDatasetHandler({ store, models, datasets, explainer }));
-  jobs.register(evaluateHandler({ models, datasets }));
+  jobs.register(evaluateHandler({ store, models, datasets }));
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
-  jobs.register(conceptReferencesHandler({ models, datasets, concepts }));
+  jobs.register(conceptReferencesHandler({ store, models, datasets, concepts }));
 
   if (options.bundledExample ?? true) await registerBundledExample(context);
   for (const d of options.datasets ?? []) await datasets.register(d);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { findActivationRegions } from '../../src/canonicalize/activations.js';
 import { resolveExplainedOutput } from '../../src/canonicalize/target.js';
 import { compileExplainer } from '../../src/compiler/compile.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { buildModel, floatTensor, makeNode, relErr, rng, runModel, uniform, valueInfo } from '../helpers/onnx.js';
 import { graphOf } from './helpers.js';
 

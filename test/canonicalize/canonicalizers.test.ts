@@ -5,7 +5,7 @@ import { removeIdentity } from '../../src/canonicalize/remove-identity.js';
 import { explicitPads } from '../../src/canonicalize/explicit-pads.js';
 import { CANONICALIZERS, canonicalize } from '../../src/canonicalize/index.js';
 import { buildUnits } from '../../src/compiler/units.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { attrInt, attrInts, getAttr } from '../../src/onnx/attributes.js';
 import { buildModel, floatTensor, makeNode, rng, uniform, valueInfo } from '../helpers/onnx.js';
 import { expectSameFunction, graphOf } from './helpers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTransformer, type TransformerSpec } from '../../bench/transformers.js';
 import { Graph } from '../../src/ir/graph.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { findNormRegions } from '../../src/canonicalize/normalization.js';
 import { findTokenEmbeddings, pickTokenEmbedding } from '../../src/compiler/sources.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';

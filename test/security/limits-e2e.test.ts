@@ -48,17 +48,17 @@ describe('server', () => {
   });
 });
 
-describe('CLI', () => {
+describe('CLI', async () => {
   const base = ['explain', 'examples/mnist/mnist-cnn.onnx', 'examples/mnist/samples.npy', '--out', '/tmp/xsys-limits-e2e-never'];
-  it('exits 2 beyond a maximum and for invalid values or threads', () => {
-    const big = xsys(...base, '--method', 'integrated-gradients', '--param', 'steps=1000000000');
+  it('exits 2 beyond a maximum and for invalid values or threads', async () => {
+    const big = await xsys(...base, '--method', 'integrated-gradients', '--param', 'steps=1000000000');
     expect(big.code).toBe(2);
     expect(big.stderr).toMatch(/steps: 1000000000 exceeds the limit of 512/);
-    const neg = xsys(...base, '--method', 'smoothgrad', '--param', 'samples=-5');
+    const neg = await xsys(...base, '--method', 'smoothgrad', '--param', 'samples=-5');
     expect(neg.code).toBe(2);
     expect(neg.stderr).toMatch(/must be ≥ 1/);
     for (const t of ['0', 'abc']) {
-      const r = xsys(...base, '--threads', t);
+      const r = await xsys(...base, '--threads', t);
       expect(r.code, `--threads ${t}`).toBe(2);
       expect(r.stderr).toMatch(/--threads|input threads/);
     }

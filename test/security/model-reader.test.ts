@@ -16,7 +16,7 @@ import { inspectModel } from '../../src/compiler/inspect.js';
 import { compileExplainer } from '../../src/compiler/compile.js';
 import { FileFormatError, LimitExceededError, UnsupportedModelError, XsysError } from '../../src/errors.js';
 import { Graph } from '../../src/ir/graph.js';
-import { inferShapes } from '../../src/ir/shapes.js';
+import { inferShapes } from '../../src/ops/shapes.js';
 import { parseModel, serializeModel } from '../../src/onnx/model.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
 import { createSession, ortOptions } from '../../src/runtime/session.js';

@@ -2,13 +2,14 @@
  * End-to-end through the CLI: `xsys serve --store postgres://…` on a throwaway PostgreSQL cluster — a dataset job's
  * results are stored there and outlive a restart; a bad or unreachable store is a clear error with exit code.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from '../helpers/cli.js';
 
 import { skipReason, startPostgres, type PostgresServer } from '../helpers/services.js';
 
@@ -18,9 +19,7 @@ let tmp: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!existsSync('dist/src/cli/main.js') || statSync('dist/src/cli/main.js').mtimeMs < statSync('src/store/postgres.ts').mtimeMs) {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  }
+  ensureDist();
   tmp = mkdtempSync(join(tmpdir(), 'xsys-pgserve-'));
   if (!skip) server = await startPostgres();
 }, 120_000);

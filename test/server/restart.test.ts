@@ -3,12 +3,13 @@
  * started again on the same data directory. Nothing may be silently lost: the job is resumed (and finishes with
  * exactly one result per sample) or, with --no-resume, marked failed with the reason.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from '../helpers/cli.js';
 
 import { encodeNpy } from '../../src/io/npy.js';
 import { mulberry32 } from '../../src/methods/random.js';
@@ -16,20 +17,9 @@ import { mulberry32 } from '../../src/methods/random.js';
 let tmp: string;
 const children: ChildProcess[] = [];
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 beforeAll(() => {
-  const main = 'dist/src/cli/main.js';
-  if (!existsSync(main) || statSync(main).mtimeMs < newestMtime('src')) {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  }
+  ensureDist();
   tmp = mkdtempSync(join(tmpdir(), 'xsys-restart-'));
   // 24 distinct random "digits": enough work that the kill lands mid-job.
   const rand = mulberry32(7);

@@ -54,10 +54,10 @@ async function pngSize(file: string): Promise<[number, number]> {
   return [m.width!, m.height!];
 }
 
-describe('xsys spray', () => {
+describe('xsys spray', async () => {
   it('finds the artefact 3s as their own cluster and writes spray.json, clusters.png, embedding.png', async () => {
     const out = join(tmp, 'spray-out');
-    const r = xsys('spray', MODEL, sets.spray!, '--class', '3', ...NORM, '-o', out);
+    const r = await xsys('spray', MODEL, sets.spray!, '--class', '3', ...NORM, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('60 heatmaps of class 3 (by label); eigengap suggests 2');
@@ -72,14 +72,14 @@ describe('xsys spray', () => {
     expect(await pngSize(join(out, 'clusters.png'))).toEqual([(2 * 28 + 2) * 4, 28 * 4]);
     expect(await pngSize(join(out, 'embedding.png'))).toEqual([320, 320]);
   });
-  it('bad input: exit 2 with a message, no stack trace', () => {
-    let r = xsys('spray', MODEL, sets.spray!, '--class', '7', ...NORM, '-o', join(tmp, 'x'));
+  it('bad input: exit 2 with a message, no stack trace', async () => {
+    let r = await xsys('spray', MODEL, sets.spray!, '--class', '7', ...NORM, '-o', join(tmp, 'x'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('only 0 samples of class 7');
-    r = xsys('spray', MODEL, sets.spray!, '--class', '3', '--method', 'magic', '-o', join(tmp, 'x'));
+    r = await xsys('spray', MODEL, sets.spray!, '--class', '3', '--method', 'magic', '-o', join(tmp, 'x'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--method: must be one of lrp/);
-    r = xsys('spray', MODEL, sets.spray!, '--class', '3', '--neighbors', '0', ...NORM, '-o', join(tmp, 'x'));
+    r = await xsys('spray', MODEL, sets.spray!, '--class', '3', '--neighbors', '0', ...NORM, '-o', join(tmp, 'x'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--neighbors: must be an integer 1–');
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
@@ -89,7 +89,7 @@ describe('xsys spray', () => {
 describe('xsys prototypes', () => {
   it('fits prototypes per class and assesses test predictions', async () => {
     const out = join(tmp, 'proto-out');
-    const r = xsys('prototypes', MODEL, sets.train!, '--layer', '/Relu_1_output_0', '--max-prototypes', '2', '--covariance', 'diag', '--test', sets.test!, ...NORM, '-o', out);
+    const r = await xsys('prototypes', MODEL, sets.train!, '--layer', '/Relu_1_output_0', '--max-prototypes', '2', '--covariance', 'diag', '--test', sets.test!, ...NORM, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(join(out, 'prototypes.json'), 'utf8')) as { classes: { class: number; prototypes: { mean: number[]; closest: { index: number }[]; weight: number }[]; threshold: number }[]; test: { samples: { assessed: boolean; logLikelihood: number; outlier: boolean; prototype: number }[]; outliers: number } };
@@ -107,17 +107,17 @@ describe('xsys prototypes', () => {
     expect(j.test.outliers).toBeLessThan(20);
     expect(await pngSize(join(out, 'prototypes-3.png'))).toEqual([expect.any(Number), 112]);
   });
-  it('needs labels', () => {
-    const r = xsys('prototypes', MODEL, sets.test!, '--layer', '/Relu_1_output_0', ...NORM, '-o', join(tmp, 'y'));
+  it('needs labels', async () => {
+    const r = await xsys('prototypes', MODEL, sets.test!, '--layer', '/Relu_1_output_0', ...NORM, '-o', join(tmp, 'y'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('need labels');
   });
 });
 
-describe('xsys tcav', () => {
+describe('xsys tcav', async () => {
   it('the artefact concept is significant for class 3; CAVs stored with provenance', async () => {
     const out = join(tmp, 'tcav-out');
-    const r = xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--runs', '6', ...NORM, '-o', out);
+    const r = await xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--runs', '6', ...NORM, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/class 3: TCAV 1\.000/);
@@ -131,14 +131,14 @@ describe('xsys tcav', () => {
     expect(j.runs[2]!.provenance).toMatchObject({ layer: '/Relu_1_output_0', run: 2 });
     expect(await pngSize(join(out, 'tcav.png'))).toEqual([240, 240]);
   });
-  it('bad input: unknown CAV method, too few runs', () => {
-    let r = xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--cav', 'lda', ...NORM);
+  it('bad input: unknown CAV method, too few runs', async () => {
+    let r = await xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--cav', 'lda', ...NORM);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--cav: must be one of pattern, logistic, svm');
-    r = xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--runs', '1', ...NORM);
+    r = await xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', '/Relu_1_output_0', '--concept', sets.concept!, '--random', sets.random!, '--runs', '1', ...NORM);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--runs: must be an integer 2–100');
-    r = xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', 'nope', '--concept', sets.concept!, '--random', sets.random!, ...NORM);
+    r = await xsys('tcav', MODEL, sets.cleanThrees!, '--class', '3', '--layer', 'nope', '--concept', sets.concept!, '--random', sets.random!, ...NORM);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no tensor named 'nope'");
   });
