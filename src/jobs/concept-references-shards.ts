@@ -40,7 +40,8 @@ const engines = new WeakMap<ModelExplainer, Map<string, Promise<StatisticsEngine
 function engineFor(explainer: ModelExplainer, spec: ReferenceSpec, threads?: number): Promise<StatisticsEngine> {
   let bySpec = engines.get(explainer);
   if (!bySpec) engines.set(explainer, (bySpec = new Map()));
-  const key = JSON.stringify([spec.layers, spec.composite, threads]);
+  // The targets are part of the key: a prediction-targets graph seeds itself, a label-targets graph takes a seed.
+  const key = JSON.stringify([spec.layers, spec.composite, spec.targets, threads]);
   let p = bySpec.get(key);
   if (!p) {
     p = StatisticsEngine.create(explainer.model, spec, threads);

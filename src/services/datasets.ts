@@ -69,6 +69,18 @@ export class DatasetRegistry {
     return this.summary(ds);
   }
 
+  /** Registers samples already in memory ([count, ...shape], preprocessed), e.g. decoded from IDX files. */
+  registerArray(src: { name: string; data: Float32Array; shape: number[]; labels?: number[]; preprocess?: Preprocess }): DatasetSummary {
+    if (!NAME.test(src.name)) throw new InvalidArgumentError('dataset', `dataset name '${src.name}' must be 1–64 letters, digits, '.', '_' or '-'`);
+    const per = src.shape.reduce((a, b) => a * b, 1);
+    if (per === 0 || src.data.length % per !== 0) throw new InvalidArgumentError('dataset', `${src.data.length} values do not make samples of shape [${src.shape.join(', ')}]`);
+    const count = src.data.length / per;
+    if (src.labels && src.labels.length !== count) throw new InvalidArgumentError('dataset', `${src.labels.length} labels for ${count} samples`);
+    const ds: Dataset = { name: src.name, count, shape: [...src.shape], preprocess: src.preprocess ?? {}, labels: src.labels, data: src.data };
+    this.sets.set(src.name, ds);
+    return this.summary(ds);
+  }
+
   private summary(d: Dataset): DatasetSummary {
     return { name: d.name, count: d.count, shape: d.shape, preprocess: d.preprocess, ...(d.labels ? { labels: d.labels } : {}) };
   }

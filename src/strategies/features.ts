@@ -4,15 +4,15 @@
  * and the gradient of a class logit at that layer (TCAV's sensitivities). All come from the compiled explainers
  * (`relevanceAt` of LRP and of the gradient) in batches of bounded size.
  *
- * The concept-relevance vectors are an adapter over relevanceAt; the concept module (src/concepts) computes
- * conditional relevances too, and this one function is what to swap should it grow a batch API for plain channel
- * relevance.
+ * The concept-relevance vectors come from the concept module (src/concepts/relevance.ts, `conceptVectors`), so PCX's
+ * prototypes and the Concepts view rank the same numbers.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { explain } from '../methods/explain.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import type { Target } from '../methods/types.js';
-import { size, type Tensor } from '../runtime/tensor.js';
+import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
+import { channelRelevanceRows, conceptVectors } from '../concepts/relevance.js';
 import type { Points } from './points.js';
 
 export interface FeatureOptions {
@@ -38,20 +38,8 @@ function targetSlice(target: Target, start: number, end: number): Target {
 /** Per-sample vectors of a [N, C, ...] tensor: flattened, or summed over the spatial axes per channel. */
 export function reduceLayer(t: Tensor, reduce: LayerReduce): { data: Float64Array; d: number } {
   const n = t.dims[0]!;
-  const per = size(t.dims) / n;
-  if (reduce === 'flatten' || t.dims.length < 3) return { data: Float64Array.from(t.data), d: per };
-  const c = t.dims[1]!;
-  const sp = per / c;
-  const data = new Float64Array(n * c);
-  for (let i = 0; i < n; i++) {
-    for (let ch = 0; ch < c; ch++) {
-      let s = 0;
-      const o = i * per + ch * sp;
-      for (let j = 0; j < sp; j++) s += t.data[o + j]!;
-      data[i * c + ch] = s;
-    }
-  }
-  return { data, d: c };
+  if (reduce === 'flatten' || t.dims.length < 3) return { data: Float64Array.from(t.data), d: size(t.dims) / n };
+  return channelRelevanceRows(t);
 }
 
 async function batched(n: number, batch: number, onProgress: FeatureOptions['onProgress'], run: (start: number, end: number) => Promise<{ data: Float64Array; d: number }>): Promise<Points> {
@@ -85,7 +73,10 @@ export interface RelevanceFeatures {
   predictions: number[];
 }
 
-/** LRP of each sample for its target, with the relevance per channel at `layer` and the input heatmap. */
+/**
+ * LRP of each sample for its target: the concept-relevance vector at `layer` (concepts/relevance.ts's
+ * `conceptVectors`, the same per-channel relevance the Concepts view ranks) and the input heatmap, in batches.
+ */
 export async function relevanceFeatures(mx: ModelExplainer, input: Tensor, layer: string, target: Target, options: FeatureOptions = {}): Promise<RelevanceFeatures> {
   const n = input.dims[0]!;
   const spatial = input.dims.slice(2);
@@ -94,20 +85,15 @@ export async function relevanceFeatures(mx: ModelExplainer, input: Tensor, layer
   const targets: number[] = [];
   const predictions: number[] = [];
   const vectors = await batched(n, options.batch ?? 64, options.onProgress, async (start, end) => {
-    const e = await explain(mx, slice(input, start, end), { method: 'lrp', composite: options.composite, params: options.params, target: targetSlice(target, start, end), relevanceAt: [layer] });
-    const per = size(e.attribution.dims) / (end - start);
+    const cv = await conceptVectors(mx, slice(input, start, end), layer, targetSlice(target, start, end), { composite: options.composite, params: options.params });
+    const per = size(cv.attribution.dims) / (end - start);
     const ch = per / hw;
     for (let i = 0; i < end - start; i++) {
-      for (let c = 0; c < ch; c++) for (let j = 0; j < hw; j++) heatmaps[(start + i) * hw + j]! += e.attribution.data[i * per + c * hw + j]!;
+      for (let c = 0; c < ch; c++) for (let j = 0; j < hw; j++) heatmaps[(start + i) * hw + j]! += cv.attribution.data[i * per + c * hw + j]!;
     }
-    targets.push(...e.targets);
-    const classes = size(e.scores.dims) / (end - start);
-    for (let i = 0; i < end - start; i++) {
-      let best = 0;
-      for (let k = 1; k < classes; k++) if (e.scores.data[i * classes + k]! > e.scores.data[i * classes + best]!) best = k;
-      predictions.push(best);
-    }
-    return reduceLayer(e.relevanceAt[layer]!, 'channels');
+    targets.push(...cv.targets);
+    predictions.push(...argmaxRows(cv.scores.data, end - start));
+    return cv.vectors;
   });
   return { vectors, heatmaps, heatmapDims: [spatial[0] ?? 1, spatial[1] ?? hw], targets, predictions };
 }

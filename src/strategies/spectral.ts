@@ -65,7 +65,8 @@ export function spectralClustering(p: Points, options: SpectralOptions = {}): Sp
   const wanted = Math.max(maxClusters, options.clusters ?? 0) + 1;
   // Residuals of 1e-4 leave the eigenvalues accurate to ~1e-8 (Ritz values err by about the residual squared over the
   // gap) — ample for the eigengap — and the embedding far closer than k-means on it can tell apart.
-  const eig = topEigenpairs(apply, n, Math.min(n, wanted), { seed: options.seed, tol: 1e-4 });
+  // D^{-1/2} W D^{-1/2} of a non-negative W has its spectrum in [−1, 1]: the Chebyshev path applies.
+  const eig = topEigenpairs(apply, n, Math.min(n, wanted), { seed: options.seed, tol: 1e-4, lowerBound: -1 });
   const eigenvalues = Array.from(eig.values, (mu) => Math.max(0, 1 - mu));
   const eigengaps = eigenvalues.slice(1).map((v, i) => v - eigenvalues[i]!);
   let suggested = 2;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CrpExplainer } from '../../src/concepts/crp.js';
-import { conceptRelevance, rankChannels, subConcepts } from '../../src/concepts/relevance.js';
+import { channelRelevanceRows, conceptRelevance, conceptVectors, rankChannels, subConcepts } from '../../src/concepts/relevance.js';
 import type { Composite } from '../../src/composites/index.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
 
@@ -88,5 +88,47 @@ describe('subConcepts (attribution graph)', () => {
     await expect(subConcepts(crp, x, 'h2', [], 'h1')).rejects.toThrow(/no concept channels/);
     await expect(subConcepts(crp, x, 'h2', [0], 'h2')).rejects.toThrow(/must differ/);
     await expect(subConcepts(crp, x, 'h1', [0], 'h2')).rejects.toThrow(/is not below/);
+  });
+});
+
+describe('channelRelevanceRows / conceptVectors (the batch form PCX uses)', () => {
+  it('sums each channel over space per sample; a [N, C] tensor passes through; no channel axis is an error', () => {
+    const t = { data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, 0, 0, 0, 1]), dims: [2, 2, 2, 2] };
+    const r = channelRelevanceRows(t);
+    expect([r.n, r.d]).toEqual([2, 2]);
+    expect(Array.from(r.data)).toEqual([10, 26, -10, 1]);
+    expect(Array.from(channelRelevanceRows({ data: Float32Array.of(1, 2, 3), dims: [1, 3] }).data)).toEqual([1, 2, 3]);
+    expect(() => channelRelevanceRows({ data: Float32Array.of(1, 2), dims: [2] })).toThrow(/no channel axis/);
+  });
+
+  it('row i of a batched run equals conceptRelevance of input i (the Concepts view and PCX rank the same numbers)', async () => {
+    const { readNpy } = await import('../../src/io/npy-file.js');
+    const { toFloat32 } = await import('../../src/io/npy.js');
+    const { ModelExplainer } = await import('../../src/methods/explainer.js');
+    const path = 'test/fixtures/crp-conformance/models/vggish.onnx';
+    const xv = await readNpy('test/fixtures/crp-conformance/inputs/vggish.npy');
+    const one = toFloat32(xv);
+    // A batch of two different inputs: the sample and a shifted, rescaled copy.
+    const batch = new Float32Array(one.length * 2);
+    batch.set(one);
+    batch.set(one.map((v, i) => 0.7 * one[(i + 37) % one.length]! - 0.1 * v), one.length);
+    const inputs = { data: batch, dims: [2, ...xv.shape.slice(1)] };
+    const layer = '/6/Conv_output_0';
+    const cv = await conceptVectors(await ModelExplainer.load(path), inputs, layer, [5, 3], { composite: 'epsilon-plus-flat' });
+    expect(cv.targets).toEqual([5, 3]);
+    expect(cv.vectors.n).toBe(2);
+    const crp = await CrpExplainer.load(path);
+    for (const [i, target] of [5, 3].entries()) {
+      const single = { data: batch.subarray(i * one.length, (i + 1) * one.length), dims: [1, ...xv.shape.slice(1)] };
+      const r = await conceptRelevance(crp, single, layer, { target, composite: 'epsilon-plus-flat' });
+      expect(cv.vectors.d).toBe(r.vector.length);
+      const row = cv.vectors.data.subarray(i * cv.vectors.d, (i + 1) * cv.vectors.d);
+      const scale = Math.max(...Array.from(r.vector, Math.abs));
+      expect(scale).toBeGreaterThan(1e-6);
+      for (let c = 0; c < r.vector.length; c++) expect(Math.abs(row[c]! - r.vector[c]!)).toBeLessThan(1e-4 * scale);
+    }
+    // The two inputs' vectors differ: the comparison above is not of two constant rows.
+    const d = cv.vectors.d;
+    expect(Array.from(cv.vectors.data.subarray(0, d))).not.toEqual(Array.from(cv.vectors.data.subarray(d, 2 * d)));
   });
 });

@@ -1,4 +1,4 @@
-/** The `spray` and `pcx` job kinds over real HTTP, on the Clever-Hans model and MNIST images registered as datasets. */
+/** The `spray`, `pcx` and `tcav` job kinds over real HTTP, on the Clever-Hans model and MNIST images registered as datasets. */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,17 @@ beforeAll(async () => {
   await writeNpy(join(dir, 'train.npy'), t.data, t.dims);
   writeFileSync(join(dir, 'train.json'), JSON.stringify(train.map((i) => d.train.y[i])));
   await wb.context.datasets.register({ name: 'train', npy: join(dir, 'train.npy'), labels: join(dir, 'train.json'), preprocess });
+  // TCAV: the square pasted into 60 test images of other digits (the concept), 300 clean test images (random sets and,
+  // by their labels, the class samples).
+  const other = Array.from({ length: 200 }, (_, k) => 3000 + k).filter((i) => d.test.y[i] !== spec.class).slice(0, 60);
+  const sq = normalizeMnist(pasteArtefact(d.test.x, 28, 28, other, spec, () => true), other.length, 28, 28);
+  await writeNpy(join(dir, 'square.npy'), sq.data, sq.dims);
+  await wb.context.datasets.register({ name: 'square', npy: join(dir, 'square.npy'), preprocess });
+  const cleanIdx = Array.from({ length: 300 }, (_, k) => 4000 + k);
+  const cl = normalizeMnist(pasteArtefact(d.test.x, 28, 28, cleanIdx, spec, () => false), cleanIdx.length, 28, 28);
+  await writeNpy(join(dir, 'clean.npy'), cl.data, cl.dims);
+  writeFileSync(join(dir, 'clean.json'), JSON.stringify(cleanIdx.map((i) => d.test.y[i])));
+  await wb.context.datasets.register({ name: 'clean', npy: join(dir, 'clean.npy'), labels: join(dir, 'clean.json'), preprocess });
 });
 afterAll(async () => {
   await wb.dispose();
@@ -88,6 +99,32 @@ describe('strategy jobs', () => {
     expect(r.classes.map((c) => c.class)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const c of r.classes) expect(c.prototypes.reduce((a, p) => a + p.weight, 0)).toBeCloseTo(1, 6);
     expect(r.classes.some((c) => c.outliers.length > 0)).toBe(true);
+  });
+
+  it('tcav: the square CAV is significant for class 3 and scores lower for class 1; CAV directions stored with provenance', async () => {
+    const run = async (cls: number) => {
+      const created = await api('POST', '/api/jobs', { kind: 'tcav', modelId, dataset: 'clean', class: cls, layer: '/Relu_1_output_0', concept: 'square', runs: 6 });
+      expect(created.status).toBe(202);
+      const job = await finished(created.json.id);
+      expect(job.state).toBe('done');
+      return job.result as { tcav: { mean: number }; random: { mean: number }; alphaTcav: { mean: number }; p: number; significant: boolean; classSamples: number; runs: { direction: number[]; provenance: { concept: string; layer: string; run: number } }[]; randomRuns: unknown[] };
+    };
+    const three = await run(3);
+    expect(three.classSamples).toBeGreaterThan(20);
+    expect(three.significant).toBe(true);
+    expect(three.tcav.mean).toBeGreaterThan(three.random.mean + 0.2);
+    expect(three.runs).toHaveLength(6);
+    expect(three.randomRuns).toHaveLength(6);
+    expect(three.runs[0]!.provenance).toMatchObject({ concept: 'square', layer: '/Relu_1_output_0', run: 0 });
+    const dir0 = three.runs[0]!.direction;
+    expect(Math.hypot(...dir0)).toBeCloseTo(1, 3);
+    // The square does not speak for a 1: its α-TCAV score stays below class 3's.
+    const one = await run(1);
+    expect(one.alphaTcav.mean).toBeLessThan(three.alphaTcav.mean);
+    const bad = await api('POST', '/api/jobs', { kind: 'tcav', modelId, dataset: 'clean', class: 3, layer: '/Relu_1_output_0', concept: 'nope' });
+    expect(bad.status).toBe(404);
+    expect(JSON.stringify(bad.json)).toContain("no dataset named 'nope'");
+    expect((await api('POST', '/api/jobs', { kind: 'tcav', modelId, dataset: 'clean', class: 3, layer: '/Relu_1_output_0', concept: 'square', runs: 1 })).status).toBe(400);
   });
 
   it('refuses bad parameters before queueing', async () => {

@@ -83,6 +83,25 @@ describe('eigenpairs', () => {
       expect(Math.abs(r.vectors[2]![60]!)).toBeCloseTo(1, 6);
     }
   });
+  it('the Chebyshev path (spectrum bounded below) agrees with Krylov on a clustered spectrum, repeated value included', () => {
+    const n = 800;
+    // Values in [−1, 1] crowded just below the wanted ones, as a normalised kNN adjacency's are.
+    const vals = Array.from({ length: n }, (_, i) => -1 + 1.9 * ((i * 0.618034) % 1));
+    vals[11] = 1;
+    vals[400] = 1;
+    vals[77] = 0.97;
+    vals[501] = 0.955;
+    const r = topEigenpairs(diag(vals), n, 4, { tol: 1e-8, lowerBound: -1, seed: 3 });
+    const k = topEigenpairs(diag(vals), n, 4, { tol: 1e-8, seed: 3 });
+    expect(Array.from(r.values)).toEqual([expect.closeTo(1, 9), expect.closeTo(1, 9), expect.closeTo(0.97, 9), expect.closeTo(0.955, 9)]);
+    Array.from(k.values).forEach((v, i) => expect(r.values[i]!).toBeCloseTo(v, 9));
+    expect(r.residual).toBeLessThanOrEqual(1e-8);
+    expect(Math.abs(r.vectors[2]![77]!)).toBeCloseTo(1, 6);
+    expect(Math.abs(r.vectors[3]![501]!)).toBeCloseTo(1, 6);
+    // The two vectors of the repeated value span e_11 and e_400.
+    expect(r.vectors[0]![11]! ** 2 + r.vectors[1]![11]! ** 2).toBeCloseTo(1, 6);
+    expect(r.vectors[0]![400]! ** 2 + r.vectors[1]![400]! ** 2).toBeCloseTo(1, 6);
+  });
 });
 
 describe('kNN graph and spectral clustering', () => {

@@ -7,11 +7,15 @@ import { CompareView } from '../views/CompareView';
 import { HistoryView } from '../views/HistoryView';
 import { EvalView } from '../views/EvalView';
 import { WorkersView } from '../views/WorkersView';
+import { ConceptsView } from '../views/ConceptsView';
+import { StrategiesView } from '../views/StrategiesView';
 
 const TABS: { view: View; label: string }[] = [
   { view: 'models', label: 'Models' },
   { view: 'explain', label: 'Explain' },
   { view: 'compare', label: 'Compare' },
+  { view: 'concepts', label: 'Concepts' },
+  { view: 'strategies', label: 'Strategies' },
   { view: 'history', label: 'History' },
   { view: 'eval', label: 'Evaluation' },
   { view: 'workers', label: 'Workers' },
@@ -55,6 +59,8 @@ export function App() {
       {route.view === 'history' && <HistoryView route={route} set={set} />}
       {route.view === 'eval' && <EvalView route={route} set={set} />}
       {route.view === 'workers' && <WorkersView route={route} set={set} />}
+      {route.view === 'concepts' && <ConceptsView route={route} set={set} />}
+      {route.view === 'strategies' && <StrategiesView route={route} set={set} />}
       <footer className="footer">
         {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
       </footer>
