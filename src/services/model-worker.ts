@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { inspectModel } from '../compiler/inspect.js';
 import { compileExplainer } from '../compiler/compile.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { UnsupportedModelError, XsysError } from '../errors.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { parseModel } from '../onnx/model.js';
@@ -17,7 +18,7 @@ async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayB
   if (task.kind === 'check') {
     const model = parseModel(task.bytes, task.name);
     // The compiler's own analysis (canonicalisation, shape inference, rules), then what explaining needs.
-    const inspection = inspectModel(model, 'epsilon-plus-flat', {});
+    const inspection = inspectModel(model, DEFAULT_COMPOSITE, {});
     const mx = await ModelExplainer.load(model);
     // ONNX Runtime must be able to load it too: a model it refuses (unknown op, type errors, bad data) would be
     // stored and then fail every explanation.
@@ -31,19 +32,10 @@ async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayB
   }
   const c = compileExplainer(parseModel(task.bytes, task.name), task.options);
   const bytes = c.bytes();
-  const summary: CompiledSummary = {
-    inputNames: c.inputNames,
-    seedName: c.seedName,
-    scoresName: c.scoresName,
-    attributionNames: c.attributionNames,
-    relevanceAtNames: c.relevanceAtNames,
-    token: c.token,
-    form: c.form,
-    outputNames: c.outputNames,
-    compileMs: c.compileMs,
-    reports: c.reports,
-  };
-  return { value: { bytes, summary }, transfer: [bytes.buffer as ArrayBuffer] };
+  // Everything but the model (sent as bytes) and the compiler's own records (they hold functions and node objects).
+  const { model: _model, bytes: _bytes, units: _units, assignments: _assignments, appliedRules: _applied, ...summary } = c;
+
+  return { value: { bytes, summary: summary satisfies CompiledSummary }, transfer: [bytes.buffer as ArrayBuffer] };
 }
 
 function plain(e: unknown): WorkerReply {

@@ -4,7 +4,7 @@
  * so compiled explainers and ONNX Runtime sessions are reused across requests.
  */
 import type { Inspection } from '../compiler/inspect.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
@@ -95,7 +95,7 @@ export class ModelService {
       if (err instanceof XsysError) throw err;
       throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'check the model with `xsys inspect`');
     }
-    this.inspections.set(`${id}|epsilon-plus-flat`, Promise.resolve(info));
+    this.inspections.set(`${id}|${DEFAULT_COMPOSITE}`, Promise.resolve(info));
     const inputs = specs(info.inputs);
     const record: ModelRecord = {
       id,
@@ -124,7 +124,7 @@ export class ModelService {
     return a.bytes;
   }
 
-  async detail(id: string, composite = 'epsilon-plus-flat'): Promise<ModelDetail> {
+  async detail(id: string, composite = DEFAULT_COMPOSITE): Promise<ModelDetail> {
     const record = await this.get(id);
     const info = await this.inspection(id, checkComposite(composite));
     return {
