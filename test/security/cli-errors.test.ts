@@ -49,24 +49,24 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const expectClear = (r: ReturnType<typeof xsys>, code: number, re: RegExp) => {
+const expectClear = (r: Awaited<ReturnType<typeof xsys>>, code: number, re: RegExp) => {
   expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
   expect(r.stderr).toMatch(re);
   expect(r.code).toBe(code);
 };
 
 describe('defect 10: inspect refuses what compile refuses', () => {
-  it('an LSTM on the explained path (reached through its second output) is listed as unsupported, as compile refuses it', () => {
+  it('an LSTM on the explained path (reached through its second output) is listed as unsupported, as compile refuses it', async () => {
     const info = inspectModel(lstmModel(), 'epsilon-plus-flat', {});
     expect(info.unsupported).toEqual([{ node: 'lstm', op: 'LSTM', hint: expect.stringMatching(/no gradient is defined for LSTM/) }]);
     expect(info.units.map((u) => u.name)).toContain('lstm');
     expect(() => compileExplainer(lstmModel(), { method: 'gradient' })).toThrow(UnsupportedNodeError);
   });
 
-  it('xsys inspect exits 3 and names the LSTM', () => {
+  it('xsys inspect exits 3 and names the LSTM', async () => {
     const file = join(tmp, 'lstm.onnx');
     writeFileSync(file, serializeModel(lstmModel()));
-    const r = xsys('inspect', file);
+    const r = await xsys('inspect', file);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/UNSUPPORTED nodes on the explained path:\n {2}lstm \(LSTM\)/);
     expect(r.stdout).not.toContain('all nodes on the explained path are supported');
@@ -74,40 +74,40 @@ describe('defect 10: inspect refuses what compile refuses', () => {
 });
 
 describe('defect 6: clear errors instead of exit 70', () => {
-  it('compile -o into a missing directory or onto a directory', () => {
-    expectClear(xsys('compile', MLP, '-o', join(tmp, 'missing', 'x.onnx')), 2, /error: '.*missing\/x\.onnx': no such file, or its directory '.*missing' does not exist/);
+  it('compile -o into a missing directory or onto a directory', async () => {
+    expectClear(await xsys('compile', MLP, '-o', join(tmp, 'missing', 'x.onnx')), 2, /error: '.*missing\/x\.onnx': no such file, or its directory '.*missing' does not exist/);
     mkdirSync(join(tmp, 'adir'));
-    expectClear(xsys('compile', MLP, '-o', join(tmp, 'adir')), 2, /error: '.*adir' is a directory, but a file is needed here/);
+    expectClear(await xsys('compile', MLP, '-o', join(tmp, 'adir')), 2, /error: '.*adir' is a directory, but a file is needed here/);
   });
 
-  it('explain --out onto an existing file', () => {
+  it('explain --out onto an existing file', async () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'x');
-    expectClear(xsys('explain', MLP, MLP_IN, '--out', file), 2, /error: '.*a-file': a file is in the way where a directory is needed/);
+    expectClear(await xsys('explain', MLP, MLP_IN, '--out', file), 2, /error: '.*a-file': a file is in the way where a directory is needed/);
   });
 
-  it('a composite JSON with an invalid regular expression names the entry', () => {
+  it('a composite JSON with an invalid regular expression names the entry', async () => {
     const file = join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ name: 'bad', entries: [{ match: { name: '/([/' }, rule: 'epsilon' }] }));
-    expectClear(xsys('compile', MLP, '-o', join(tmp, 'o.onnx'), '-c', file), 2, /entries\[0\]\.match\.name: invalid regular expression \/\(\[\//);
+    expectClear(await xsys('compile', MLP, '-o', join(tmp, 'o.onnx'), '-c', file), 2, /entries\[0\]\.match\.name: invalid regular expression \/\(\[\//);
   });
 
-  it('conformance with a missing or non-ONNX model fails the cases with the reason (CRP manifests too)', () => {
+  it('conformance with a missing or non-ONNX model fails the cases with the reason (CRP manifests too)', async () => {
     const dir = join(tmp, 'crp');
     cpSync('test/fixtures/crp-conformance', dir, { recursive: true });
     rmSync(join(dir, 'models', 'resnet-mini.onnx'));
-    let r = xsys('conformance', join(dir, 'manifest.json'), '--filter', 'resnet-mini/condition-0');
+    let r = await xsys('conformance', join(dir, 'manifest.json'), '--filter', 'resnet-mini/condition-0');
     expectClear(r, 1, /^$/);
     expect(r.stdout).toMatch(/FAIL {2}resnet-mini\/condition-0 .*resnet-mini\.onnx: cannot read model file \(ENOENT\)/);
     writeFileSync(join(dir, 'models', 'resnet-mini.onnx'), 'not onnx');
-    r = xsys('conformance', join(dir, 'manifest.json'), '--filter', 'resnet-mini/condition-0');
+    r = await xsys('conformance', join(dir, 'manifest.json'), '--filter', 'resnet-mini/condition-0');
     expectClear(r, 1, /^$/);
     expect(r.stdout).toMatch(/resnet-mini\.onnx: not a valid ONNX model/);
   });
 });
 
 describe('defect 9: what the input is, said plainly', () => {
-  it('a float64-input model is named as such, not as a model without token embeddings', () => {
+  it('a float64-input model is named as such, not as a model without token embeddings', async () => {
     const x64 = create(ValueInfoProtoSchema, { name: 'x', type: { value: { case: 'tensorType', value: { elemType: 11, shape: { dim: [{ value: { case: 'dimValue', value: 1n } }, { value: { case: 'dimValue', value: 4n } }] } } } } });
     const m = buildModel({
       nodes: [makeNode('Cast', ['x'], ['xf'], 'cast', { to: { int: 1 } }), makeNode('Gemm', ['xf', 'w'], ['y'], 'fc', { transB: { int: 1 } })],
@@ -119,17 +119,17 @@ describe('defect 9: what the input is, said plainly', () => {
     writeFileSync(file, serializeModel(m));
     const npy = join(tmp, 'x64.npy');
     writeFileSync(npy, encodeNpy(new Float64Array([1, 2, 3, 4]), [1, 4]));
-    const r = xsys('explain', file, npy, '--out', join(tmp, 'o64'));
+    const r = await xsys('explain', file, npy, '--out', join(tmp, 'o64'));
     expectClear(r, 3, /input 'x' is float64; xsys explains models whose float inputs are float32/);
     expect(r.stderr).not.toContain('token-embedding');
   });
 
-  it('a scalar .npy and an empty batch are refused with what they hold', () => {
+  it('a scalar .npy and an empty batch are refused with what they hold', async () => {
     const scalar = join(tmp, 'scalar.npy');
     writeFileSync(scalar, encodeNpy(new Float32Array([1]), []));
-    expectClear(xsys('explain', MLP, scalar, '--out', join(tmp, 'o1')), 2, /scalar\.npy: holds a single number \(shape \[\]\), not a sample/);
+    expectClear(await xsys('explain', MLP, scalar, '--out', join(tmp, 'o1')), 2, /scalar\.npy: holds a single number \(shape \[\]\), not a sample/);
     const empty = join(tmp, 'empty.npy');
     writeFileSync(empty, encodeNpy(new Float32Array(0), [0, 16]));
-    expectClear(xsys('explain', MLP, empty, '--out', join(tmp, 'o2')), 2, /empty\.npy: holds a batch of 0 samples/);
+    expectClear(await xsys('explain', MLP, empty, '--out', join(tmp, 'o2')), 2, /empty\.npy: holds a batch of 0 samples/);
   });
 });
