@@ -9,6 +9,7 @@ import { compileExplainer } from '../compiler/compile.js';
 import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { UnsupportedModelError, XsysError } from '../errors.js';
 import { ModelExplainer } from '../methods/explainer.js';
+import { MultiInputExplainer } from '../methods/multi-input.js';
 import { parseModel } from '../onnx/model.js';
 import { createSession } from '../runtime/session.js';
 import type { CompiledSummary, WorkerReply, WorkerTask } from './offload.js';
@@ -19,7 +20,12 @@ async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayB
     const model = parseModel(task.bytes, task.name);
     // The compiler's own analysis (canonicalisation, shape inference, rules), then what explaining needs.
     const inspection = inspectModel(model, DEFAULT_COMPOSITE, {});
-    const mx = await ModelExplainer.load(model);
+    // Image models have one float input; token (text) and multi-input models are explained through named feeds.
+    const mx = await ModelExplainer.load(model).catch(async (err: unknown) => {
+      const mi = await MultiInputExplainer.load(model).catch(() => undefined);
+      if (!mi || (!mi.embeddings.length && !mi.inputs.some((i) => i.dtype === 'float32'))) throw err;
+      return mi;
+    });
     // ONNX Runtime must be able to load it too: a model it refuses (unknown op, type errors, bad data) would be
     // stored and then fail every explanation.
     try {

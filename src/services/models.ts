@@ -10,6 +10,7 @@ import { parseModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { checkModelOffThread, compileOffThread, inspectOffThread } from './offload.js';
 import { workerRuntime } from '../runtime/worker-runtime.js';
+import { MultiInputExplainer } from '../methods/multi-input.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
 import { HttpProblem, notFound } from './problem.js';
@@ -40,6 +41,11 @@ function specs(list: Inspection['inputs'] | Inspection['outputs']): TensorSpec[]
 /** Default image preprocessing read off the input shape: [N, C, H, W] → size H×W, greyscale when C = 1. */
 export function preprocessFromShape(shape: (number | string)[]): Preprocess {
   if (shape.length !== 4) return {};
+  const [, a, b, last] = shape;
+  // Channels last (TensorFlow/Keras exports): [N, H, W, 1|3] where the second axis is not a channel count.
+  if ((last === 1 || last === 3) && typeof a === 'number' && typeof b === 'number' && a > 4 && b > 4) {
+    return { size: [a, b], ...(last === 1 ? { grayscale: true } : {}), layout: 'nhwc' };
+  }
   const [, c, h, w] = shape;
   return {
     ...(typeof h === 'number' && typeof w === 'number' ? { size: [h, w] as [number, number] } : {}),
@@ -49,6 +55,7 @@ export function preprocessFromShape(shape: (number | string)[]): Preprocess {
 
 export class ModelService {
   private readonly explainers = new Map<string, Promise<ModelExplainer>>();
+  private readonly feedExplainers = new Map<string, Promise<MultiInputExplainer>>();
   private readonly inflight = new Map<string, Promise<{ record: ModelRecord; created: boolean }>>();
   private readonly inspections = new Map<string, Promise<Inspection>>();
   /** ONNX Runtime in a worker thread: loading a compiled explainer and running it never stall the event loop. */
@@ -59,7 +66,7 @@ export class ModelService {
     /** How many models keep a prepared explainer (compiled graphs + sessions) in memory. */
     private readonly maxLoaded = 8,
     /** ONNX Runtime intra-op threads per run (undefined: ORT's default, all cores). */
-    threads?: number,
+    private readonly threads?: number,
   ) {
     this.runtime = workerRuntime(threads);
   }
@@ -93,7 +100,7 @@ export class ModelService {
       info = await checkModelOffThread(bytes, name);
     } catch (err) {
       if (err instanceof XsysError) throw err;
-      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'check the model with `xsys inspect`');
+      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'the model may use an operator or structure xsys does not support; the command line (xsys inspect) lists what it finds');
     }
     this.inspections.set(`${id}|${DEFAULT_COMPOSITE}`, Promise.resolve(info));
     const inputs = specs(info.inputs);
@@ -165,9 +172,28 @@ export class ModelService {
     return p;
   }
 
+  /** The prepared explainer of a model with named inputs (token ids, masks, several tensors), as for text models. */
+  feeds(id: string): Promise<MultiInputExplainer> {
+    let p = this.feedExplainers.get(id);
+    if (p) return p;
+    p = this.bytes(id).then((b) => MultiInputExplainer.load(parseModel(b, id), { threads: this.threads }));
+    this.feedExplainers.set(id, p);
+    p.catch(() => this.feedExplainers.delete(id));
+    while (this.feedExplainers.size > this.maxLoaded) this.feedExplainers.delete(this.feedExplainers.keys().next().value!);
+    return p;
+  }
+
+  /** Stores settings with a model: its image preprocessing, or the sha256 of its tokenizer.json artefact. */
+  async update(id: string, patch: { preprocess?: Preprocess; tokenizer?: string }): Promise<ModelRecord> {
+    const m = await this.store.models.update(id, patch);
+    if (!m) throw notFound(`no model with id ${id}`, 'list models with GET /api/models');
+    return m;
+  }
+
   async delete(id: string): Promise<void> {
     if (!(await this.store.models.delete(id))) throw notFound(`no model with id ${id}`);
     this.explainers.delete(id);
     for (const k of [...this.inspections.keys()]) if (k.startsWith(`${id}|`)) this.inspections.delete(k);
+    this.feedExplainers.delete(id);
   }
 }
