@@ -1,6 +1,6 @@
 import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, makeNode } from '../onnx/attributes.js';
-import { constNumbers } from '../onnx/tensor.js';
+import { constInts } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import type { Canonicalizer, CanonReport } from './types.js';
@@ -10,7 +10,7 @@ function axesOf(g: Graph, n: NodeProto): number[] | undefined {
   const a = attrInts(n, 'axes');
   if (a) return a;
   const c = n.input[1] ? g.constant(n.input[1]) : undefined;
-  return c ? constNumbers(c) : undefined;
+  return c ? constInts(c) : undefined;
 }
 
 const norm = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);

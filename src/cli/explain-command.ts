@@ -13,7 +13,7 @@ import { isImagePath, loadImage } from '../io/image.js';
 import { attributionToHeatmap, overlay, upscaleFactor, type RgbImage } from '../render/heatmap.js';
 import { writePng } from '../render/png.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InputDataError, InvalidArgumentError, UnsupportedModelError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { argMax, collect, parseNumberList, parseParams, parseTarget, parseThreads } from './options.js';
 import { runTextExplain } from './text-explain.js';
@@ -55,6 +55,9 @@ interface LoadedInput {
   display?: RgbImage;
 }
 
+/** ONNX float types other than float32, by elem_type. */
+const OTHER_FLOATS: Partial<Record<number, string>> = { 10: 'float16', 11: 'float64', 16: 'bfloat16' };
+
 async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedInput[]> {
   const size = parseNumberList('--size', flags.size);
   const out: LoadedInput[] = [];
@@ -71,6 +74,8 @@ async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedI
       out.push({ name: stem, tensor: { data: img.tensor, dims: [...img.shape] }, display: img.display });
     } else if (extname(f).toLowerCase() === '.npy') {
       const a = await readNpy(f);
+      if (a.shape.length === 0) throw new InputDataError(`${f}: holds a single number (shape []), not a sample`, 'save the sample with its batch axis, e.g. shape [1, C, H, W] (numpy: x[None])');
+      if (a.shape[0] === 0) throw new InputDataError(`${f}: holds a batch of 0 samples (shape [${a.shape.join(', ')}]); there is nothing to explain`, 'save at least one sample along the first axis');
       const data = toFloat32(a);
       // A .npy holds one sample or a batch: split batches so every sample gets its own heatmap.
       const n = a.shape[0] ?? 1;
@@ -131,7 +136,16 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .action((model: string, inputs: string[], flags: ExplainFlags, cmd: Command) =>
       run(async () => {
         const proto = await readModel(model);
-        const intInputs = declaredInputs(new Graph(cloneModel(proto)).inputs).some((i) => i.dtype !== 'float32');
+        const declared = declaredInputs(new Graph(cloneModel(proto)).inputs);
+        // A float input of another precision is not a token input: say what it is instead of looking for token ids.
+        const otherFloat = declared.find((i) => OTHER_FLOATS[i.elemType]);
+        if (otherFloat) {
+          throw new UnsupportedModelError(
+            `${model}: input '${otherFloat.name}' is ${OTHER_FLOATS[otherFloat.elemType]}; xsys explains models whose float inputs are float32`,
+            'export the model with float32 inputs (PyTorch: model.float() and a float32 example input before torch.onnx.export), or put a Cast to float32 after a float32 input',
+          );
+        }
+        const intInputs = declared.some((i) => i.dtype !== 'float32');
         if (intInputs || flags.input || flags.text !== undefined || flags.tokenizer || flags.position !== undefined) {
           return runTextExplain(proto, inputs, flags, cmd.getOptionValueSource('composite') !== 'default');
         }

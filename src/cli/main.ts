@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { XsysError } from '../errors.js';
+import { fsError } from './fs-errors.js';
 import { runConformance } from '../conformance/run.js';
 import { runMetricsConformance } from '../conformance/metrics.js';
 import { manifestKind } from '../conformance/kind.js';
@@ -25,7 +26,8 @@ function runner(setCode: (c: number) => void) {
   return async (fn: () => Promise<number>): Promise<void> => {
     try {
       setCode(await fn());
-    } catch (e) {
+    } catch (caught) {
+      const e = fsError(caught) ?? caught;
       if (e instanceof XsysError) {
         process.stderr.write(`error: ${e.message}\n`);
         if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);

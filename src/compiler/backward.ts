@@ -6,8 +6,9 @@ import { UnsupportedNodeError } from '../errors.js';
 import type { Emitter } from '../ir/emitter.js';
 import { NonNegativity } from './analysis.js';
 import { linearOps, WeightBank } from '../rules/linear-ops.js';
-import type { Unit } from './units.js';
+import { unitOutputs, type Unit } from './units.js';
 import { VJPS, type VjpContext } from '../ops/index.js';
+import type { Vjp } from '../ops/context.js';
 import type { MaxPoolRouting } from '../ops/context.js';
 import type { PropagationForm } from '../rules/types.js';
 import { inForm } from './form-adapter.js';
@@ -54,6 +55,17 @@ function hintFor(opType: string, domain = ''): string {
   return `no gradient is defined for ${opType}. In an LRP composite, a user entry such as {"match": {"opType": "${opType}"}, "rule": "pass"} treats it as an identity for relevance; or remove it with a canonicaliser (e.g. fold it into a neighbouring layer) before explaining`;
 }
 
+/** The VJP of a standard-domain op, or undefined when xsys cannot propagate through the node (own keys only). */
+export function nodeVjp(n: NodeProto): Vjp | undefined {
+  if (n.domain !== '' && n.domain !== 'ai.onnx') return undefined;
+  return Object.hasOwn(VJPS, n.opType) ? VJPS[n.opType] : undefined;
+}
+
+/** The error compile raises for a node on the explained path without a VJP (inspect lists the same message). */
+export function cannotPropagate(n: NodeProto): UnsupportedNodeError {
+  return new UnsupportedNodeError(n.name, n.opType, `on the explained path, but xsys cannot propagate through this op${n.domain && n.domain !== 'ai.onnx' ? ` (domain ${n.domain})` : ''}`, hintFor(n.opType, n.domain));
+}
+
 /**
  * Appends the backward pass: walks the units in reverse topological order, applies the unit's rule where the
  * composite assigned one and the plain gradient (per-op VJP) elsewhere, and returns the cotangent (relevance or
@@ -96,14 +108,14 @@ export function emitBackward(
   };
 
   const vjpOf = (n: NodeProto) => {
-    const f = VJPS[n.opType];
-    if (!f || n.domain !== '' && n.domain !== 'ai.onnx') throw new UnsupportedNodeError(n.name, n.opType, `on the explained path, but xsys cannot propagate through this op${n.domain && n.domain !== 'ai.onnx' ? ` (domain ${n.domain})` : ''}`, hintFor(n.opType, n.domain));
+    const f = nodeVjp(n);
+    if (!f) throw cannotPropagate(n);
     return f;
   };
 
   for (let u = plan.units.length - 1; u >= 0; u--) {
     const unit = plan.units[u]!;
-    const outs = unit.nodes.length === 1 ? unit.last.output.filter(Boolean) : [unit.output];
+    const outs = unitOutputs(unit);
     if (!outs.some((o) => plan.needed.has(o))) continue;
     outs.forEach(capture);
     const assignment = plan.rules.get(unit);

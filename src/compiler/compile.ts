@@ -79,6 +79,12 @@ export interface CompiledExplainer {
   bytes(): Uint8Array;
 }
 
+/**
+ * A compiled explainer without the compiler's own records (units and rule maps): what running it needs, and what a
+ * compilation in another thread (runtime/offload.ts) can send back.
+ */
+export type CompiledGraph = Omit<CompiledExplainer, 'units' | 'assignments' | 'appliedRules'>;
+
 /** What a compiled explainer's attributions are. */
 export type AttributionKind = 'relevance' | 'gradient';
 

@@ -4,7 +4,7 @@ import { namedComposite, type Composite, type RuleAssignment } from '../composit
 import { Graph } from '../ir/graph.js';
 import type { Dim } from '../ir/shapes.js';
 import { cloneModel, defaultOpset } from '../onnx/model.js';
-import { VJPS } from '../ops/index.js';
+import { cannotPropagate, nodeVjp } from './backward.js';
 import { planCompilation } from './plan.js';
 
 export interface Inspection {
@@ -45,7 +45,10 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
   for (const u of units) {
     if (rules.has(u)) continue;
     for (const n of u.nodes) {
-      if (!VJPS[n.opType]) unsupported.push({ node: n.name, op: n.opType, hint: `no gradient for ${n.opType}; map it to a rule (e.g. pass) in a user composite` });
+      // The test compile applies (compiler/backward.ts), so inspect refuses exactly what compile refuses.
+      if (nodeVjp(n)) continue;
+      const e = cannotPropagate(n);
+      unsupported.push({ node: n.name, op: n.opType, hint: e.hint ?? e.message });
     }
   }
   return {

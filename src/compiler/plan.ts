@@ -15,7 +15,7 @@ import { convertToFloat32 } from '../onnx/precision.js';
 import { activeTensors, neededTensors } from './analysis.js';
 import { upgradeOpset } from './opset.js';
 import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
-import { buildUnits } from './units.js';
+import { buildUnits, unitOutputs } from './units.js';
 
 export interface PlanOptions {
   /** The model output to explain (default: the first). */
@@ -91,7 +91,7 @@ export function planCompilation(model: ModelProto | Uint8Array, options: PlanOpt
   if (strict && !active.has(explained.scores)) throw new XsysError(`output '${explained.scores}' does not depend on the float inputs or token embeddings`, { exitCode: 3 });
   const needed = neededTensors(g, active, [explained.scores]);
   const units = buildUnits(g, canon.regions, canon.norms);
-  const explainedUnits = units.filter((u) => needed.has(u.output));
+  const explainedUnits = units.filter((u) => unitOutputs(u).some((o) => needed.has(o)));
   const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
   const assignments = options.composite ? assignRules(options.composite, explainedUnits, firstLinear) : new Map<Unit, RuleAssignment>();
   return { g, canon, info, explained, floatInputs, token, sources, active, needed, units, explainedUnits, firstLinear, assignments };

@@ -8,6 +8,14 @@ import type { UnitMatch } from '../ops/op.js';
 export { UNIT_KINDS, type LinearInfo, type Unit, type UnitKind } from '../ir/unit.js';
 
 /**
+ * The tensors of a unit whose cotangents the backward pass reads: every output of a one-node unit (an LSTM's
+ * explained output may be its second), else the unit's output. A unit is on the explained path when one is needed.
+ */
+export function unitOutputs(u: Unit): string[] {
+  return u.nodes.length === 1 ? u.last.output.filter(Boolean) : [u.output];
+}
+
+/**
  * Groups the graph's nodes into the units rules apply to: recognised activation and normalisation regions first,
  * then one unit per node as its op's registry entry says (a MatMul may absorb its bias Add).
  */

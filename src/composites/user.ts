@@ -47,6 +47,15 @@ export function parseComposite(value: unknown, source = 'composite'): Composite 
     if (m.name !== undefined) {
       if (typeof m.name !== 'string') fail(`entries[${i}].match.name must be a string`);
       match.name = m.name as string;
+      // '/…/' is a regular expression over node names: compile it here, so a bad one names its entry (it was an
+      // internal error when the rules were assigned).
+      if (match.name.length > 2 && match.name.startsWith('/') && match.name.endsWith('/')) {
+        try {
+          new RegExp(match.name.slice(1, -1));
+        } catch (e) {
+          fail(`entries[${i}].match.name: invalid regular expression ${match.name} (${(e as Error).message})`);
+        }
+      }
     }
     if (m.first !== undefined) {
       if (typeof m.first !== 'boolean') fail(`entries[${i}].match.first must be true or false`);

@@ -64,6 +64,9 @@ export async function runCrpConformance(manifestPath: string, options: { filter?
       let ex = explainers.get(modelPath);
       if (!ex) {
         ex = CrpExplainer.load(modelPath);
+        // Awaited only after the input is read: until then a missing or non-ONNX model must not count as an
+        // unhandled rejection (which ended the process with a stack trace instead of failing the case).
+        ex.catch(() => undefined);
         explainers.set(modelPath, ex);
       }
       const x = await readNpy(resolve(base, c.input));

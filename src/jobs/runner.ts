@@ -45,6 +45,8 @@ export interface JobRunnerOptions {
    * `concurrency` slots, and they resume after a restart (their stored shards are kept).
    */
   remote?: RemoteRunner;
+  /** First delay before writing a job failure again that the store refused (doubles per attempt, at most 30 s). */
+  recordRetryMs?: number;
 }
 
 export class JobRunner {
@@ -60,6 +62,9 @@ export class JobRunner {
   private readonly maxAttempts: number;
   private readonly remote?: RemoteRunner;
   private stopped = false;
+  /** Jobs whose failure could not be written yet (full disk), with the timer of the next attempt. */
+  private readonly unrecorded = new Map<string, NodeJS.Timeout>();
+  private readonly recordRetryMs: number;
 
   constructor(
     private readonly store: Store,
@@ -69,6 +74,7 @@ export class JobRunner {
     this.resume = options.resume ?? true;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.remote = options.remote;
+    this.recordRetryMs = options.recordRetryMs ?? 1000;
     this.events.setMaxListeners(0);
   }
 
@@ -238,14 +244,42 @@ export class JobRunner {
         else this.emit('cancelled', await this.store.jobs.update(id, { state: 'cancelled' }));
       } else {
         const hint = (err as { hint?: string }).hint;
-        this.emit('failed', await this.store.jobs.update(id, { state: 'failed', error: `${(err as Error).message}${hint ? ` (hint: ${hint})` : ''}` }));
+        await this.fail(current, `${(err as Error).message}${hint ? ` (hint: ${hint})` : ''}`);
       }
     }
+  }
+
+  /**
+   * Records a job as failed. When the store cannot write even that (the disk that failed the job is still full), the
+   * subscribers get the terminal event anyway — an SSE stream must end, not wait for a state that never comes — and
+   * the failed state is written as soon as the store accepts writes again (retried with backoff while running).
+   */
+  private async fail(job: JobRecord, error: string): Promise<void> {
+    try {
+      this.emit('failed', await this.store.jobs.update(job.id, { state: 'failed', error }));
+    } catch (err) {
+      process.stderr.write(`xsys: could not record the outcome of job ${job.id}: ${(err as Error).message}; retrying\n`);
+      this.emit('failed', { ...job, state: 'failed', error, updatedAt: new Date().toISOString() });
+      this.retryRecord(job.id, { state: 'failed', error }, 0);
+    }
+  }
+
+  private retryRecord(id: string, patch: { state: 'failed'; error: string }, attempt: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.unrecorded.delete(id);
+      this.store.jobs.update(id, patch).catch(() => this.retryRecord(id, patch, attempt + 1));
+    }, Math.min(30_000, this.recordRetryMs * 2 ** attempt));
+    timer.unref();
+    this.unrecorded.set(id, timer);
   }
 
   /** Graceful shutdown: running jobs are stopped and left queued, so the next start continues them. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Failures not yet written stay 'running' in the store: the next start resumes or fails them.
+    for (const t of this.unrecorded.values()) clearTimeout(t);
+    this.unrecorded.clear();
     const runs = [...this.running.values()];
     for (const r of runs) r.abort.abort(new JobStopping());
     await Promise.all(runs.map((r) => r.done));

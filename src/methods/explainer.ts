@@ -5,9 +5,10 @@ import type { CompileOptions } from '../compiler/compile.js';
 import { XsysError } from '../errors.js';
 import { inputShapes, validateInput } from '../runtime/input.js';
 import { nodeRuntime } from '../runtime/node.js';
+import type { ExplainRuntime } from '../runtime/port.js';
 import { size, type Tensor } from '../runtime/tensor.js';
 import type { Dim } from '../ir/shapes.js';
-import { ExplainSession, type SessionCompiled, type Target } from './session.js';
+import { ExplainSession, type CompileFn, type SessionCompiled, type Target } from './session.js';
 
 /**
  * A model with one float input prepared for explaining on onnxruntime-node: the single-input face of an
@@ -35,9 +36,13 @@ export class ModelExplainer {
     return this.session.model;
   }
 
-  static async load(source: string | Uint8Array | ModelProto, options: { threads?: number } = {}): Promise<ModelExplainer> {
+  /**
+   * `compile`: how explainers are compiled, `runtime`: where ONNX Runtime runs (defaults: in this thread; the server
+   * passes both off its event loop, into worker threads).
+   */
+  static async load(source: string | Uint8Array | ModelProto, options: { threads?: number; compile?: CompileFn; runtime?: ExplainRuntime } = {}): Promise<ModelExplainer> {
     const model = typeof source === 'string' ? await readModel(source) : source instanceof Uint8Array ? parseModel(source) : source;
-    return new ModelExplainer(new ExplainSession(model, nodeRuntime(options.threads)));
+    return new ModelExplainer(new ExplainSession(model, options.runtime ?? nodeRuntime(options.threads), { compile: options.compile }));
   }
 
   validate(input: Tensor): void {

@@ -1,13 +1,14 @@
 /** Integrated Gradients (Sundararajan et al. 2017): the gradient along the straight path from a constant baseline. */
 import { averagedGradients } from './averaged-gradients.js';
 import { defineMethod } from './define.js';
+import { bounds } from './limits.js';
 
 export const integratedGradients = defineMethod({
   name: 'integrated-gradients',
   description: 'the gradient integrated along a straight path from a constant baseline, times input − baseline',
   params: [
-    { name: 'steps', type: 'integer', default: 20, min: 1, max: 512, description: 'points on the path from the baseline to the input (right Riemann sum)' },
-    { name: 'baseline', type: 'number', default: 0, min: -1e6, max: 1e6, description: 'the constant baseline input' },
+    { name: 'steps', type: 'integer', default: 20, ...bounds('integrated-gradients', 'steps'), description: 'points on the path from the baseline to the input (right Riemann sum)' },
+    { name: 'baseline', type: 'number', default: 0, ...bounds('integrated-gradients', 'baseline'), description: 'the constant baseline input' },
   ],
   async explain(ctx) {
     const { input, params } = ctx;

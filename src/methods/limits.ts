@@ -62,6 +62,13 @@ export const INPUT_LIMITS: Readonly<Record<string, ParamLimit>> = {
 /** Maxima overridden by key (`smoothgrad.samples`, `input.elements` …). */
 export type LimitOverrides = Readonly<Record<string, number>>;
 
+/** The default {min, max} of a method parameter: what the method registry's ParamSpec declares (one source). */
+export function bounds(method: string, param: string): { min: number; max: number } {
+  const l = METHOD_LIMITS[method]?.[param];
+  if (!l) throw new Error(`no limit declared for ${method}.${param}`);
+  return { min: l.min, max: l.max };
+}
+
 /** Every overridable key with its default maximum and description (for `xsys serve --help` and the README). */
 export function limitKeys(): { key: string; max: number; description: string }[] {
   const out: { key: string; max: number; description: string }[] = [];

@@ -5,14 +5,15 @@
 import { InvalidArgumentError } from '../errors.js';
 import { size, type Tensor } from '../runtime/tensor.js';
 import { defineMethod, type MethodContext } from './define.js';
+import { bounds } from './limits.js';
 
 export const occlusion = defineMethod({
   name: 'occlusion',
   description: 'the drop of the target score when a window of the input is filled with a constant (Captum)',
   params: [
-    { name: 'window', type: 'integer', default: 8, min: 1, max: 4096, description: 'side of the occluding window, in spatial elements (at most the input size)' },
-    { name: 'stride', type: 'integer', default: 4, min: 1, max: 4096, description: 'step between windows' },
-    { name: 'fill', type: 'number', default: 0, min: -1e6, max: 1e6, description: 'value written into the occluded window' },
+    { name: 'window', type: 'integer', default: 8, ...bounds('occlusion', 'window'), description: 'side of the occluding window, in spatial elements (at most the input size)' },
+    { name: 'stride', type: 'integer', default: 4, ...bounds('occlusion', 'stride'), description: 'step between windows' },
+    { name: 'fill', type: 'number', default: 0, ...bounds('occlusion', 'fill'), description: 'value written into the occluded window' },
   ],
   explain: async (ctx) => ({ attribution: await occlude(ctx) }),
 });

@@ -7,7 +7,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
-import { compileExplainer, type CompiledExplainer, type CompileOptions } from '../compiler/compile.js';
+import { compileExplainer, type CompiledGraph, type CompileOptions } from '../compiler/compile.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import type { Composite } from '../composites/index.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
@@ -23,8 +23,11 @@ import type { OnePass } from './define.js';
 /** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
 export type Target = number | number[] | 'pred';
 
+/** Compiles an explainer; by default here, synchronously (the server passes one that runs in a worker thread). */
+export type CompileFn = (model: ModelProto, options: CompileOptions) => Promise<CompiledGraph>;
+
 export interface SessionCompiled<S = RuntimeSession> {
-  compiled: CompiledExplainer;
+  compiled: CompiledGraph;
   session: S;
   sessionMs: number;
 }
@@ -38,6 +41,7 @@ export class CompiledCache<S> {
   constructor(
     private readonly model: ModelProto,
     private readonly create: (model: ModelProto, compiledGraph: boolean) => Promise<S>,
+    private readonly compile: CompileFn = async (m, o) => compileExplainer(m, o),
   ) {}
 
   get(options: CompileOptions): Promise<SessionCompiled<S>> {
@@ -45,7 +49,7 @@ export class CompiledCache<S> {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = (async () => {
-        const compiled = compileExplainer(this.model, options);
+        const compiled = await this.compile(this.model, options);
         const t0 = performance.now();
         const session = await this.create(compiled.model, true);
         return { compiled, session, sessionMs: performance.now() - t0 };
@@ -110,7 +114,7 @@ export interface OnePassResult {
   relevanceAt: Record<string, Tensor>;
   tokenRelevance?: Tensor;
   tokenInput?: string;
-  compiled: CompiledExplainer;
+  compiled: CompiledGraph;
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }
 
@@ -130,12 +134,13 @@ export class ExplainSession {
   constructor(
     readonly model: ModelProto,
     readonly runtime: ExplainRuntime,
+    options: { compile?: CompileFn } = {},
   ) {
     // A ModelProto handed in directly may still be in half precision: probes, compiled graphs and inputs use float32.
     convertToFloat32(model);
     const create = (m: ModelProto, compiledGraph: boolean) => runtime.createSession(m, { compiledGraph });
     this.probes = new ProbeCache(model, create);
-    this.compiledCache = new CompiledCache(model, create);
+    this.compiledCache = new CompiledCache(model, create, options.compile);
     const g = new Graph(cloneModel(model));
     this.inputs = declaredInputs(g.inputs);
     this.floatInputs = this.inputs.filter((i) => i.elemType === 1).map((i) => i.name);

@@ -2,14 +2,15 @@
 import { averagedGradients } from './averaged-gradients.js';
 import { defineMethod } from './define.js';
 import { gaussian, mulberry32 } from '../seeded-random.js';
+import { bounds } from './limits.js';
 
 export const smoothgrad = defineMethod({
   name: 'smoothgrad',
   description: 'the gradient averaged over noisy copies of the input (the last copy noise-free, as Zennit)',
   params: [
-    { name: 'noiseLevel', type: 'number', default: 0.1, min: 0, max: 10, description: 'noise standard deviation, as a fraction of each sample\'s value range' },
-    { name: 'samples', type: 'integer', default: 20, min: 1, max: 256, description: 'noisy copies averaged per input' },
-    { name: 'seed', type: 'integer', default: 0, min: 0, max: 2 ** 32 - 1, description: 'random seed of the noise' },
+    { name: 'noiseLevel', type: 'number', default: 0.1, ...bounds('smoothgrad', 'noiseLevel'), description: 'noise standard deviation, as a fraction of each sample\'s value range' },
+    { name: 'samples', type: 'integer', default: 20, ...bounds('smoothgrad', 'samples'), description: 'noisy copies averaged per input' },
+    { name: 'seed', type: 'integer', default: 0, ...bounds('smoothgrad', 'seed'), description: 'random seed of the noise' },
   ],
   async explain(ctx) {
     const { input, params } = ctx;

@@ -18,4 +18,8 @@ export const MODEL_LIMITS = {
   maxGraphDepth: 16,
   /** Longest shape vector tracked through shape inference (longer ones are left unknown, not refused). */
   maxShapeValues: 64,
+  /** Server: seconds an upload check or one explainer compilation may take in its worker thread. */
+  workerSeconds: 300,
+  /** Server: heap (MB) of the worker thread that checks an upload or compiles an explainer. */
+  workerHeapMb: 8192,
 } as const;

@@ -89,6 +89,20 @@ export function constNumbers(c: ConstTensor): number[] {
   return Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
+/** ONNX integer element types (INT8…INT64, UINT8…UINT64). */
+const INTEGER_TYPES = new Set([2, 3, 4, 5, 6, 7, 12, 13]);
+
+/**
+ * The values of a constant that ONNX requires to be integers — axes, shapes, pads, sizes, split lengths — or
+ * undefined when it is not an integer tensor (or holds values beyond 2⁵³). A model that feeds floats there is
+ * invalid; reading them as numbers would put fractions into int64 tensors of the compiled graph.
+ */
+export function constInts(c: ConstTensor): number[] | undefined {
+  if (!INTEGER_TYPES.has(c.dataType)) return undefined;
+  const v = constNumbers(c);
+  return v.every(Number.isSafeInteger) ? v : undefined;
+}
+
 /**
  * A float32 initializer. `copy: false` lets the tensor keep `data`'s memory (for arrays made for it, which nothing
  * writes to afterwards): large derived weights are then not held twice during compilation.

@@ -6,7 +6,10 @@
  *   explanations;
  * - tensors whose dims are negative, too large, or disagree with the data they carry (a typed-array allocation of the
  *   declared size would throw or exhaust memory);
- * - a graph in which a tensor has two producers or a node depends on its own output (graph walks would loop).
+ * - a graph in which a tensor has two producers or a node depends on its own output (graph walks would loop);
+ * - integer attributes of standard ops that cannot be what they name (see checkNodeAttributes): an axis beyond any
+ *   rank, a perm that is no permutation, a zero stride or a negative kernel size. The compiler sizes arrays and loops
+ *   with these values, so they are checked once here instead of at every use.
  */
 import {
   TensorProto_DataLocation,
@@ -102,8 +105,78 @@ function checkAttribute(a: AttributeProto, node: string, depth: number, file: st
   for (const g of a.graphs) checkGraph(g, depth + 1, false, file);
 }
 
+/** Ops whose 'pads' / 'kernel_shape' / 'strides' / 'dilations' describe a sliding window. */
+const WINDOWED = new Set(['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv', 'MaxPool', 'AveragePool', 'LpPool', 'MaxUnpool', 'DeformConv']);
+
+/** The int and ints of an attribute (both fields: a mistyped attribute is still read by name). */
+const intsOf = (a: AttributeProto): bigint[] => [a.i, ...a.ints];
+
+/**
+ * Integer attributes of standard (default-domain) ops, by name. The bounds are what any valid model satisfies —
+ * tensor ranks are at most MODEL_LIMITS.maxRank, so an axis is within ±maxRank; a perm is a permutation; windows
+ * have positive sizes, strides and dilations and non-negative pads; groups are positive — so nothing valid is
+ * refused, and the compiler never builds an array or a loop from a value like 2³¹ or 10¹².
+ */
+function checkNodeAttributes(n: NodeProto, file: string): void {
+  if (n.domain !== '' && n.domain !== 'ai.onnx') return;
+  const node = n.name || n.opType;
+  const bad = (a: AttributeProto, why: string): never => {
+    throw new FileFormatError(file, `node '${node}' (${n.opType}): attribute '${a.name}' ${why}`, 'the model file is invalid; export it again');
+  };
+  for (const a of n.attribute) {
+    switch (a.name) {
+      case 'axis':
+      case 'axes':
+        if (a.ints.length > MODEL_LIMITS.maxRank) bad(a, `lists ${a.ints.length} axes, more than any tensor's rank (≤ ${MODEL_LIMITS.maxRank})`);
+        for (const v of intsOf(a)) if (v > BigInt(MODEL_LIMITS.maxRank) || v < -BigInt(MODEL_LIMITS.maxRank)) bad(a, `is ${v}, beyond any tensor's rank (≤ ${MODEL_LIMITS.maxRank})`);
+        break;
+      case 'perm': {
+        const p = a.ints.map(Number);
+        if (p.length > MODEL_LIMITS.maxRank || [...p].sort((x, y) => x - y).some((v, i) => v !== i)) bad(a, `[${p.slice(0, 8).join(', ')}${p.length > 8 ? ', …' : ''}] is not a permutation of 0…${p.length - 1}`);
+        break;
+      }
+      case 'group':
+        if (a.i < 1n || a.i > BigInt(MODEL_LIMITS.maxDim)) bad(a, `is ${a.i}; groups are positive`);
+        break;
+      case 'kernel_shape':
+      case 'strides':
+      case 'dilations':
+      case 'pads':
+      case 'output_padding':
+      case 'output_shape':
+        if (!WINDOWED.has(n.opType)) break;
+        if (a.ints.length > 2 * MODEL_LIMITS.maxRank) bad(a, `has ${a.ints.length} values, more than any tensor's rank allows`);
+        for (const v of a.ints) {
+          const min = a.name === 'pads' || a.name === 'output_padding' || a.name === 'output_shape' ? 0n : 1n;
+          if (v < min || v > BigInt(MODEL_LIMITS.maxDim)) bad(a, `holds ${v}; ${min === 0n ? 'these are non-negative' : 'window sizes, strides and dilations are positive'} and at most ${MODEL_LIMITS.maxDim}`);
+        }
+        break;
+      default:
+    }
+  }
+  if (WINDOWED.has(n.opType)) checkWindowLengths(n, bad);
+}
+
+/** A window's kernel_shape, strides, dilations and output_padding have one value per spatial axis, pads two. */
+function checkWindowLengths(n: NodeProto, bad: (a: AttributeProto, why: string) => never): void {
+  const of = (name: string) => n.attribute.find((a) => a.name === name);
+  const kernel = of('kernel_shape');
+  let k = kernel?.ints.length;
+  for (const [name, per] of [['kernel_shape', 1], ['strides', 1], ['dilations', 1], ['output_padding', 1], ['pads', 2]] as const) {
+    const a = of(name);
+    if (!a) continue;
+    if (a.ints.length === 0 || a.ints.length % per !== 0) bad(a, `has ${a.ints.length} values; it needs ${per === 2 ? 'two per spatial axis' : 'one per spatial axis'}`);
+    const axes = a.ints.length / per;
+    k ??= axes;
+    if (axes !== k) bad(a, `has ${a.ints.length} values, but ${kernel ? `kernel_shape has ${k} spatial axes` : 'the other window attributes describe a different number of axes'}`);
+  }
+}
+
 function checkNodes(nodes: readonly NodeProto[], depth: number, file: string): void {
-  for (const n of nodes) for (const a of n.attribute) checkAttribute(a, n.name || n.opType, depth, file);
+  for (const n of nodes) {
+    checkNodeAttributes(n, file);
+    for (const a of n.attribute) checkAttribute(a, n.name || n.opType, depth, file);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import type { NodeProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
 import type { Dim, ValueInfo } from '../ir/shapes.js';
 import type { Emitter } from '../ir/emitter.js';
-import { UnsupportedNodeError } from '../errors.js';
+import { UnsupportedModelError, UnsupportedNodeError } from '../errors.js';
 
 /** See CompileOptions.maxPoolRouting. */
 export type MaxPoolRouting = 'indices' | 'compare';
@@ -48,6 +48,8 @@ export function unbroadcast(ctx: VjpContext, grad: string, operand: string, outp
   }
   const { em } = ctx;
   const lead = outShape.length - inShape.length;
+  // Broadcasting only adds leading axes: an operand of higher rank than the result means the model is invalid.
+  if (lead < 0) throw new UnsupportedModelError(`'${operand}' has rank ${inShape.length}, but '${output}', which it is broadcast into, has rank ${outShape.length}`, 'the model is invalid ONNX; check it with onnx.checker and export it again');
   let g = grad;
   const staticAxes: number[] = [];
   for (let i = 0; i < lead; i++) staticAxes.push(i);

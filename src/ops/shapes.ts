@@ -1,5 +1,5 @@
 import type { NodeProto } from 'onnx-buf';
-import { constNumbers } from '../onnx/tensor.js';
+import { constInts } from '../onnx/tensor.js';
 import { LimitExceededError } from '../errors.js';
 import { MODEL_LIMITS } from '../onnx/limits.js';
 import type { Graph } from '../ir/graph.js';
@@ -15,7 +15,7 @@ import type { ShapeContext, ValueContext } from './op.js';
 export function inferShapes(g: Graph): Map<string, ValueInfo> {
   const info = new Map<string, ValueInfo>();
   for (const i of g.proto.input) info.set(i.name, fromValueInfo(i.type));
-  for (const t of g.proto.initializer) info.set(t.name, { elemType: t.dataType, shape: t.dims.map(Number) });
+  for (const t of g.proto.initializer) info.set(t.name, { elemType: t.dataType, shape: validDims(t.dims.map(Number)) });
   for (const v of g.proto.valueInfo) if (!info.has(v.name)) info.set(v.name, fromValueInfo(v.type));
   const values = new Map<string, Dim[]>();
   for (const n of g.nodes) {
@@ -28,6 +28,7 @@ export function inferShapes(g: Graph): Map<string, ValueInfo> {
       if (e instanceof LimitExceededError) throw e;
       out = [];
     }
+    out = out.map((o) => ({ ...o, shape: validDims(o.shape) }));
     for (const o of out) checkInferred(n, o.shape);
     n.output.forEach((o, k) => {
       if (!o) return;
@@ -47,6 +48,15 @@ export function inferShapes(g: Graph): Map<string, ValueInfo> {
   return info;
 }
 
+/**
+ * A dimension is a non-negative integer. An inferred or declared one that is not (a Split of 7 into 2, a Reshape
+ * whose sizes do not divide, a negative declared dim) comes from an invalid model or from a case inference does
+ * not model; it becomes unknown, so no array is sized and no int64 attribute is written from it.
+ */
+function validDims(shape: Dim[] | undefined): Dim[] | undefined {
+  return shape?.map((d) => (typeof d === 'number' && !(Number.isSafeInteger(d) && d >= 0) ? null : d));
+}
+
 function fromValueInfo(type: { value: { case?: string; value?: unknown } } | undefined): ValueInfo {
   if (type?.value.case !== 'tensorType') return { elemType: 0 };
   const tt = type.value.value as { elemType: number; shape?: { dim: { value: { case?: string; value?: unknown } }[] } };
@@ -55,7 +65,7 @@ function fromValueInfo(type: { value: { case?: string; value?: unknown } } | und
     if (d.value.case === 'dimParam') return d.value.value as string;
     return null;
   });
-  return { elemType: tt.elemType, shape };
+  return { elemType: tt.elemType, shape: validDims(shape) };
 }
 
 /**
@@ -76,7 +86,7 @@ function propagateValue(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, va
       const v = values.get(t);
       if (v) return v;
       const c = g.constant(t);
-      return c && c.dims.length <= 1 && c.data.length <= 16 ? constNumbers(c) : undefined;
+      return c && c.dims.length <= 1 && c.data.length <= 16 ? constInts(c) : undefined;
     },
   };
   const r = rule(ctx, n);
@@ -89,7 +99,8 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
   if (!rule) return [];
   const cnum = (k: number): number[] | undefined => {
     const c = g.constant(n.input[k] ?? '');
-    return c ? constNumbers(c) : undefined;
+    // Shape-describing inputs (shapes, axes, pads, starts, splits) are integer tensors; anything else stays unknown.
+    return c ? constInts(c) : undefined;
   };
   const ctx: ShapeContext = {
     g,

@@ -1,5 +1,5 @@
 import { attrInt, attrInts, attrString, getAttr } from '../onnx/attributes.js';
-import { constNumbers, int64Tensor } from '../onnx/tensor.js';
+import { constInts, constNumbers, int64Tensor } from '../onnx/tensor.js';
 import { broadcastShapes, normAxis, rankOf, type Dim } from '../ir/shapes.js';
 import { reshapeLike, shapeOf, unbroadcast, unsupported, type Vjp, type VjpContext } from './context.js';
 import { allInputs, dataInput, dynamicInputs, passValue, sameAsInput, type NonNegRule, type OpSpec, type ShapeRule, type UnitRule, type ValueRule } from './op.js';
@@ -84,11 +84,12 @@ const pad: Vjp = (ctx, node, [g]) => {
   if (!g) return node.input.map(() => undefined);
   const mode = attrString(node, 'mode', 'constant');
   if (mode !== 'constant') unsupported(node, `Pad mode '${mode}' is not differentiated`, "only mode 'constant' is supported; reflect/edge padding would need a scatter rule");
-  const padsConst = getAttr(node, 'pads') ? attrInts(node, 'pads') : node.input[1] ? (graph.constant(node.input[1]) ? constNumbers(graph.constant(node.input[1])!) : undefined) : undefined;
+  const padsC = !getAttr(node, 'pads') && node.input[1] ? graph.constant(node.input[1]) : undefined;
+  const padsConst = getAttr(node, 'pads') ? attrInts(node, 'pads') : padsC ? integers(node, padsC, 'pads') : undefined;
   if (!padsConst) unsupported(node, 'pads are computed at run time', 'export with constant pads');
   const axesC = node.input[3] ? graph.constant(node.input[3]) : undefined;
   const half = padsConst.length / 2;
-  const axes = axesC ? constNumbers(axesC) : Array.from({ length: half }, (_, i) => i);
+  const axes = axesC ? integers(node, axesC, 'axes') : Array.from({ length: half }, (_, i) => i);
   if (padsConst.some((p) => p < 0)) unsupported(node, 'negative pads (cropping) are not differentiated');
   const starts = padsConst.slice(0, half);
   const ends = padsConst.slice(half).map((p) => (p === 0 ? Number.MAX_SAFE_INTEGER : -p));
@@ -101,7 +102,14 @@ function reduceAxes(ctx: VjpContext, node: Parameters<Vjp>[1]): number[] | undef
   const a = attrInts(node, 'axes');
   if (a) return a;
   const c = node.input[1] ? ctx.g.constant(node.input[1]) : undefined;
-  return c ? constNumbers(c) : undefined;
+  return c ? integers(node, c, 'axes') : undefined;
+}
+
+/** A constant input ONNX requires to hold integers; anything else makes the model invalid. */
+function integers(node: Parameters<Vjp>[1], c: Parameters<typeof constInts>[0], what: string): number[] {
+  const v = constInts(c);
+  if (!v) unsupported(node, `its ${what} input is not an integer tensor (element type ${c.dataType})`, 'the model is invalid ONNX; export it again');
+  return v;
 }
 
 const reduceSumMean: Vjp = (ctx, node, [g]) => {

@@ -153,6 +153,9 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   const app = Fastify({ bodyLimit: maxUploadBytes, logger: options.logger ?? false, forceCloseConnections: true, ajv: { customOptions: { allowUnionTypes: true } } });
   const auth = new Authenticator(options.tokens ?? []);
 
+  // The API takes JSON and raw ONNX bytes only. Fastify's built-in text/plain parser would hand a string to JSON
+  // routes, whose validation then answered 400; without it any other media type is 415, as the API documents.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req.url.split('?')[0]);
@@ -222,6 +225,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
       await jobs.stop();
       await app.close();
       await queue?.close();
+      await models.close();
       await store.close();
     },
   };

@@ -67,6 +67,14 @@ interface FastifyLikeError {
   message: string;
 }
 
+/**
+ * An unexpected error's message with absolute file paths (the data directory, scratch files of uploads) replaced:
+ * they describe the server, not the request, and are not the client's to see. The server's log keeps the original.
+ */
+export function withoutPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`:,()\\/]+){2,}[\\/]?/g, '<path>');
+}
+
 export function toProblem(err: unknown, instance?: string): Problem {
   const base = (status: number, slug: string, title: string, detail: string, extra: Partial<Problem> = {}): Problem => ({
     type: TYPE_BASE + slug,
@@ -107,5 +115,5 @@ export function toProblem(err: unknown, instance?: string): Problem {
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return base(415, 'unsupported-media-type', 'Unsupported media type', fe.message);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return base(fe.statusCode, 'bad-request', 'Bad request', fe.message);
   }
-  return base(500, 'internal', 'Internal error', `an unexpected error occurred: ${(err as Error)?.message ?? String(err)}`, { hint: 'this is a bug in xsys; the server keeps running' });
+  return base(500, 'internal', 'Internal error', `an unexpected error occurred: ${withoutPaths((err as Error)?.message ?? String(err))}`, { hint: 'this is a bug in xsys; the server keeps running' });
 }

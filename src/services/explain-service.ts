@@ -5,9 +5,9 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, XsysError } from '../errors.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { defaultCamLayer, explain } from '../methods/explain.js';
@@ -57,6 +57,12 @@ export function toNhwc(data: Float32Array, shape: readonly number[]): Tensor {
   const out = new Float32Array(data.length);
   for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = data[k * h * w + p]!;
   return { data: out, dims: [1, h, w, c] };
+}
+
+/** The error with a private scratch path (and its directory) replaced by the name the client knows. */
+function withoutPath(e: XsysError, path: string, name: string): XsysError {
+  e.message = e.message.split(path).join(name).split(dirname(path)).join('(upload)');
+  return e;
 }
 
 function decodeBase64(what: string, text: string): Uint8Array {
@@ -176,6 +182,7 @@ export class ExplainService {
       const a = parseNpy(decodeBase64('input.npy', spec.npy), 'input.npy');
       const rank = mx.inputShape?.length;
       const dims = rank !== undefined && a.shape.length === rank - 1 ? [1, ...a.shape] : a.shape;
+      if (dims.length === 0) throw new InvalidArgumentError('input.npy', 'holds a single number (shape []), not a sample', `send one sample with its batch axis${mx.inputShape ? `, shape [${mx.inputShape.map((d) => (typeof d === 'number' ? d : 1)).join(', ')}]` : ''}`);
       if (dims[0] !== 1) throw new InvalidArgumentError('input.npy', `holds a batch of ${dims[0]}; send one sample per request`, 'explain datasets with a job (POST /api/jobs)');
       tensor = { data: toFloat32(a), dims };
       source = { kind: 'npy' };
@@ -187,7 +194,10 @@ export class ExplainService {
       try {
         const path = join(dir, 'input.png');
         await writeFile(path, bytes);
-        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std, channelOrder: pre.channelOrder });
+        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std, channelOrder: pre.channelOrder }).catch((e: unknown) => {
+          // The scratch path is the server's business: errors name the upload as the client sent it.
+          throw e instanceof XsysError ? withoutPath(e, path, 'input.png') : e;
+        });
         tensor = pre.layout === 'nhwc' ? toNhwc(img.tensor, img.shape) : { data: img.tensor, dims: [...img.shape] };
         displaySha256 = await this.store.artefacts.put(await encodePng(img.display), PNG);
       } finally {

@@ -3,11 +3,13 @@
  * bytes uploaded concurrently become one record), describing them, and keeping one prepared ModelExplainer per model
  * so compiled explainers and ONNX Runtime sessions are reused across requests.
  */
-import { inspectModel, type Inspection } from '../compiler/inspect.js';
+import type { Inspection } from '../compiler/inspect.js';
 import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
+import { checkModelOffThread, compileOffThread, inspectOffThread } from './offload.js';
+import { workerRuntime } from '../runtime/worker-runtime.js';
 import { MultiInputExplainer } from '../methods/multi-input.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
@@ -55,6 +57,9 @@ export class ModelService {
   private readonly explainers = new Map<string, Promise<ModelExplainer>>();
   private readonly feedExplainers = new Map<string, Promise<MultiInputExplainer>>();
   private readonly inflight = new Map<string, Promise<{ record: ModelRecord; created: boolean }>>();
+  private readonly inspections = new Map<string, Promise<Inspection>>();
+  /** ONNX Runtime in a worker thread: loading a compiled explainer and running it never stall the event loop. */
+  private readonly runtime: ReturnType<typeof workerRuntime>;
 
   constructor(
     private readonly store: Store,
@@ -62,7 +67,14 @@ export class ModelService {
     private readonly maxLoaded = 8,
     /** ONNX Runtime intra-op threads per run (undefined: ORT's default, all cores). */
     private readonly threads?: number,
-  ) {}
+  ) {
+    this.runtime = workerRuntime(threads);
+  }
+
+  /** Ends the ONNX Runtime worker thread (server shutdown). */
+  close(): Promise<void> {
+    return this.runtime.close();
+  }
 
   /** Validates and stores ONNX bytes. `created` is false when a model with these bytes already exists. */
   register(bytes: Uint8Array, name: string, preprocess?: Preprocess): Promise<{ record: ModelRecord; created: boolean }> {
@@ -80,21 +92,17 @@ export class ModelService {
   private async registerOnce(id: string, bytes: Uint8Array, name: string, preprocess?: Preprocess): Promise<{ record: ModelRecord; created: boolean }> {
     const existing = await this.store.models.get(id);
     if (existing) return { record: existing, created: false };
-    const model = parseModel(bytes, name);
     let info: Inspection;
     try {
-      // The compiler's own analysis: canonicalisation, shape inference, rule assignment. A model it cannot analyse
-      // cannot be explained, so it is refused before anything is stored.
-      info = inspectModel(model, DEFAULT_COMPOSITE, {});
-      await ModelExplainer.load(model).catch(async (err: unknown) => {
-        // Token (text) models and models with several inputs: explained through their named feeds instead.
-        const mi = await MultiInputExplainer.load(model).catch(() => undefined);
-        if (!mi || (!mi.embeddings.length && !mi.inputs.some((i) => i.dtype === 'float32'))) throw err;
-      });
+      // In a worker thread (a huge or slow model must not stall the server): the reader's checks, the compiler's own
+      // analysis (canonicalisation, shape inference, rule assignment), what explaining needs, and an ONNX Runtime
+      // session. A model any of them refuses cannot be explained, so it is refused before anything is stored.
+      info = await checkModelOffThread(bytes, name);
     } catch (err) {
       if (err instanceof XsysError) throw err;
       throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'the model may use an operator or structure xsys does not support; the command line (xsys inspect) lists what it finds');
     }
+    this.inspections.set(`${id}|${DEFAULT_COMPOSITE}`, Promise.resolve(info));
     const inputs = specs(info.inputs);
     const record: ModelRecord = {
       id,
@@ -125,8 +133,7 @@ export class ModelService {
 
   async detail(id: string, composite = DEFAULT_COMPOSITE): Promise<ModelDetail> {
     const record = await this.get(id);
-    // From the bytes, not the image explainer: text and multi-input models are described too.
-    const info = inspectModel(parseModel(await this.bytes(id), record.name), checkComposite(composite), {});
+    const info = await this.inspection(id, checkComposite(composite));
     return {
       ...record,
       opHistogram: info.ops,
@@ -134,6 +141,19 @@ export class ModelService {
       nodes: info.units.map((u) => ({ name: u.name, opType: u.op, rule: u.rule })),
       unsupported: info.unsupported.map((u) => ({ node: u.node, opType: u.op, hint: u.hint })),
     };
+  }
+
+  /** The compiler's inspection of a stored model under a composite, computed in a worker thread once and kept. */
+  private inspection(id: string, composite: string): Promise<Inspection> {
+    const key = `${id}|${composite}`;
+    let p = this.inspections.get(key);
+    if (!p) {
+      p = this.bytes(id).then((b) => inspectOffThread(b, id, composite));
+      this.inspections.set(key, p);
+      p.catch(() => this.inspections.delete(key));
+      while (this.inspections.size > 8 * this.maxLoaded) this.inspections.delete(this.inspections.keys().next().value!);
+    }
+    return p;
   }
 
   /** The prepared explainer of a model (loaded on first use, least recently used ones are dropped). */
@@ -144,7 +164,8 @@ export class ModelService {
       this.explainers.set(id, p);
       return p;
     }
-    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), { threads: this.threads }));
+    // Explainers are compiled in a worker thread from the stored bytes (the model's first compile may take seconds).
+    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), { runtime: this.runtime, compile: (_model, options) => compileOffThread(b, id, options) }));
     this.explainers.set(id, p);
     p.catch(() => this.explainers.delete(id));
     while (this.explainers.size > this.maxLoaded) this.explainers.delete(this.explainers.keys().next().value!);
@@ -172,6 +193,7 @@ export class ModelService {
   async delete(id: string): Promise<void> {
     if (!(await this.store.models.delete(id))) throw notFound(`no model with id ${id}`);
     this.explainers.delete(id);
+    for (const k of [...this.inspections.keys()]) if (k.startsWith(`${id}|`)) this.inspections.delete(k);
     this.feedExplainers.delete(id);
   }
 }

@@ -159,9 +159,11 @@ function mutateStructure(m: ModelProto, r: Rng): void {
       break;
     default: // float data poisoned
       if (t && t.dataType === 1 && t.rawData.length >= 4) {
-        const f = new Float32Array(t.rawData.slice().buffer);
+        // Raw data an earlier mutation cut to a length that is no multiple of 4: poison its whole floats only.
+        const raw = t.rawData.slice();
+        const f = new Float32Array(raw.buffer, 0, raw.length >> 2);
         f[int(r, f.length)] = pick(r, [Number.NaN, Number.POSITIVE_INFINITY, -0, 3e38]);
-        t.rawData = new Uint8Array(f.buffer);
+        t.rawData = raw;
       }
   }
 }

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError, LimitExceededError } from '../../src/errors.js';
-import { checkMethodParams, checkValue, checkWork, evaluationsOf, limitKeys, maxOf, METHOD_LIMITS, parseLimitOverrides } from '../../src/methods/limits.js';
+import { METHODS } from '../../src/methods/registry.js';
+import { bounds, checkMethodParams, checkValue, checkWork, evaluationsOf, limitKeys, maxOf, METHOD_LIMITS, parseLimitOverrides } from '../../src/methods/limits.js';
 
 describe('method and input limits', () => {
   it('is plain data: method → param → {min, max, description}', () => {
@@ -10,6 +11,20 @@ describe('method and input limits', () => {
     expect(METHOD_LIMITS.smoothgrad!.samples!.max).toBe(256);
     for (const params of Object.values(METHOD_LIMITS)) for (const l of Object.values(params)) expect(l.min).toBeLessThanOrEqual(l.max);
     expect(limitKeys().map((k) => k.key)).toEqual(expect.arrayContaining(['input.elements', 'input.batch', 'input.evaluations', 'occlusion.window', 'lrp.epsilon']));
+  });
+
+  it("the method registry's parameter specs take their bounds from this table (one source)", () => {
+    let checked = 0;
+    for (const m of METHODS) {
+      for (const p of m.params) {
+        const l = METHOD_LIMITS[m.name]?.[p.name];
+        if (!l) continue;
+        expect({ param: `${m.name}.${p.name}`, min: p.min, max: p.max }).toEqual({ param: `${m.name}.${p.name}`, min: l.min, max: l.max });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
+    expect(() => bounds('occlusion', 'no-such')).toThrow(/no limit declared/);
   });
 
   it('invalid values are errors, not clamps; values over a maximum are LimitExceededErrors', () => {

@@ -154,7 +154,7 @@ describe('xsys serve governance', () => {
     let err = '';
     second.stderr.on('data', (b: Buffer) => (err += b.toString()));
     expect(await new Promise((r) => second.once('exit', r))).toBe(2);
-    expect(err).toContain(`another xsys serve (pid ${first.child.pid}) is using the data directory`);
+    expect(err).toContain(`is locked by process ${first.child.pid}`);
     // A port in use is a clear error too, and the failed server leaves no lock behind.
     const other = join(tmp, 'other');
     const busy = spawn(process.execPath, ['bin/xsys.js', 'serve', '--port', new URL(first.url).port, '--data-dir', other, '--no-example']);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { FileFormatError, InputDataError, InvalidArgumentError, RuntimeFailure, UnsupportedNodeError, XsysError } from '../../src/errors.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import { INTERRUPTED, JobRunner } from '../../src/jobs/runner.js';
+import { INTERRUPTED, JobRunner, type JobEvent } from '../../src/jobs/runner.js';
 import type { JobHandler } from '../../src/jobs/types.js';
 import { isLoopback, parseTokens } from '../../src/server/auth.js';
 import { DatasetRegistry, renderSample } from '../../src/services/datasets.js';
@@ -157,32 +157,45 @@ describe('JobRunner', () => {
 });
 
 describe('JobRunner when the store fails', () => {
-  it('does not crash the process when recording a job outcome fails; the job stays running for the next start', async () => {
+  it('a job whose writes fail (full disk) fails with the reason; subscribers get the terminal event even while the store refuses to record it, and the stored state follows once space is back', async () => {
     const store = SqliteStore.open({ dir: join(tmp, 'jobs-fail') });
-    const runner = new JobRunner(store);
-    let failUpdates = false;
+    const runner = new JobRunner(store, { recordRetryMs: 20 });
+    let full = false;
     const realUpdate = store.jobs.update;
     (store.jobs as { update: typeof realUpdate }).update = async (id, patch) => {
-      if (failUpdates && patch.state) throw new StoreError('full', 'disk full');
+      if (full) throw new StoreError('full', "cannot store job: no space left on the data directory's disk");
       return realUpdate(id, patch);
     };
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    runner.register({ kind: 'wait', description: '', paramsSchema: {}, resumable: true, prepare: async (p) => ({ params: p, total: 1 }), run: async () => gate });
+    // The job writes progress after the gate: with the disk full, that write fails the job.
+    runner.register({ kind: 'wait', description: '', paramsSchema: {}, resumable: true, prepare: async (p) => ({ params: p, total: 1 }), run: async (ctx) => gate.then(() => ctx.progress(1, 1)) });
     const job = await runner.submit('wait', {});
     for (let i = 0; i < 100 && (await store.jobs.get(job.id))!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
-    failUpdates = true;
+    const events: JobEvent[] = [];
+    const terminal = new Promise<void>((resolve) => runner.subscribe(job.id, (e) => (events.push(e), e.event === 'failed' && resolve())));
+    full = true;
     const written: string[] = [];
     const origWrite = process.stderr.write.bind(process.stderr);
     (process.stderr as { write: unknown }).write = (s: string) => (written.push(String(s)), true);
     try {
       release();
-      await runner.stop();
+      await terminal;
     } finally {
       (process.stderr as { write: unknown }).write = origWrite;
     }
-    expect(written.join('')).toContain(`could not record the outcome of job ${job.id}: disk full`);
+    expect(events.at(-1)).toMatchObject({ event: 'failed', job: { id: job.id, state: 'failed', error: expect.stringMatching(/no space left/) } });
+    expect(written.join('')).toContain(`could not record the outcome of job ${job.id}`);
+    // Still refused: the store keeps 'running' for now; space back: the failure is written.
     expect((await store.jobs.get(job.id))!.state).toBe('running');
+    full = false;
+    let stored = (await store.jobs.get(job.id))!;
+    for (let i = 0; i < 200 && stored.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      stored = (await store.jobs.get(job.id))!;
+    }
+    expect(stored).toMatchObject({ state: 'failed', error: expect.stringMatching(/no space left/) });
+    await runner.stop();
     await store.close();
   });
 });
