@@ -17,7 +17,7 @@ import { knn } from '../src/strategies/knn.js';
 import { spectralClustering } from '../src/strategies/spectral.js';
 import { embed2d } from '../src/strategies/embed.js';
 import { fitClassPrototypes } from '../src/strategies/pcx.js';
-import { gaussian, mulberry32 } from '../src/methods/random.js';
+import { gaussian, mulberry32 } from '../src/seeded-random.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, json: { type: 'string', default: 'bench/strategies-results.json' } } });
 const runs = Number(values.runs);

@@ -27,15 +27,16 @@ export * from './errors.js';
 // Evaluation metrics (Quantus v0.6 definitions): registry, contract, ONNX weight randomisation, conformance.
 export { METRICS, METRIC_NAMES, getMetric, metricsIn } from './metrics/index.js';
 export type { Metric, MetricInput, MetricContext, MetricResult, MetricParams, MetricCategory, ScoreDirection, ScoreFn, ExplainFn, ModelHandle } from './metrics/types.js';
-export { parameterisedLayers, randomiseLayers } from './metrics/randomisation/weights.js';
-export { compensateInputShift } from './metrics/axiomatic/input-shift.js';
+export { parameterisedLayers, randomiseLayers } from './weight-surgery/randomise-layers.js';
+export { compensateInputShift } from './weight-surgery/input-shift.js';
 export { runMetricsConformance, isMetricsManifest } from './conformance/metrics.js';
 // Evaluation (issue 4): datasets, ORT-backed metric runner, MetaQuantus meta-evaluation, reports.
 export { loadDataset, type Dataset, type DatasetOptions } from './data/dataset.js';
 export { parseIdx, readIdx } from './data/idx.js';
 export { OrtModel } from './evaluation/ort-model.js';
-export { parseMethodList, parseMethodSpec, type MethodSpec } from './evaluation/methods.js';
-export { perturbWeights, type WeightNoise } from './evaluation/perturb-weights.js';
+export { parseMethodList, parseMethodSpec, type LabelledMethod } from './evaluation/methods.js';
+export type { MethodSpec } from './methods/types.js';
+export { perturbWeights, type WeightNoise } from './weight-surgery/perturb-weights.js';
 export { runEvaluation, type EvaluationOptions, type EvaluationResult } from './evaluation/evaluate.js';
 export { ortMetaSubject } from './evaluation/meta-subject.js';
 export { runMetaEvaluation, METAQUANTUS_TESTS, METAQUANTUS_DEFAULTS, type MetaEvaluationResult, type MetaTest } from './metrics/meta/run.js';

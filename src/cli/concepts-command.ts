@@ -22,6 +22,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { MAX_K, type ReferenceSpec, type ReferenceState, type SampleSource } from '../concepts/references.js';
 import { parseNumberList, parseParams, collect } from './options.js';
 import { ProgressBar } from './progress.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
 
@@ -122,7 +123,7 @@ export function registerConcepts(program: Command, run: Run): void {
       .option('-t, --target <class|pred>', "class explained or 'pred'", 'pred')
       .option('-n, --top <n>', 'concepts shown', '6')
       .option('--lower <tensor>', 'also split each concept into sub-concepts of this lower layer')
-      .option('-c, --composite <name>', 'LRP composite', 'epsilon-plus-flat')
+      .option('-c, --composite <name>', 'LRP composite', DEFAULT_COMPOSITE)
       .option('-p, --param <k=v>', 'composite parameter, repeatable', collect)
       .option('-r, --references <file>', 'reference samples (from `xsys concepts build`) to show cropped per concept')
       .option('-d, --dataset <path>', 'the dataset the references were built on (for the crops)')
@@ -186,7 +187,7 @@ export function registerConcepts(program: Command, run: Run): void {
       .requiredOption('-l, --layers <tensors>', 'comma-separated layers (see `xsys concepts layers`)')
       .requiredOption('-o, --out <file>', 'references JSON (resumed when it exists)')
       .option('-k, --k <n>', `reference samples per channel (≤ ${MAX_K})`, '8')
-      .option('-c, --composite <name>', 'LRP composite', 'epsilon-plus-flat')
+      .option('-c, --composite <name>', 'LRP composite', DEFAULT_COMPOSITE)
       .option('--targets <prediction|label>', "relevance for each sample's predicted class or its label", 'prediction')
       .option('--batch <n>', 'samples per ONNX Runtime run', '32')
       .option('--no-abs-norm', "keep raw per-channel values (default: divided by the sample's Σ|value|, as zennit-crp)")

@@ -12,6 +12,7 @@ import { METAQUANTUS_DEFAULTS, METAQUANTUS_TESTS, runMetaEvaluation, type MetaEv
 import { evaluationTable, metaTable, toJson } from '../evaluation/report/tables.js';
 import { writeEvaluation, writeMetaEvaluation } from '../evaluation/report/write.js';
 import { METHOD_NAMES } from '../methods/types.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { collect, parseNumberList } from './options.js';
 import { ProgressBar } from './progress.js';
 
@@ -104,7 +105,7 @@ function addCommon(cmd: Command): Command {
   return cmd
     .argument('<model>', 'ONNX classifier (one float input, class scores as output)')
     .argument('<data>', '.npy array [n, ...], MNIST-style IDX images (e.g. t10k-images-idx3-ubyte), or a folder of images (flat, or one sub-folder per class)')
-    .option('--methods <list>', `explanation methods, comma-separated: name[:composite][(k=v,...)]; methods: ${METHOD_NAMES.join(', ')}`, 'lrp:epsilon-plus-flat,gradient,gradient-x-input,integrated-gradients')
+    .option('--methods <list>', `explanation methods, comma-separated: name[:composite][(k=v,...)]; methods: ${METHOD_NAMES.join(', ')}`, `lrp:${DEFAULT_COMPOSITE},gradient,gradient-x-input,integrated-gradients`)
     .requiredOption('--metrics <list>', `metrics, comma-separated: ${METRIC_NAMES.join(', ')}`)
     .option('--metric-param <metric.k=v>', 'metric parameter, repeatable (e.g. pixel-flipping.featuresInStep=28; Quantus snake_case names work too)', collect)
     .option('--labels <file>', 'labels (.npy, .json or IDX); IDX images find their *-labels-idx1-ubyte sibling themselves')

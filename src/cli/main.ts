@@ -8,7 +8,7 @@ import { runCrpConformance } from '../conformance/crp.js';
 import { runCrpReferencesConformance } from '../conformance/crp-references.js';
 import { compileExplainer } from '../compiler/compile.js';
 import { readModel } from '../onnx/file.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { resolveComposite } from '../composites/file.js';
 import { registerExplain } from './explain-command.js';
 import { registerEvaluate } from './evaluate-command.js';
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<model>', 'ONNX model file')
     .requiredOption('-o, --output <file>', 'where to write the explainer .onnx')
     .option('-m, --method <lrp|gradient>', 'backward pass kind', 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, 'epsilon-plus-flat')
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, DEFAULT_COMPOSITE)
     .option('-p, --param <k=v>', 'composite parameter, repeatable', collect)
     .option('--seed-mode <logit|direct>', "how xsys_seed becomes the output relevance: 'logit' (seed × scores, LRP default) or 'direct'")
     .option('--relevance-at <tensor>', 'also output the relevance at this intermediate tensor, repeatable', collect)
@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('inspect')
     .description('show inputs, outputs, op histogram, canonicalisation, the rule every node gets under a composite, and unsupported nodes')
     .argument('<model>', 'ONNX model file')
-    .option('-c, --composite <name|file.json>', 'composite whose rule assignment to show', 'epsilon-plus-flat')
+    .option('-c, --composite <name|file.json>', 'composite whose rule assignment to show', DEFAULT_COMPOSITE)
     .option('-p, --param <k=v>', 'composite parameter, repeatable', collect)
     .option('--json', 'print as JSON')
     .action((model: string, flags: { composite: string; param?: string[]; json?: boolean }) =>

@@ -22,6 +22,7 @@ import { subset } from '../strategies/points.js';
 import { spray } from '../strategies/spray.js';
 import { tcav } from '../strategies/tcav.js';
 import { parseNumberList } from './options.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 interface DataFlags {
   labels?: string;
@@ -165,7 +166,7 @@ export function registerStrategies(program: Command, run: Run): void {
           model: { file: model, sha256: await modelId(model) },
           data: { source: ds.source, class: cls, selectedBy: by, samples: n },
           method,
-          composite: method === 'lrp' ? flags.composite ?? 'epsilon-plus-flat' : undefined,
+          composite: method === 'lrp' ? flags.composite ?? DEFAULT_COMPOSITE : undefined,
           suggestedClusters: result.suggestedClusters,
           eigenvalues: result.eigenvalues,
           eigengaps: result.eigengaps,

@@ -4,7 +4,7 @@ import { makeNode } from '../onnx/attributes.js';
 import type { Dim } from '../ir/shapes.js';
 import { serializeModel } from '../onnx/model.js';
 import type { CanonReport } from '../canonicalize/index.js';
-import { namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
+import { namedComposite, type Composite, type RuleAssignment, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { emitBackward } from './backward.js';
 import type { MaxPoolRouting } from '../ops/context.js';
@@ -63,8 +63,11 @@ export interface CompiledExplainer {
    * Σ_hidden(embedding ⊙ gradient) (gradient, Gradient × Input composites) or Σ_hidden(relevance) (relevance LRP).
    */
   token?: TokenEmbedding & { relevanceName: string };
-  /** What the attributions are: relevance (LRP) or gradient (method 'gradient'). */
-  form: PropagationForm;
+  /**
+   * What the attributions are: relevance (any LRP composite — a Gradient × Input composite's product is relevance
+   * too) or a gradient (method 'gradient'). Not the propagation form, which is the composite's `form`.
+   */
+  attributionKind: AttributionKind;
   /** All graph outputs in order. */
   outputNames: string[];
   compileMs: number;
@@ -76,6 +79,9 @@ export interface CompiledExplainer {
   bytes(): Uint8Array;
 }
 
+/** What a compiled explainer's attributions are. */
+export type AttributionKind = 'relevance' | 'gradient';
+
 export const SEED_NAME = 'xsys_seed';
 
 /**
@@ -86,7 +92,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   const t0 = performance.now();
   let composite: Composite | undefined;
   if (options.method === 'lrp') {
-    composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
+    composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? DEFAULT_COMPOSITE, options.params);
   } else if (options.composite !== undefined) {
     throw new InvalidArgumentError('--composite', `composites apply to method 'lrp' only, not '${options.method}'`);
   }
@@ -94,6 +100,8 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   const { g, canon, info, explained, token, sources, active, needed, units, assignments } = plan;
   const proto = g.model;
   const inputNames = plan.floatInputs;
+  // How relevance propagates: the composite's form (relevance, or a modified gradient for Gradient × Input
+  // composites); the plain gradient is a gradient.
   const form: PropagationForm = composite ? composite.form ?? 'relevance' : 'gradient';
 
   const forwardNodes = new Set(g.proto.node);
@@ -150,7 +158,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
     attributionNames,
     relevanceAtNames,
     token: tokenOut,
-    form: options.method === 'lrp' ? 'relevance' : 'gradient',
+    attributionKind: options.method === 'lrp' ? 'relevance' : 'gradient',
     outputNames: g.outputs.map((o) => o.name),
     compileMs,
     reports: canon.reports,

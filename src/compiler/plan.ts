@@ -28,6 +28,8 @@ export interface PlanOptions {
   relevanceAt?: readonly string[];
   /** The LRP composite whose rules are assigned to the units; none for the plain gradient. */
   composite?: Composite;
+  /** Relevance starts at the float inputs only, never at a token embedding (CRP conditions one float input). */
+  floatSourcesOnly?: boolean;
   /**
    * Throw when nothing can be explained (no float input and no token embedding, or scores that do not depend on
    * them). The compiler needs that; `inspect` reports such a model instead of refusing it. Default true.
@@ -75,7 +77,7 @@ export function planCompilation(model: ModelProto | Uint8Array, options: PlanOpt
   const floatInputs = g.inputs
     .filter((i) => (i.type?.value.case === 'tensorType' ? i.type.value.value.elemType : 0) === 1)
     .map((i) => i.name);
-  const token = pickTokenEmbedding(findTokenEmbeddings(g, info), options.tokenInput);
+  const token = options.floatSourcesOnly ? undefined : pickTokenEmbedding(findTokenEmbeddings(g, info), options.tokenInput);
   const strict = options.requireExplainable ?? true;
   if (strict && floatInputs.length === 0 && !token) {
     throw new XsysError(`the model has neither a float32 input nor a token-embedding lookup (inputs: ${g.inputs.map((i) => i.name).join(', ') || 'none'})`, { hint: 'attributions are computed for float inputs; for token models, relevance is read at the output of the Gather that looks up the token ids in a constant embedding table', exitCode: 3 });

@@ -1,17 +1,15 @@
 import { create } from '@bufbuild/protobuf';
 import { ValueInfoProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { makeNode } from '../onnx/attributes.js';
-import { cloneModel, parseModel, serializeModel } from '../onnx/model.js';
+import { serializeModel } from '../onnx/model.js';
 import { Graph } from '../ir/graph.js';
 import type { Dim, ValueInfo } from '../ir/shapes.js';
-import { canonicalize, resolveExplainedOutput } from '../canonicalize/index.js';
-import { assignRules, namedComposite, type Composite } from '../composites/index.js';
+import { namedComposite, type Composite, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
-import { activeTensors, neededTensors } from '../compiler/analysis.js';
+import { neededTensors } from '../compiler/analysis.js';
 import { emitBackward, type BackwardPlan } from '../compiler/backward.js';
 import { Emitter } from '../ir/emitter.js';
-import { upgradeOpset } from '../compiler/opset.js';
-import { buildUnits } from '../compiler/units.js';
+import { planCompilation } from '../compiler/plan.js';
 import { placeSeedIndependentNodes } from '../compiler/schedule.js';
 import { SEED_NAME } from '../compiler/compile.js';
 
@@ -85,17 +83,13 @@ export function compileCrp(model: ModelProto | Uint8Array, options: CrpCompileOp
   const record = [...(options.record ?? [])];
   if (conditioned.length === 0) throw new InvalidArgumentError('conditions', 'at least one conditioned tensor is needed');
   if (new Set(conditioned).size !== conditioned.length) throw new InvalidArgumentError('conditions', 'a tensor is conditioned twice');
-  const proto = model instanceof Uint8Array ? parseModel(model) : cloneModel(model);
-  const g = new Graph(proto);
-  upgradeOpset(g);
-  const canon = canonicalize(g);
-  const info = canon.info;
-  const explained = resolveExplainedOutput(g, options.output);
-  const floatInputs = g.inputs.filter((i) => i.type?.value.case === 'tensorType' && i.type.value.value.elemType === 1);
-  if (floatInputs.length !== 1) throw new XsysError(`CRP needs a model with exactly one float32 input; this one has ${floatInputs.length}`, { exitCode: 3 });
-  const inputName = floatInputs[0]!.name;
-  const active = activeTensors(g, info, [inputName]);
-  const needed = neededTensors(g, active, [explained.scores]);
+  // The compiler's front half, shared with compileExplainer and inspect: the same canonical graph, units and rules.
+  const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? DEFAULT_COMPOSITE, options.params);
+  const front = planCompilation(model, { output: options.output, composite, floatSourcesOnly: true, requireExplainable: false });
+  const { g, info, explained, active, needed, units, assignments: rules } = front;
+  const proto = g.model;
+  if (front.floatInputs.length !== 1) throw new XsysError(`CRP needs a model with exactly one float32 input; this one has ${front.floatInputs.length}`, { exitCode: 3 });
+  const inputName = front.floatInputs[0]!;
   for (const t of [...conditioned, ...record]) {
     if (!g.producer(t)) throw new InvalidArgumentError('conditions', `no tensor named '${t}' in the model`, 'use `xsys inspect` or `xsys concepts layers` to list tensor names (condition on a node output, not a weight)');
     if (!needed.has(t)) throw new InvalidArgumentError('conditions', `the explained output '${explained.scores}' does not depend on '${t}'`);
@@ -115,11 +109,7 @@ export function compileCrp(model: ModelProto | Uint8Array, options: CrpCompileOp
   const channelsOf: Record<string, number> = {};
   for (const t of [...conditioned, ...record]) channelsOf[t] = channelCount(info, t);
 
-  const units = buildUnits(g, canon.regions, canon.norms);
-  const composite = typeof options.composite === 'object' ? options.composite : namedComposite(options.composite ?? 'epsilon-plus-flat', options.params);
   const form = composite.form ?? 'relevance';
-  const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
-  const rules = assignRules(composite, units.filter((u) => needed.has(u.output)), firstLinear);
 
   const forwardNodes = new Set(g.proto.node);
   const em = new Emitter(g);

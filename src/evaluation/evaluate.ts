@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { getMetric } from '../metrics/index.js';
 import type { Metric, MetricParams, ScoreDirection } from '../metrics/types.js';
 import type { Dataset } from '../data/dataset.js';
-import type { MethodSpec } from './methods.js';
+import type { LabelledMethod } from './methods.js';
 import { OrtModel, OrtTimer } from './ort-model.js';
 
 export interface MetricRequest {
@@ -21,7 +21,7 @@ export interface MetricRequest {
 export interface EvaluationOptions {
   model: string | ModelProto | OrtModel;
   data: Dataset;
-  methods: readonly MethodSpec[];
+  methods: readonly LabelledMethod[];
   metrics: readonly MetricRequest[];
   /** Explain the predicted class ('pred', default, as MetaQuantus) or the label ('label'). */
   target?: 'pred' | 'label';

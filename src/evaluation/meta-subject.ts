@@ -1,13 +1,13 @@
 /** The meta-evaluation's MetaSubject on ONNX Runtime: one OrtModel and a list of explanation methods. */
 import type { MetaSubject } from '../metrics/meta/run.js';
-import type { MethodSpec } from './methods.js';
+import type { LabelledMethod } from './methods.js';
 import type { OrtModel } from './ort-model.js';
 
 /**
  * Noisy copies are warmed (explainers compiled, sessions created) as soon as they exist, once the subject has seen
  * an input shape, so the time of the meta-evaluation splits cleanly into setup and ORT runs.
  */
-export function ortMetaSubject(model: OrtModel, methods: readonly MethodSpec[], sampleShape?: readonly number[]): MetaSubject {
+export function ortMetaSubject(model: OrtModel, methods: readonly LabelledMethod[], sampleShape?: readonly number[]): MetaSubject {
   const explainers = methods.map((m) => model.explainFn(m));
   let shape = sampleShape;
   return {

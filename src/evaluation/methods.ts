@@ -3,14 +3,14 @@
  * `lrp:epsilon-plus-flat,gradient,occlusion(window=4,stride=2),smoothgrad(samples=10)`.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
-import { METHOD_NAMES, type MethodName } from '../methods/types.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/types.js';
 
-export interface MethodSpec {
+/** A MethodSpec parsed and checked, with the spec as written as its label (evaluation reports name methods by it). */
+export interface LabelledMethod extends MethodSpec {
   /** The spec as written (used as the method's label in reports). */
   id: string;
   method: MethodName;
-  composite?: string;
   params: Record<string, number>;
 }
 
@@ -31,7 +31,7 @@ function splitTop(list: string): string[] {
   return out.map((s) => s.trim()).filter(Boolean);
 }
 
-export function parseMethodSpec(spec: string): MethodSpec {
+export function parseMethodSpec(spec: string): LabelledMethod {
   const m = /^([a-z-]+)(?::([\w./-]+))?(?:\((.*)\))?$/.exec(spec.trim());
   if (!m) throw new InvalidArgumentError('--methods', `'${spec}' is not of the form name[:composite][(k=v,...)]`, 'e.g. lrp:epsilon-plus-flat, gradient, occlusion(window=4)');
   const method = m[1] as MethodName;
@@ -44,14 +44,14 @@ export function parseMethodSpec(spec: string): MethodSpec {
     if (!kv || !Number.isFinite(v)) throw new InvalidArgumentError('--methods', `'${spec}': parameter '${item}' is not name=number`);
     params[kv[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   }
-  const composite = method === 'lrp' ? (m[2] ?? 'epsilon-plus-flat') : undefined;
+  const composite = method === 'lrp' ? (m[2] ?? DEFAULT_COMPOSITE) : undefined;
   if (composite && !COMPOSITE_NAMES.includes(composite) && !composite.endsWith('.json')) {
     throw new InvalidArgumentError('--methods', `unknown LRP composite '${composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`);
   }
   return { id: spec.trim(), method, composite, params };
 }
 
-export function parseMethodList(list: string): MethodSpec[] {
+export function parseMethodList(list: string): LabelledMethod[] {
   const specs = splitTop(list).map(parseMethodSpec);
   if (specs.length === 0) throw new InvalidArgumentError('--methods', 'no method given', `methods: ${METHOD_NAMES.join(', ')}`);
   const seen = new Set<string>();

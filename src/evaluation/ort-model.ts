@@ -11,10 +11,10 @@ import { ModelExplainer } from '../methods/explainer.js';
 import { explain } from '../methods/explain.js';
 import { readModel } from '../onnx/file.js';
 import type { ExplainFn, ModelHandle, ScoreFn } from '../metrics/types.js';
-import type { MethodSpec } from './methods.js';
-import { perturbWeights, type WeightNoise } from './perturb-weights.js';
-import { parameterisedLayers, randomiseLayers } from '../metrics/randomisation/weights.js';
-import { compensateInputShift } from '../metrics/axiomatic/input-shift.js';
+import type { LabelledMethod } from './methods.js';
+import { perturbWeights, type WeightNoise } from '../weight-surgery/perturb-weights.js';
+import { parameterisedLayers, randomiseLayers } from '../weight-surgery/randomise-layers.js';
+import { compensateInputShift } from '../weight-surgery/input-shift.js';
 
 /** Wall time spent inside ORT runs (and how many runs). */
 export class OrtTimer {
@@ -65,7 +65,7 @@ export class OrtModel {
    * Compiles the explainers of `specs` and creates their ORT sessions now (one explanation of a zero input of
    * `sampleShape` = [1, ...]), so that later explain() timings are runs, not compilation.
    */
-  async warm(specs: readonly MethodSpec[], sampleShape: readonly number[]): Promise<void> {
+  async warm(specs: readonly LabelledMethod[], sampleShape: readonly number[]): Promise<void> {
     const per = sampleShape.slice(1).reduce((a, b) => a * b, 1);
     await this.setupTimer.time(async () => {
       for (const spec of specs) {
@@ -136,7 +136,7 @@ export class OrtModel {
   }
 
   /** An ExplainFn for one method: attributions of the given targets, explained in chunks of batchSize. */
-  explainFn(spec: MethodSpec): ExplainFn {
+  explainFn(spec: LabelledMethod): ExplainFn {
     return async (x, shape, targets) => {
       const n = shape[0]!;
       const per = x.length / n;
@@ -162,7 +162,7 @@ export class OrtModel {
   }
 
   /** The metrics' ModelHandle for one explanation method. */
-  handle(spec: MethodSpec): ModelHandle {
+  handle(spec: LabelledMethod): ModelHandle {
     return {
       score: this.score,
       explain: this.explainFn(spec),

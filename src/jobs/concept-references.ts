@@ -6,7 +6,7 @@
  * shards computed by workers (concept-references-shards.ts).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { buildReferences } from '../concepts/store.js';
 import { MAX_K, MAX_LAYERS, type ReferenceSpec } from '../concepts/references.js';
 import { parseModel } from '../onnx/model.js';
@@ -44,7 +44,7 @@ export function conceptReferencesHandler(deps: ConceptReferencesDeps & { models:
       if (size === 0) throw new InvalidArgumentError('dataset', `dataset '${dataset}' is empty`);
       const layers = Array.isArray(raw.layers) ? raw.layers.map(String) : [];
       const k = raw.k === undefined ? 8 : Number(raw.k);
-      const composite = raw.composite === undefined ? 'epsilon-plus-flat' : String(raw.composite);
+      const composite = raw.composite === undefined ? DEFAULT_COMPOSITE : String(raw.composite);
       const targets = (raw.targets ?? 'prediction') as 'prediction' | 'label';
       if (targets === 'label' && !deps.datasets.summaryOf(dataset).labels) throw new InvalidArgumentError('targets', `dataset '${dataset}' has no labels; use 'prediction'`);
       const known = new Map((await deps.concepts.layers(modelId)).map((l) => [l.tensor, l]));

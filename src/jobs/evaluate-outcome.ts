@@ -7,24 +7,19 @@ import { InvalidArgumentError } from '../errors.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
 import type { Dataset } from '../data/dataset.js';
 import type { EvaluationResult, MetricRequest } from '../evaluation/evaluate.js';
-import { parseMethodSpec, type MethodSpec } from '../evaluation/methods.js';
+import { parseMethodSpec, type LabelledMethod } from '../evaluation/methods.js';
+import type { MethodSpec } from '../methods/types.js';
 import type { MetricParams } from '../metrics/types.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { ORT_VERSION, VERSION } from '../version.js';
-
-export interface EvaluateMethod {
-  method: string;
-  composite?: string;
-  params?: Record<string, number>;
-}
 
 export interface EvaluateParams extends Record<string, unknown> {
   modelId: string;
   dataset: string;
   /** The dataset's sample indices evaluated, in order (from `indices`, or 0 … limit−1). */
   indices: number[];
-  methods: EvaluateMethod[];
+  methods: MethodSpec[];
   metrics: string[];
   metricParams?: Record<string, MetricParams>;
   target: 'pred' | 'label';
@@ -49,7 +44,7 @@ export interface EvaluationOutcome extends Record<string, unknown> {
     indices: number[];
     samples: number;
     shape: number[];
-    methods: EvaluateMethod[];
+    methods: MethodSpec[];
     metrics: { name: string; params: Partial<MetricParams> }[];
     target: 'pred' | 'label';
     batchSize: number;
@@ -66,7 +61,7 @@ export interface EvaluationOutcome extends Record<string, unknown> {
 }
 
 /** The method's label and spec, as `xsys evaluate --methods` would parse it (same validation, same labels). */
-export function methodSpecOf(m: EvaluateMethod): MethodSpec {
+export function methodSpecOf(m: MethodSpec): LabelledMethod {
   if (m.composite !== undefined && !COMPOSITE_NAMES.includes(m.composite)) throw new InvalidArgumentError('methods', `unknown LRP composite '${m.composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}`);
   const params = Object.entries(m.params ?? {});
   for (const [k, v] of params) if (!/^[A-Za-z_][\w-]*$/.test(k) || !Number.isFinite(v)) throw new InvalidArgumentError('methods', `'${m.method}': parameter '${k}' must be a name with a finite number`);

@@ -8,12 +8,13 @@
  * samples are split into shards whose per-sample scores are merged; there a restart resumes from the stored shards.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { runEvaluation, resolveMetrics } from '../evaluation/evaluate.js';
 import { OrtModel } from '../evaluation/ort-model.js';
 import { METRIC_NAMES, getMetric } from '../metrics/index.js';
 import type { MetricParams } from '../metrics/types.js';
-import { datasetFromRegistry, methodSpecOf, metricRequests, outcomeOf, stageCount, stageLabels, stageTracker, type EvaluateMethod, type EvaluateParams } from './evaluate-outcome.js';
+import { datasetFromRegistry, methodSpecOf, metricRequests, outcomeOf, stageCount, stageLabels, stageTracker, type EvaluateParams } from './evaluate-outcome.js';
+import type { MethodSpec } from '../methods/types.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { parseModel } from '../onnx/model.js';
 import type { DatasetRegistry } from '../services/datasets.js';
@@ -31,7 +32,7 @@ const methodSchema = {
   required: ['method'],
   properties: {
     method: { type: 'string', enum: [...METHOD_NAMES] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP only (default epsilon-plus-flat)' },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP only (default ${DEFAULT_COMPOSITE})` },
     params: { type: 'object', additionalProperties: { type: 'number' } },
   },
   additionalProperties: false,
@@ -76,7 +77,7 @@ export function evaluateHandler(deps: EvaluateDeps): JobHandler<EvaluateParams> 
     async prepare(raw) {
       const { modelId, dataset, size } = await jobModelAndDataset(raw, deps);
       const indices = indicesOf(raw, size, dataset);
-      const methods = (raw.methods as EvaluateMethod[] | undefined) ?? [];
+      const methods = (raw.methods as MethodSpec[] | undefined) ?? [];
       if (!Array.isArray(methods) || methods.length === 0) throw new InvalidArgumentError('methods', 'no method given', `methods: ${METHOD_NAMES.join(', ')}`);
       const labels = new Set<string>();
       for (const m of methods) {

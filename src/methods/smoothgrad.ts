@@ -1,7 +1,7 @@
 /** SmoothGrad (Smilkov et al. 2017), as Zennit computes it: the gradient averaged over noisy copies of the input. */
 import { averagedGradients } from './averaged-gradients.js';
 import { defineMethod } from './define.js';
-import { gaussian, mulberry32 } from './random.js';
+import { gaussian, mulberry32 } from '../seeded-random.js';
 
 export const smoothgrad = defineMethod({
   name: 'smoothgrad',

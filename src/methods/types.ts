@@ -8,6 +8,16 @@ export { METHOD_NAMES, type MethodName } from './registry.js';
 /** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
 export type { Target } from './session.js';
 
+/**
+ * A method as requests name it — the method, its LRP composite (lrp only) and its parameters: an API explain or
+ * compare request, an evaluate job's methods, and (parsed from `name[:composite][(k=v,…)]`) the CLI's --methods.
+ */
+export interface MethodSpec {
+  method: string;
+  composite?: string;
+  params?: Record<string, number | string>;
+}
+
 export interface ExplainOptions {
   method?: MethodName;
   /** lrp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */

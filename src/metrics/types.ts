@@ -20,7 +20,7 @@ export type ExplainFn = (x: Float32Array, shape: readonly number[], targets: Int
  * `layers` lists the parameterised layers (names of the nodes that own weights) in input → output order.
  * `randomised(layers, seed)` returns a handle on a copy of the model in which exactly those layers have fresh
  * random weights (Quantus re-initialises with the framework's default initialiser); the same seed gives the same
- * weights. src/metrics/randomisation/weights.ts implements the weight side on an ONNX ModelProto.
+ * weights. src/weight-surgery/randomise-layers.ts implements the weight side on an ONNX ModelProto.
  */
 export interface ModelHandle {
   readonly score: ScoreFn;
@@ -29,7 +29,7 @@ export interface ModelHandle {
   randomised(layers: readonly string[], seed: number): Promise<ModelHandle>;
   /**
    * Optional: a copy of the model whose first layer absorbs a constant input shift, f'(x + shift) = f(x)
-   * (Kindermans et al.'s input-invariance test; `compensateInputShift` in axiomatic/input-shift.ts builds it on
+   * (Kindermans et al.'s input-invariance test; `compensateInputShift` in weight-surgery/input-shift.ts builds it on
    * ONNX). Used by input-invariance with `compensate: true`.
    */
   withInputShift?(shift: number): Promise<ModelHandle>;

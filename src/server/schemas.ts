@@ -3,7 +3,7 @@
  * parameters with them, and /openapi.json publishes them. Response schemas are published (components) and checked by
  * the API tests against real responses.
  */
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
 
@@ -34,7 +34,7 @@ export const inputSpecSchema = {
 
 const methodFields = {
   method: { type: 'string', enum: [...METHOD_NAMES] },
-  composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite (method lrp only); default epsilon-plus-flat' },
+  composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP composite (method lrp only); default ${DEFAULT_COMPOSITE}` },
   params: { type: 'object', additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (epsilon, gamma, samples, steps, window, layer …)' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };

@@ -17,6 +17,7 @@ import { getMethod, METHOD_NAMES, type MethodName } from '../methods/registry.js
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { newId } from '../store/ids.js';
+import type { MethodSpec } from '../methods/types.js';
 import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
@@ -24,14 +25,9 @@ import { heatmapPng } from './heatmap-png.js';
 import { Limiter } from './limiter.js';
 import { checkComposite, type ModelService } from './models.js';
 import { HttpProblem, notFound } from './problem.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
-
-export interface MethodSpec {
-  method: string;
-  composite?: string;
-  params?: Record<string, number | string>;
-}
 
 export interface ExplainRequest extends MethodSpec {
   modelId: string;
@@ -109,7 +105,7 @@ export interface ExplainedSample {
 export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: MethodSpec, target: number | 'pred', limits: LimitOverrides = {}): Promise<ExplainedSample> {
   if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
   const method = spec.method as MethodName;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? 'epsilon-plus-flat') : null;
+  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   const params = spec.params ?? {};
   const { numeric, layer } = splitParams(method, params);
   const tRun = performance.now();

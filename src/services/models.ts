@@ -4,7 +4,7 @@
  * so compiled explainers and ONNX Runtime sessions are reused across requests.
  */
 import { inspectModel, type Inspection } from '../compiler/inspect.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
@@ -78,7 +78,7 @@ export class ModelService {
     try {
       // The compiler's own analysis: canonicalisation, shape inference, rule assignment. A model it cannot analyse
       // cannot be explained, so it is refused before anything is stored.
-      info = inspectModel(model, 'epsilon-plus-flat', {});
+      info = inspectModel(model, DEFAULT_COMPOSITE, {});
       await ModelExplainer.load(model);
     } catch (err) {
       if (err instanceof XsysError) throw err;
@@ -112,7 +112,7 @@ export class ModelService {
     return a.bytes;
   }
 
-  async detail(id: string, composite = 'epsilon-plus-flat'): Promise<ModelDetail> {
+  async detail(id: string, composite = DEFAULT_COMPOSITE): Promise<ModelDetail> {
     const record = await this.get(id);
     const mx = await this.explainer(id);
     const info = inspectModel(mx.model, checkComposite(composite), {});

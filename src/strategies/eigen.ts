@@ -6,7 +6,7 @@
  * restarting from the Ritz vectors until every wanted residual is below tolerance. Small matrices go dense directly.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { mulberry32, gaussian } from '../methods/random.js';
+import { mulberry32, gaussian } from '../seeded-random.js';
 
 export interface EigenResult {
   /** Eigenvalues, largest first. */

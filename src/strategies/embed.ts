@@ -4,7 +4,7 @@
  * picture shows the same neighbourhoods the clusters were cut from. Seeded, so the same input gives the same map.
  */
 import { UMAP } from 'umap-js';
-import { mulberry32 } from '../methods/random.js';
+import { mulberry32 } from '../seeded-random.js';
 import type { Knn } from './knn.js';
 import type { Points } from './points.js';
 

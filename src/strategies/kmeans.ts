@@ -4,7 +4,7 @@
  * Used on the spectral embedding (SpRAy) and to initialise Gaussian mixtures (PCX).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { mulberry32 } from '../methods/random.js';
+import { mulberry32 } from '../seeded-random.js';
 import { type Points, sqDist } from './points.js';
 
 export interface KMeansOptions {

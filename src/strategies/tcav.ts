@@ -10,7 +10,7 @@
  * gives ½ for every sample, and moderate α weights each sample by how clearly its gradient agrees with the concept.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { mulberry32 } from '../methods/random.js';
+import { mulberry32 } from '../seeded-random.js';
 import { trainCav, type Cav, type CavOptions } from './cav.js';
 import { subset, type Points } from './points.js';
 import { mean, std, tTestIndependent, type TTest } from './stats.js';

@@ -43,7 +43,7 @@ describe('compileExplainer', () => {
     expect(c.seedName).toBe(SEED_NAME);
     expect(c.inputNames).toEqual(['x']);
     expect(c.scoresName).toBe('logits');
-    expect(c.form).toBe('gradient');
+    expect(c.attributionKind).toBe('gradient');
     expect(c.outputNames).toEqual(expect.arrayContaining(['logits', c.attributionNames.x!]));
     expect(c.model.graph!.input.map((i) => i.name)).toContain(SEED_NAME);
     const out = await runModel(c.bytes(), feeds([0.5, -2]));
@@ -56,7 +56,7 @@ describe('compileExplainer', () => {
     const eps = 0.3;
     const logit = compileExplainer(linear(), { method: 'lrp', composite: 'epsilon-plus', params: { epsilon: eps } });
     const direct = compileExplainer(serializeModel(linear()), { method: 'lrp', composite: 'epsilon-plus', params: { epsilon: eps }, seedMode: 'direct' });
-    expect(logit.form).toBe('relevance');
+    expect(logit.attributionKind).toBe('relevance');
     const a = (await runModel(logit.bytes(), feeds([0, 1])))[logit.attributionNames.x!]!.data;
     const d = (await runModel(direct.bytes(), feeds([0, 1])))[direct.attributionNames.x!]!.data;
     // Class 1, z = −2.7: R_i = x_i W_1i · R / (z − ε).

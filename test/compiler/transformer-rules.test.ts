@@ -64,6 +64,8 @@ describe('AttnLRP rules', () => {
     expect(mixed.form).toBe('gradient');
     expect(mixed.entries.length).toBe(4);
     const a = compileExplainer(model, { method: 'lrp', composite: mixed });
+    // The composite propagates in gradient form, but what the explainer returns is relevance.
+    expect(a.attributionKind).toBe('relevance');
     const b = compileExplainer(model, { method: 'lrp', composite: parseComposite({ name: 'gamma', entries: [entry] }) });
     const x = uniform(r, 18);
     const seed = Float32Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? 1 : 0));

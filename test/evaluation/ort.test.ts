@@ -1,14 +1,14 @@
 /** The ORT side of evaluation: batched ScoreFn, ExplainFn, weight perturbation, method specs, runEvaluation. */
 import { describe, expect, it } from 'vitest';
 import { OrtModel } from '../../src/evaluation/ort-model.js';
-import { fillGaussian, parameterNames, perturbWeights } from '../../src/evaluation/perturb-weights.js';
+import { fillGaussian, parameterNames, perturbWeights } from '../../src/weight-surgery/perturb-weights.js';
 import { parseMethodList, parseMethodSpec } from '../../src/evaluation/methods.js';
 import { runEvaluation, summarise } from '../../src/evaluation/evaluate.js';
 import { ortMetaSubject } from '../../src/evaluation/meta-subject.js';
 import { explain } from '../../src/methods/explain.js';
 import { readModel } from '../../src/onnx/file.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { getMetric } from '../../src/metrics/index.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';

@@ -1,7 +1,7 @@
 /** Case i of seed s: bundled model i mod |models| mutated with rng(s, i), so every case can be replayed alone. */
 import { readFileSync } from 'node:fs';
 
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 import { mutate } from './mutate.js';
 import { FUZZ_MODELS } from './protocol.js';
 

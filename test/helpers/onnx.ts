@@ -63,7 +63,7 @@ export async function runModel(model: ModelProto | Uint8Array, feeds: Feeds): Pr
 }
 
 /** Deterministic pseudo-random numbers: the library's own mulberry32. */
-export { mulberry32 as rng } from '../../src/methods/random.js';
+export { mulberry32 as rng } from '../../src/seeded-random.js';
 
 /** n uniform values in [lo, hi). */
 export function uniform(r: () => number, n: number, lo = -1, hi = 1): Float32Array {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { argsortAsc, argsortDesc } from '../../src/metrics/core/stats.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 
 /** The definition: a stable comparator sort, ties in index order, −0 equal to +0. */
 function reference(a: ArrayLike<number>, desc: boolean): number[] {

@@ -51,7 +51,7 @@ describe('input-invariance', () => {
 
 describe('input-invariance with a shift-compensated model (Kindermans et al.)', () => {
   it('compensateInputShift: f′(x + shift) = f(x) for a Gemm with bias and a MatMul without', async () => {
-    const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
+    const { compensateInputShift } = await import('../../src/weight-surgery/input-shift.js');
     const { readModel } = await import('../../src/onnx/file.js');
     const { ModelExplainer } = await import('../../src/methods/explainer.js');
     for (const [file, dims] of [['test/fixtures/conformance/models/mlp.onnx', [3, 16]], ['test/fixtures/metrics-conformance/models/linear.onnx', [2, 1, 8, 8]]] as const) {
@@ -67,7 +67,7 @@ describe('input-invariance with a shift-compensated model (Kindermans et al.)', 
     }
   });
   it('rejects a padded first convolution', async () => {
-    const { compensateInputShift } = await import('../../src/metrics/axiomatic/input-shift.js');
+    const { compensateInputShift } = await import('../../src/weight-surgery/input-shift.js');
     const { readModel } = await import('../../src/onnx/file.js');
     const vgg = await readModel('test/fixtures/conformance/models/vggish.onnx');
     expect(() => compensateInputShift(vgg, -1)).toThrow(/padded convolution/);

@@ -110,7 +110,7 @@ describe('input validation', () => {
 describe('mst-c geometry', () => {
   it('the ring-search k-NN graph equals brute force on random grid points', async () => {
     const { symmetricKnnEdges, minimumSpanningForest, convexHullArea, percentile } = await import('../../src/metrics/complexity/geometry.js');
-    const { mulberry32 } = await import('../../src/methods/random.js');
+    const { mulberry32 } = await import('../../src/seeded-random.js');
     const rand = mulberry32(9);
     const cells = new Set<number>();
     while (cells.size < 60) cells.add(Math.floor(rand() * 15 * 15));

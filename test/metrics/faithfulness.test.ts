@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getMetric } from '../../src/metrics/index.js';
 import { noisyLinearImputation } from '../../src/metrics/faithfulness/imputation.js';
 import { slic } from '../../src/metrics/faithfulness/superpixels.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 import { input, linearScore } from './helpers.js';
 
 /** Two classes: logit0 = x · w, logit1 = 0. */

@@ -2,8 +2,8 @@ import type { ExplainFn, MetricInput, ModelHandle, ScoreFn } from '../../src/met
 import type { ModelProto } from '../../src/onnx/model.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { explain } from '../../src/methods/explain.js';
-import { parameterisedLayers, randomiseLayers } from '../../src/metrics/randomisation/weights.js';
-import { compensateInputShift } from '../../src/metrics/axiomatic/input-shift.js';
+import { parameterisedLayers, randomiseLayers } from '../../src/weight-surgery/randomise-layers.js';
+import { compensateInputShift } from '../../src/weight-surgery/input-shift.js';
 
 /** A ScoreFn for logits = x · W (W [d, classes]) that counts its calls and inputs. */
 export function linearScore(W: number[][]): ScoreFn & { calls: number; inputs: number } {

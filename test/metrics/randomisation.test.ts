@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getMetric } from '../../src/metrics/index.js';
 import type { ExplainFn, ModelHandle } from '../../src/metrics/types.js';
-import { parameterisedLayers, randomiseLayers } from '../../src/metrics/randomisation/weights.js';
+import { parameterisedLayers, randomiseLayers } from '../../src/weight-surgery/randomise-layers.js';
 import { histogramEntropy } from '../../src/metrics/randomisation/efficient-mprt.js';
 import { spearman, ssim } from '../../src/metrics/core/stats.js';
 import type { ModelProto } from '../../src/onnx/model.js';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
 import { encodeNpy } from '../../src/io/npy.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 
 /** The CLI tests run dist/: rebuilt when src/ is newer. */
 export { ensureDist as ensureBuilt } from '../helpers/cli.js';

@@ -19,7 +19,7 @@ import { evaluateWork, mergeEvaluation, shardSeed } from '../../src/jobs/evaluat
 import { gatherDataset, methodSpecOf, outcomeOf, type EvaluateParams, type EvaluationOutcome } from '../../src/jobs/evaluate.js';
 import { shardRanges, type ShardDataset, type ShardEnv, type ShardRange } from '../../src/jobs/shardable.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 import { readModel } from '../../src/onnx/file.js';
 
 const MODEL = 'examples/mnist/mnist-cnn.onnx';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../helpers/cli.js';
 
 import { encodeNpy } from '../../src/io/npy.js';
-import { mulberry32 } from '../../src/methods/random.js';
+import { mulberry32 } from '../../src/seeded-random.js';
 
 let tmp: string;
 const children: ChildProcess[] = [];

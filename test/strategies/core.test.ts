@@ -11,7 +11,7 @@ import { incompleteBeta, tTestIndependent, tTwoSidedP } from '../../src/strategi
 import { downsample, normalizeHeatmaps, spray } from '../../src/strategies/spray.js';
 import { assess, fitPrototypes, quantile } from '../../src/strategies/pcx.js';
 import { pointsOf, toPoints, type Points } from '../../src/strategies/points.js';
-import { gaussian, mulberry32 } from '../../src/methods/random.js';
+import { gaussian, mulberry32 } from '../../src/seeded-random.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 
 function blobs(centers: number[][], per: number, spread: number, seed = 1): { p: Points; truth: number[] } {

@@ -1,7 +1,7 @@
 import type { Metric, MetricCategory, MetricContext, MetricNeeds, MetricParams, MetricResult, NormaliseMode, ScoreDirection } from '../types.js';
 import { boolParam, normaliseMode, resolveParams } from './params.js';
 import { prepareInput, type PreparedInput } from './input.js';
-import { mulberry32 } from '../../methods/random.js';
+import { mulberry32 } from '../../seeded-random.js';
 
 /** Collects per-sample results; a sample left unset is NaN with the reason 'not evaluated'. */
 export class Results {

@@ -1,5 +1,5 @@
 import type { Layout } from '../core/spatial.js';
-import { gaussian } from '../../methods/random.js';
+import { gaussian } from '../../seeded-random.js';
 
 const NEIGHBOURS: [number, number, number][] = [
   [-1, 0, 1 / 6], [1, 0, 1 / 6], [0, -1, 1 / 6], [0, 1, 1 / 6],

@@ -16,7 +16,7 @@
  */
 import type { Metric, MetricContext, MetricParams, MetricResult, ScoreDirection } from '../types.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { mulberry32 } from '../../methods/random.js';
+import { mulberry32 } from '../../seeded-random.js';
 import { iacScore, iecAdversary, iecResilience, nanMean, nanStd, type TestKind } from './consistency.js';
 
 export type PerturbationFamily = 'model' | 'input';

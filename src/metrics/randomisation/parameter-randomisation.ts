@@ -5,7 +5,7 @@ import { boolParam, choiceParam, normaliseMode, numParam } from '../core/params.
 import { preprocessAttributions, sampleOf, type PreparedInput } from '../core/input.js';
 import { explainMany, requireModel } from '../core/batching.js';
 import { mean, pearson, spearman, ssim } from '../core/stats.js';
-import { gaussian } from '../../methods/random.js';
+import { gaussian } from '../../seeded-random.js';
 import { LAYER_ORDERS, layerSteps } from './layer-sweep.js';
 
 export const SIMILARITIES = ['spearman', 'pearson', 'ssim'] as const;

@@ -1,6 +1,6 @@
 import { defineMetric } from '../core/define.js';
 import { numParam } from '../core/params.js';
-import { gaussian } from '../../methods/random.js';
+import { gaussian } from '../../seeded-random.js';
 import { explainPerturbed, original } from './perturbed-explanations.js';
 
 /**

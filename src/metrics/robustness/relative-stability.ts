@@ -3,7 +3,7 @@ import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { argmaxRow, scoreMany, scoreSamples, type ScoreRows } from '../core/batching.js';
 import { explainPerturbed, original } from './perturbed-explanations.js';
-import { mulberry32 } from '../../methods/random.js';
+import { mulberry32 } from '../../seeded-random.js';
 
 /** ‖(u − v) / u‖₂ with u's zeros replaced by eps (Agarwal et al.'s relative change). */
 function relativeChange(u: ArrayLike<number>, v: ArrayLike<number>, eps: number): number {

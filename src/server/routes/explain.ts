@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseNpy, toFloat32 } from '../../io/npy.js';
 import type { ApiRoutes } from '../openapi.js';
 import type { ServerContext } from '../context.js';
-import type { ExplainRequest, MethodSpec } from '../../services/explain-service.js';
+import type { ExplainRequest } from '../../services/explain-service.js';
+import type { MethodSpec } from '../../methods/types.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { SHA256, ULID, cmapQuery, compareRequestSchema, explainRequestSchema } from '../schemas.js';
 

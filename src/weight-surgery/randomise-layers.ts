@@ -9,11 +9,11 @@
  * whichever other layers are randomised with it — cumulative (top-down) randomisation stays consistent.
  */
 import type { ModelProto, NodeProto, TensorProto } from 'onnx-buf';
-import { InvalidArgumentError } from '../../errors.js';
-import { cloneModel } from '../../onnx/model.js';
-import { DataType, decodeTensor, floatTensor } from '../../onnx/tensor.js';
-import { attrInt } from '../../onnx/attributes.js';
-import { mulberry32 } from '../../methods/random.js';
+import { InvalidArgumentError } from '../errors.js';
+import { cloneModel } from '../onnx/model.js';
+import { DataType, decodeTensor, floatTensor } from '../onnx/tensor.js';
+import { attrInt } from '../onnx/attributes.js';
+import { mulberry32 } from '../seeded-random.js';
 
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization']);
 

@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32): reproducible noise for SmoothGrad without a dependency. */
+/** A small seeded PRNG (mulberry32) and Gaussian samples from it: reproducible noise (SmoothGrad, metrics, weight surgery, strategies) without a dependency. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -24,7 +24,7 @@ import type { ModelProto } from 'onnx-buf';
 import { InvalidArgumentError } from '../errors.js';
 import { cloneModel } from '../onnx/model.js';
 import { DataType, decodeTensor, floatTensor } from '../onnx/tensor.js';
-import { mulberry32 } from '../methods/random.js';
+import { mulberry32 } from '../seeded-random.js';
 
 export interface WeightNoise {
   /** Standard deviation σ of the noise. */

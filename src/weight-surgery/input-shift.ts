@@ -5,10 +5,10 @@
  * Conv needs zero padding (padded borders would see 0 instead of the shift); a MatMul gets an Add for the offset.
  */
 import type { ModelProto, NodeProto } from 'onnx-buf';
-import { UnsupportedNodeError } from '../../errors.js';
-import { cloneModel } from '../../onnx/model.js';
-import { decodeTensor, floatTensor } from '../../onnx/tensor.js';
-import { attrFloat, attrInt, attrInts, attrString, makeNode } from '../../onnx/attributes.js';
+import { UnsupportedNodeError } from '../errors.js';
+import { cloneModel } from '../onnx/model.js';
+import { decodeTensor, floatTensor } from '../onnx/tensor.js';
+import { attrFloat, attrInt, attrInts, attrString, makeNode } from '../onnx/attributes.js';
 
 const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Identity']);
 
