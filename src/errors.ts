@@ -66,10 +66,13 @@ export class RuntimeFailure extends XsysError {
 export class LimitExceededError extends XsysError {
   readonly what: string;
   readonly limit: number;
-  constructor(what: string, value: number | string, limit: number, hint?: string) {
+  /** The limits table's key (`integrated-gradients.steps`, `input.elements`), when the limit is one of its entries. */
+  readonly key?: string;
+  constructor(what: string, value: number | string, limit: number, hint?: string, key?: string) {
     super(`${what}: ${value} exceeds the limit of ${limit}`, { hint, exitCode: 2 });
     this.what = what;
     this.limit = limit;
+    if (key !== undefined) this.key = key;
   }
 }
 

@@ -3,6 +3,7 @@ import { inferShapes } from '../ops/shapes.js';
 import { type ValueInfo } from '../ir/shapes.js';
 import { findActivationRegions } from './activations.js';
 import { findNormRegions } from './normalization.js';
+import { dequantize } from './dequantize.js';
 import { explicitPads } from './explicit-pads.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { normalizeGemm } from './normalize-gemm.js';
@@ -10,7 +11,7 @@ import { removeIdentity } from './remove-identity.js';
 import { stackedSum } from './stacked-sum.js';
 import type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 
-export const CANONICALIZERS: readonly Canonicalizer[] = [removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
+export const CANONICALIZERS: readonly Canonicalizer[] = [dequantize, removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
 
 export interface CanonicalForm {
   info: Map<string, ValueInfo>;

@@ -20,6 +20,7 @@ import { runTextExplain } from './text-explain.js';
 import { cloneModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
 import { precisionNote } from '../onnx/precision.js';
+import { quantisationNote } from '../onnx/quantized.js';
 import { Graph } from '../ir/graph.js';
 import { declaredInputs } from '../runtime/feeds.js';
 import { ProgressBar } from './progress.js';
@@ -141,7 +142,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         const target = parseTarget(flags.target);
         const threads = parseThreads(flags.threads);
         const mx = await ModelExplainer.load(proto, { threads });
-        const precision = precisionNote(proto);
+        const precision = [precisionNote(proto), quantisationNote(proto)].filter(Boolean).join('; ') || undefined;
         if (precision && !flags.json) process.stderr.write(`note: the model was ${precision}\n`);
         const loaded = await loadInputs(inputs, flags);
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
@@ -174,7 +175,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             composite: e.composite,
             target: e.targets[0],
             prediction: argMax(e.scores.data),
-            logits: Array.from(e.scores.data),
+            ...scoresSummary(e.scores.data),
             relevanceSum: sum,
             attributionShape: a.dims,
             ...(precision ? { precision } : {}),
@@ -199,4 +200,12 @@ function positiveInt(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(flag, `expected a positive integer, got '${v}'`);
   return n;
+}
+
+/** Scores kept in summary.json: all of them for a classifier; the ten largest of a dense output (a 1024×1024 mask). */
+const MAX_LOGITS = 4096;
+function scoresSummary(scores: ArrayLike<number>): { logits: number[] } | { scoreCount: number; topScores: { index: number; score: number }[] } {
+  if (scores.length <= MAX_LOGITS) return { logits: Array.from(scores) };
+  const top = Array.from(scores, (score, index) => ({ index, score })).sort((a, b) => b.score - a.score).slice(0, 10);
+  return { scoreCount: scores.length, topScores: top };
 }

@@ -7,7 +7,7 @@ import { readNpy, writeNpy } from '../io/npy-file.js';
 import { idsFromJson, loadTokenizer, readTokenIds, type TextTokenizer } from '../io/tokens.js';
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from '../methods/multi-input.js';
 import { tokensToAnsi, tokensToHtml, type TokenRelevance } from '../render/tokens.js';
-import { feedFromArray, type DeclaredInput, type Feed } from '../runtime/feeds.js';
+import { defaultFeed, feedFromArray, type DeclaredInput, type Feed } from '../runtime/feeds.js';
 import { argMax, parseParams, parseTarget } from './options.js';
 import { readFile } from 'node:fs/promises';
 import type { ModelProto } from 'onnx-buf';
@@ -47,22 +47,6 @@ async function readArray(name: string, file: string): Promise<NdArray> {
     return idsFromJson(v, file);
   }
   throw new InvalidArgumentError('--input', `${name}=${file}: inputs are .npy arrays or JSON lists`);
-}
-
-/** Inputs a text model usually has besides the ids, filled the way tokenizers fill them when not given. */
-function defaultFeed(want: DeclaredInput, batch: number, tokens: number): Feed | undefined {
-  const n = batch * tokens;
-  let values: number[] | undefined;
-  if (/attention_?mask/i.test(want.name)) values = new Array<number>(n).fill(1);
-  else if (/token_?type/i.test(want.name)) values = new Array<number>(n).fill(0);
-  else if (/position_?ids/i.test(want.name)) values = Array.from({ length: n }, (_, i) => i % tokens);
-  if (!values) return undefined;
-  const dims = [batch, tokens];
-  if (want.dtype === 'int64') return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
-  if (want.dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims };
-  if (want.dtype === 'float32') return { dtype: 'float32', data: Float32Array.from(values), dims };
-  if (want.dtype === 'bool') return { dtype: 'bool', data: Uint8Array.from(values), dims };
-  return undefined;
 }
 
 /**

@@ -61,17 +61,25 @@ export async function loadTokenizer(path: string): Promise<TextTokenizer> {
     }
   };
   const json = await readJson(path);
-  if (typeof json.model !== 'object' || json.model === null) throw new FileFormatError(path, "not a Hugging Face tokenizer.json (no 'model' section)");
   const configPath = join(dirname(path), 'tokenizer_config.json');
   const config = existsSync(configPath) ? await readJson(configPath) : {};
+  return tokenizerFromJson(json, config, path);
+}
+
+/** A tokenizer from the parsed tokenizer.json (and tokenizer_config.json) — e.g. one stored with a model by the service. */
+export function tokenizerFromJson(json: unknown, config: Record<string, unknown> = {}, source = 'tokenizer.json'): TextTokenizer {
+  if (typeof json !== 'object' || json === null || typeof (json as Record<string, unknown>).model !== 'object' || (json as Record<string, unknown>).model === null) {
+    throw new FileFormatError(source, "not a Hugging Face tokenizer.json (no 'model' section)");
+  }
+  const obj = json as Record<string, unknown>;
   let tok: Tokenizer;
   try {
-    tok = new Tokenizer(json, config);
+    tok = new Tokenizer(obj, config);
   } catch (e) {
-    throw new FileFormatError(path, `the tokenizer could not be built (${(e as Error).message})`);
+    throw new FileFormatError(source, `the tokenizer could not be built (${(e as Error).message})`);
   }
   const added = new Map<number, string>();
-  for (const a of (json.added_tokens as { id: number; content: string }[] | undefined) ?? []) added.set(a.id, a.content);
+  for (const a of (obj.added_tokens as { id: number; content: string }[] | undefined) ?? []) added.set(a.id, a.content);
   return {
     encode(text) {
       const e = tok.encode(text);

@@ -13,6 +13,7 @@ import type { MetricParams } from '../metrics/types.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { ORT_VERSION, VERSION } from '../version.js';
+import type { StoredMasks } from './masks.js';
 
 export interface EvaluateParams extends Record<string, unknown> {
   modelId: string;
@@ -22,6 +23,8 @@ export interface EvaluateParams extends Record<string, unknown> {
   methods: MethodSpec[];
   metrics: string[];
   metricParams?: Record<string, MetricParams>;
+  /** Localisation masks: a threshold, or an uploaded .npy kept as an artefact (see masks.ts). */
+  masks?: StoredMasks;
   target: 'pred' | 'label';
   batchSize: number;
   seed: number;
@@ -46,6 +49,7 @@ export interface EvaluationOutcome extends Record<string, unknown> {
     shape: number[];
     methods: MethodSpec[];
     metrics: { name: string; params: Partial<MetricParams> }[];
+    masks?: StoredMasks;
     target: 'pred' | 'label';
     batchSize: number;
     seed: number;
@@ -108,6 +112,7 @@ export function outcomeOf(result: EvaluationResult, p: EvaluateParams): Evaluati
       shape: result.data.shape,
       methods: p.methods,
       metrics: result.metrics.map((m) => ({ name: m.name, params: m.params })),
+      ...(p.masks ? { masks: p.masks } : {}),
       target: result.settings.target,
       batchSize: result.settings.batchSize,
       seed: result.settings.seed,

@@ -8,13 +8,14 @@
  * samples reproduces the in-process run exactly). The shard size is fixed at submission, so the outcome depends on it
  * but never on the number of workers or the order in which shards finish.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InputDataError, InvalidArgumentError } from '../errors.js';
 import { runEvaluation, summarise } from '../evaluation/evaluate.js';
 import { OrtModel } from '../evaluation/ort-model.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
 import type { Store } from '../store/types.js';
 import { gatherDataset, methodSpecOf, metricRequests, outcomeOf, stageLabels, stageTracker, type EvaluateParams, type EvaluationOutcome } from './evaluate-outcome.js';
+import { thresholdJobMasks } from './masks.js';
 import type { ShardableKind, ShardRange, ShardWork } from './shardable.js';
 
 export type EvaluateDeps = { models: ModelService; datasets: DatasetRegistry; store: Store };
@@ -28,6 +29,11 @@ export const evaluateWork: ShardWork<EvaluateParams> = async (env, p, range) => 
   const ds = await env.dataset();
   const indices = p.indices.slice(range.start, range.start + range.count);
   const data = gatherDataset(ds.name, indices, (i) => ds.sample(i), (i) => ds.label(i));
+  if (p.masks) {
+    // Threshold masks are derived from the samples the worker has; an uploaded mask file is not sent to workers.
+    if (!('threshold' in p.masks)) throw new InputDataError('uploaded mask files are not sent to queue workers', 'use a threshold for the masks, or a server without a queue');
+    data.masks = thresholdJobMasks(p.masks, data.x, data.shape, indices);
+  }
   const seed = shardSeed(p.seed, range);
   // Cancelling the job stops the evaluation at its next progress callback (after a batch).
   const stages = stageTracker(env.signal, stageLabels(p), () => undefined);

@@ -22,6 +22,7 @@ import type { ModelService } from '../services/models.js';
 import type { JobHandler } from './types.js';
 import { jobModelAndDataset } from './params.js';
 import { evaluateShards, type EvaluateDeps } from './evaluate-shards.js';
+import { loadJobMasks, masksSchema, prepareMasks, type StoredMasks } from './masks.js';
 
 export * from './evaluate-outcome.js';
 
@@ -49,6 +50,7 @@ export const evaluateSchema = {
     methods: { type: 'array', items: methodSchema, minItems: 1 },
     metrics: { type: 'array', items: { type: 'string', enum: [...METRIC_NAMES] }, minItems: 1 },
     metricParams: { type: 'object', description: 'metric name → {param: value}, e.g. {"pixel-flipping": {"featuresInStep": 28}}', additionalProperties: { type: 'object' } },
+    masks: masksSchema,
     target: { type: 'string', enum: ['pred', 'label'], description: "explain the predicted class (default) or the label" },
     batchSize: { type: 'integer', minimum: 1, maximum: 4096 },
     seed: { type: 'integer', minimum: 0 },
@@ -98,9 +100,18 @@ export function evaluateHandler(deps: EvaluateDeps): JobHandler<EvaluateParams> 
       const target = (raw.target ?? 'pred') as 'pred' | 'label';
       if (target === 'label' && deps.datasets.summaryOf(dataset).labels === undefined) throw new InvalidArgumentError('target', `'label' needs labels; dataset '${dataset}' has none`, "use target 'pred'");
       // Refuse at submission what would fail on the first step: samples that do not fit the model, metrics needing masks.
-      const data = datasetFromRegistry(deps.datasets, dataset, indices.slice(0, 1));
-      (await deps.models.explainer(modelId)).validate({ data: data.x, dims: data.shape });
-      resolveMetrics(metricRequests(metrics, metricParams), data);
+      const first = datasetFromRegistry(deps.datasets, dataset, indices.slice(0, 1));
+      (await deps.models.explainer(modelId)).validate({ data: first.x, dims: first.shape });
+      const needMasks = metrics.filter((m) => getMetric(m).needs.masks);
+      if (needMasks.length && raw.masks === undefined) {
+        throw new InvalidArgumentError('masks', `${needMasks.map((m) => `'${m}'`).join(', ')} ${needMasks.length > 1 ? 'need' : 'needs'} localisation masks`, 'give a threshold (pixels whose [0, 1] intensity exceeds it; 0.5 marks MNIST strokes) or upload a .npy of binary masks');
+      }
+      let masks: StoredMasks | undefined;
+      if (raw.masks !== undefined) {
+        const data = datasetFromRegistry(deps.datasets, dataset, indices);
+        masks = await prepareMasks(raw.masks, { datasets: deps.datasets, artefacts: deps.store.artefacts, dataset, indices, x: data.x, shape: data.shape });
+      }
+      resolveMetrics(metricRequests(metrics, metricParams), masks ? { ...first, masks: new Float32Array(first.x.length) } : first);
       const params: EvaluateParams = {
         modelId,
         dataset,
@@ -108,6 +119,7 @@ export function evaluateHandler(deps: EvaluateDeps): JobHandler<EvaluateParams> 
         methods: methods.map((m) => ({ method: m.method, ...(m.composite !== undefined ? { composite: m.composite } : {}), ...(m.params ? { params: m.params } : {}) })),
         metrics,
         ...(metricParams ? { metricParams } : {}),
+        ...(masks ? { masks } : {}),
         target,
         batchSize: raw.batchSize === undefined ? 64 : Number(raw.batchSize),
         seed: raw.seed === undefined ? 0 : Number(raw.seed),
@@ -116,6 +128,7 @@ export function evaluateHandler(deps: EvaluateDeps): JobHandler<EvaluateParams> 
     },
     async run(ctx, p) {
       const data = datasetFromRegistry(deps.datasets, p.dataset, p.indices);
+      if (p.masks) data.masks = await loadJobMasks(p.masks, { datasets: deps.datasets, artefacts: deps.store.artefacts, dataset: p.dataset, indices: p.indices, x: data.x, shape: data.shape });
       const model = await OrtModel.load(parseModel(await deps.models.bytes(p.modelId), p.modelId), { batchSize: p.batchSize });
       const stages = stageTracker(ctx.signal, stageLabels(p), (done, total) => {
         // Progress is advisory (the outcome is written once at the end): a failed progress write must not stop the evaluation.

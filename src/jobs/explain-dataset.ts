@@ -5,11 +5,13 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { METHOD_NAMES } from '../methods/types.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import type { MethodName } from '../methods/registry.js';
 import { parseNpy } from '../io/npy.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import { explainSample, type ExplainedSample, type ExplainService } from '../services/explain-service.js';
-import type { ModelService } from '../services/models.js';
+import { checkComposite, type ModelService } from '../services/models.js';
+import { completeParams, type ParamValues } from '../services/params.js';
 import type { Store } from '../store/types.js';
 import { b64, unb64, type ShardableKind, type ShardWork } from './shardable.js';
 import type { JobHandler } from './types.js';
@@ -130,7 +132,7 @@ export function explainDatasetShards(deps: ExplainDatasetDeps): ShardableKind<Ex
           compileMs: Number(item.compileMs),
           runMs: Number(item.runMs),
         };
-        return deps.explainer.recordOf(model, input, { method: p.method, composite: p.composite, params: p.params }, p.target ?? 'pred', explained, { cached: k > 0, jobId: job.id });
+        return deps.explainer.recordOf(model, input, { method: p.method, composite: p.composite, params: p.params }, p.target ?? 'pred', explained, { cached: k > 0, jobId: job.id, inputSource: { kind: 'sample', dataset: p.dataset, index } });
       };
       const records: Awaited<ReturnType<typeof store>>[] = [];
       for (let k = 0; k < output.items.length; k += PERSIST_CONCURRENCY) {
@@ -158,12 +160,15 @@ export function explainDatasetHandler(deps: ExplainDatasetDeps): JobHandler<Expl
       (await deps.models.explainer(modelId)).validate(deps.datasets.sample(dataset, start));
       const count = raw.count === undefined ? size - start : Number(raw.count);
       if (!Number.isInteger(count) || count < 1 || start + count > size) throw new InvalidArgumentError('count', `must be 1–${size - start} (dataset '${dataset}' has ${size} samples)`);
+      // Checked and completed at submission: the job (and its view) names every value its results are computed with.
+      const composite = method === 'lrp' ? checkComposite(raw.composite === undefined ? DEFAULT_COMPOSITE : String(raw.composite)) : null;
+      const methodParams = completeParams(method as MethodName, composite, (raw.params ?? {}) as ParamValues, deps.explainer.limits);
       const params: ExplainDatasetParams = {
         modelId,
         dataset,
         method,
         ...(raw.composite !== undefined ? { composite: String(raw.composite) } : {}),
-        ...(raw.params !== undefined ? { params: raw.params as Record<string, number | string> } : {}),
+        ...(Object.keys(methodParams).length ? { params: methodParams } : {}),
         ...(raw.target !== undefined ? { target: raw.target as number | 'pred' } : {}),
         start,
         count,

@@ -104,7 +104,7 @@ export function checkValue(key: string, value: number, overrides: LimitOverrides
   if (!Number.isFinite(value)) throw new InvalidArgumentError(arg, `must be a finite number (got ${value})`, l.description);
   if (l.integer && !Number.isInteger(value)) throw new InvalidArgumentError(arg, `must be a whole number (got ${value})`, l.description);
   if (value < l.min || (l.minExclusive && value === l.min)) throw new InvalidArgumentError(arg, `must be ${l.minExclusive ? '>' : '≥'} ${l.min} (got ${value})`, l.description);
-  if (value > max) throw new LimitExceededError(group === 'input' ? `input ${name}` : `${group} ${name}`, value, max, `${l.description}; a server can raise it with --limit ${key}=<n>`);
+  if (value > max) throw new LimitExceededError(group === 'input' ? `input ${name}` : `${group} ${name}`, value, max, `${l.description}; a server can raise it with --limit ${key}=<n>`, key);
 }
 
 /** Checks every given parameter of a method (unknown names are the method's own business). */

@@ -56,6 +56,22 @@ export function feedFromArray(name: string, a: NdArray, want: DeclaredInput): Fe
   }
 }
 
+/** Inputs a text model usually has besides the ids, filled the way tokenizers fill them when not given. */
+export function defaultFeed(want: DeclaredInput, batch: number, tokens: number): Feed | undefined {
+  const n = batch * tokens;
+  let values: number[] | undefined;
+  if (/attention_?mask/i.test(want.name)) values = new Array<number>(n).fill(1);
+  else if (/token_?type/i.test(want.name)) values = new Array<number>(n).fill(0);
+  else if (/position_?ids/i.test(want.name)) values = Array.from({ length: n }, (_, i) => i % tokens);
+  if (!values) return undefined;
+  const dims = [batch, tokens];
+  if (want.dtype === 'int64') return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
+  if (want.dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims };
+  if (want.dtype === 'float32') return { dtype: 'float32', data: Float32Array.from(values), dims };
+  if (want.dtype === 'bool') return { dtype: 'bool', data: Uint8Array.from(values), dims };
+  return undefined;
+}
+
 /** Checks one feed against the model's declaration: dtype, rank, static dims, finite values. */
 export function validateFeed(name: string, feed: Feed, want: DeclaredInput): void {
   if (want.dtype && feed.dtype !== want.dtype) throw new InputDataError(`input '${name}' is ${feed.dtype}, but the model expects ${want.dtype}`);

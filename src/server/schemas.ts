@@ -20,14 +20,116 @@ export const preprocessSchema = {
     size: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 },
     grayscale: { type: 'boolean' },
     mean: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
-    std: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 4 },
+    std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, maxItems: 4 },
+    channelOrder: { type: 'string', enum: ['rgb', 'bgr'], description: "tensor channel order (default rgb; bgr for Caffe/OpenCV-trained models)" },
+    layout: { type: 'string', enum: ['nchw', 'nhwc'], description: 'tensor layout (default nchw; nhwc for TensorFlow/Keras exports)' },
   },
 };
 
+export const textExplainRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'text', 'method'],
+  additionalProperties: false,
+  properties: {
+    modelId: SHA256,
+    text: { type: 'string', minLength: 1, maxLength: 10000, description: 'the text, tokenised with the tokenizer stored with the model' },
+    method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp' },
+    params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
+    target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
+  },
+};
+
+export const textExplainResultSchema = {
+  type: 'object',
+  required: ['modelId', 'method', 'composite', 'params', 'target', 'topk', 'tokenInput', 'tokens', 'relevanceSum', 'provenance'],
+  properties: {
+    modelId: SHA256,
+    method: { type: 'string' },
+    composite: { type: ['string', 'null'] },
+    params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+    target: { type: 'integer' },
+    topk: { type: 'array', items: { type: 'object', required: ['class', 'score', 'prob'], properties: { class: { type: 'integer' }, score: { type: 'number' }, prob: { type: 'number' } } } },
+    tokenInput: { type: 'string' },
+    tokens: { type: 'array', items: { type: 'object', required: ['id', 'token', 'relevance'], properties: { id: { type: 'integer' }, token: { type: 'string' }, relevance: { type: 'number' } } } },
+    relevanceSum: { type: 'number' },
+    provenance: {
+      type: 'object',
+      required: ['modelSha256', 'tokenizerSha256', 'text', 'target', 'xsysVersion', 'ortVersion', 'timingMs'],
+      properties: {
+        modelSha256: SHA256,
+        tokenizerSha256: SHA256,
+        text: { type: 'string' },
+        target: { anyOf: [{ type: 'integer' }, { const: 'pred' }] },
+        xsysVersion: { type: 'string' },
+        ortVersion: { type: 'string' },
+        timingMs: { type: 'object', required: ['compile', 'run', 'total'], properties: { compile: { type: 'number' }, run: { type: 'number' }, total: { type: 'number' } } },
+      },
+    },
+  },
+};
+
+export const inputsExplainRequestSchema = {
+  type: 'object',
+  required: ['modelId', 'inputs', 'method'],
+  additionalProperties: false,
+  properties: {
+    modelId: SHA256,
+    inputs: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 64,
+      description: "input name → one sample as a base64 .npy (with or without the batch axis); every input of the model",
+      additionalProperties: { type: 'object', required: ['npy'], additionalProperties: false, properties: { npy: { type: 'string', minLength: 1 }, name: { type: 'string', maxLength: 200 } } },
+    },
+    method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
+    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp for token models, else epsilon-plus-flat' },
+    params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
+    target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
+  },
+};
+
+export const inputsExplainResultSchema = {
+  type: 'object',
+  required: ['modelId', 'method', 'composite', 'params', 'target', 'topk', 'attributions', 'relevanceSum', 'provenance'],
+  properties: {
+    modelId: SHA256,
+    method: { type: 'string' },
+    composite: { type: ['string', 'null'] },
+    params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+    target: { type: 'integer' },
+    topk: textExplainResultSchema.properties.topk,
+    attributions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['input', 'dims', 'attribution', 'relevanceSum'],
+        properties: { input: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, attribution: SHA256, heatmap: SHA256, relevanceSum: { type: 'number' } },
+      },
+    },
+    tokens: { type: 'object', required: ['input', 'relevance'], properties: { input: { type: 'string' }, relevance: { type: 'array', items: { type: 'number' } } } },
+    relevanceSum: { type: 'number' },
+    provenance: {
+      type: 'object',
+      required: ['modelSha256', 'inputs', 'target', 'xsysVersion', 'ortVersion', 'timingMs'],
+      properties: {
+        modelSha256: SHA256,
+        inputs: { type: 'object', additionalProperties: { type: 'object', required: ['sha256'], properties: { sha256: SHA256, name: { type: 'string' } } } },
+        target: { anyOf: [{ type: 'integer' }, { const: 'pred' }] },
+        xsysVersion: { type: 'string' },
+        ortVersion: { type: 'string' },
+        timingMs: textExplainResultSchema.properties.provenance.properties.timingMs,
+      },
+    },
+  },
+};
+
+const inputName = { type: 'string', maxLength: 200, description: 'the file name, shown in History' };
+
 export const inputSpecSchema = {
   oneOf: [
-    { type: 'object', required: ['kind', 'png'], additionalProperties: false, properties: { kind: { const: 'image' }, png: { type: 'string', description: 'base64 of an image file (PNG, JPEG, WebP)' } } },
-    { type: 'object', required: ['kind', 'npy'], additionalProperties: false, properties: { kind: { const: 'npy' }, npy: { type: 'string', description: 'base64 of a .npy holding one preprocessed sample' } } },
+    { type: 'object', required: ['kind', 'png'], additionalProperties: false, properties: { kind: { const: 'image' }, png: { type: 'string', description: 'base64 of an image file (PNG, JPEG, WebP)' }, name: inputName } },
+    { type: 'object', required: ['kind', 'npy'], additionalProperties: false, properties: { kind: { const: 'npy' }, npy: { type: 'string', description: 'base64 of a .npy holding one preprocessed sample' }, name: inputName } },
     { type: 'object', required: ['kind', 'dataset', 'index'], additionalProperties: false, properties: { kind: { const: 'sample' }, dataset: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' }, index: { type: 'integer', minimum: 0 } } },
   ],
 };
@@ -35,7 +137,7 @@ export const inputSpecSchema = {
 const methodFields = {
   method: { type: 'string', enum: [...METHOD_NAMES] },
   composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP composite (method lrp only); default ${DEFAULT_COMPOSITE}` },
-  params: { type: 'object', additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (epsilon, gamma, samples, steps, window, layer …)' },
+  params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };
 
@@ -72,13 +174,13 @@ export const components: Record<string, Record<string, unknown>> = {
   Problem: {
     type: 'object',
     required: ['type', 'title', 'status', 'detail'],
-    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, node: { type: 'string' }, hint: { type: 'string' } },
+    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, node: { type: 'string' }, field: { type: 'string' }, hint: { type: 'string' } },
   },
   Preprocess: preprocessSchema,
   ModelSummary: {
     type: 'object',
     required: ['id', 'name', 'bytes', 'inputs', 'outputs', 'opset', 'createdAt'],
-    properties: { id: SHA256, name: { type: 'string' }, bytes: { type: 'integer' }, inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec }, opset: { type: 'integer' }, preprocess: preprocessSchema, createdAt: { type: 'string' } },
+    properties: { id: SHA256, name: { type: 'string' }, bytes: { type: 'integer' }, inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec }, opset: { type: 'integer' }, preprocess: preprocessSchema, tokenizer: { ...SHA256, description: "sha256 of the model's tokenizer.json (text models)" }, createdAt: { type: 'string' } },
   },
   ModelDetail: {
     type: 'object',
@@ -105,11 +207,14 @@ export const components: Record<string, Record<string, unknown>> = {
       inputId: SHA256,
       method: { type: 'string' },
       composite: { type: ['string', 'null'] },
-      params: { type: 'object' },
+      params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
       target: { type: 'integer' },
       relevanceSum: { type: 'number' },
       topk,
       jobId: ULID,
+      key: { type: 'string', description: 'provenance key: asking for the same explanation again returns this record with count + 1' },
+      count: { type: 'integer', minimum: 1, description: 'how many times this explanation was asked for' },
+      lastAt: { type: 'string', description: 'when it was last asked for, if after createdAt' },
       createdAt: { type: 'string' },
       artefacts: {
         type: 'object',
@@ -124,11 +229,17 @@ export const components: Record<string, Record<string, unknown>> = {
           inputSha256: SHA256,
           method: { type: 'string' },
           composite: { type: ['string', 'null'] },
-          params: { type: 'object' },
+          params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
           target,
           xsysVersion: { type: 'string' },
           ortVersion: { type: 'string' },
           reproducedFrom: ULID,
+          inputSource: {
+            type: 'object',
+            required: ['kind'],
+            description: 'the input as the user picked it',
+            properties: { kind: { type: 'string', enum: ['sample', 'image', 'npy'] }, dataset: { type: 'string' }, index: { type: 'integer' }, name: { type: 'string' } },
+          },
           timingMs: { type: 'object', required: ['compile', 'run', 'total'], properties: { compile: { type: 'number' }, run: { type: 'number' }, total: { type: 'number' } } },
         },
       },

@@ -10,24 +10,27 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { loadImage } from '../io/image.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
-import { explain } from '../methods/explain.js';
+import { defaultCamLayer, explain } from '../methods/explain.js';
 import type { LimitOverrides } from '../methods/limits.js';
 import type { ModelExplainer } from '../methods/explainer.js';
 import { getMethod, METHOD_NAMES, type MethodName } from '../methods/registry.js';
 import { encodePng } from '../render/png.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { sha256Hex } from '../store/artefact-files.js';
 import { newId } from '../store/ids.js';
 import type { MethodSpec } from '../methods/types.js';
-import type { InputRecord, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
+import type { InputRecord, InputSource, ModelRecord, Preprocess, ResultRecord, Store } from '../store/types.js';
 import { ORT_VERSION, VERSION } from '../version.js';
 import type { DatasetRegistry } from './datasets.js';
 import { heatmapPng } from './heatmap-png.js';
+import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { Limiter } from './limiter.js';
 import { checkComposite, type ModelService } from './models.js';
+import { completeParams, splitParams } from './params.js';
 import { HttpProblem, notFound } from './problem.js';
-import { DEFAULT_COMPOSITE } from '../composites/index.js';
+import { softmaxTopk } from './topk.js';
 
-export type InputSpec = { kind: 'image'; png: string } | { kind: 'npy'; npy: string } | { kind: 'sample'; dataset: string; index: number };
+export type InputSpec = { kind: 'image'; png: string; name?: string } | { kind: 'npy'; npy: string; name?: string } | { kind: 'sample'; dataset: string; index: number };
 
 export interface ExplainRequest extends MethodSpec {
   modelId: string;
@@ -41,41 +44,19 @@ export type ExplainResult = ResultRecord;
 interface ResolvedInput {
   tensor: Tensor;
   record: InputRecord;
+  /** What the user picked (a dataset sample, a named file), for provenance and History's labels. */
+  source: InputSource;
 }
 
 const NPY = 'application/x-npy';
 const PNG = 'image/png';
 
-function softmaxTopk(scores: Float32Array, k = 5): { class: number; score: number; prob: number }[] {
-  let max = -Infinity;
-  for (const s of scores) max = Math.max(max, s);
-  let sum = 0;
-  const exp = Array.from(scores, (s) => {
-    const e = Math.exp(s - max);
-    sum += e;
-    return e;
-  });
-  return Array.from(scores, (score, c) => ({ class: c, score, prob: exp[c]! / sum }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k);
-}
-
-/** Splits request params into the library's numeric params and the string ones the method declares (Grad-CAM's layer). */
-function splitParams(method: MethodName, params: Record<string, number | string>): { numeric: Record<string, number>; layer?: string } {
-  const declared = getMethod(method).params;
-  const numeric: Record<string, number> = {};
-  let layer: string | undefined;
-  for (const [k, v] of Object.entries(params)) {
-    if (declared.some((p) => p.name === k && p.type === 'string')) {
-      if (k === 'layer') layer = String(v);
-      continue;
-    }
-    const n = typeof v === 'number' ? v : Number(v);
-    if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(n))) throw new InvalidArgumentError(`params.${k}`, `'${v}' is not a number`);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`params.${k}`, 'must be a finite number');
-    numeric[k] = n;
-  }
-  return { numeric, layer };
+/** [1, C, H, W] → [1, H, W, C] (models exported from TensorFlow/Keras take channels last). */
+export function toNhwc(data: Float32Array, shape: readonly number[]): Tensor {
+  const [, c = 1, h = 1, w = 1] = shape;
+  const out = new Float32Array(data.length);
+  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = data[k * h * w + p]!;
+  return { data: out, dims: [1, h, w, c] };
 }
 
 function decodeBase64(what: string, text: string): Uint8Array {
@@ -106,8 +87,10 @@ export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: Me
   if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
   const method = spec.method as MethodName;
   const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
-  const params = spec.params ?? {};
-  const { numeric, layer } = splitParams(method, params);
+  // Every parameter, defaults filled in (Grad-CAM's layer too): provenance says exactly what produced the result.
+  const params = completeParams(method, composite, spec.params ?? {}, limits);
+  if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
+  const { numeric, layer } = splitParams(params);
   const tRun = performance.now();
   const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, limits });
   const runMs = performance.now() - tRun;
@@ -130,6 +113,18 @@ export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: Me
   };
 }
 
+/**
+ * What identifies a request for deduplication: model, input tensor, method, composite, every parameter with its
+ * default filled in (so asking with and without the defaults spelled out is the same request) and the asked target.
+ */
+function requestKey(modelId: string, inputId: string, spec: MethodSpec, target: number | 'pred', mx: ModelExplainer, limits: LimitOverrides): unknown[] {
+  const method = getMethod(spec.method, 'method').name;
+  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
+  const params = completeParams(method, composite, spec.params ?? {}, limits);
+  if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
+  return [modelId, inputId, method, composite, params, target];
+}
+
 export class ExplainService {
   /** (dataset, index) → the stored input of a sample, so repeated explanations of a sample hash nothing. */
   private readonly samples = new Map<string, Promise<ResolvedInput>>();
@@ -144,7 +139,7 @@ export class ExplainService {
     /** Explanations computed at the same time (see limiter.ts); default 4 × the number of cores. */
     concurrency: number = 4 * availableParallelism(),
     /** Maxima of method parameters and inputs raised or lowered by the server's options (src/methods/limits.ts). */
-    private readonly limits: LimitOverrides = {},
+    readonly limits: LimitOverrides = {},
   ) {
     this.limiter = new Limiter(Math.max(1, concurrency));
   }
@@ -164,7 +159,7 @@ export class ExplainService {
           () => undefined,
         );
         const record: InputRecord = { id, dims: tensor.dims, source: { kind: 'sample', dataset, index }, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() };
-        return { tensor, record };
+        return { tensor, record, source: { kind: 'sample' as const, dataset, index } };
       })();
       this.samples.set(key, p);
       p.catch(() => this.samples.delete(key));
@@ -192,8 +187,8 @@ export class ExplainService {
       try {
         const path = join(dir, 'input.png');
         await writeFile(path, bytes);
-        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std });
-        tensor = { data: img.tensor, dims: [...img.shape] };
+        const img = await loadImage(path, { size: pre.size, grayscale: pre.grayscale, mean: pre.mean, std: pre.std, channelOrder: pre.channelOrder });
+        tensor = pre.layout === 'nhwc' ? toNhwc(img.tensor, img.shape) : { data: img.tensor, dims: [...img.shape] };
         displaySha256 = await this.store.artefacts.put(await encodePng(img.display), PNG);
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -204,7 +199,8 @@ export class ExplainService {
     }
     mx.validate(tensor);
     const id = await this.store.artefacts.put(encodeNpy(tensor.data, tensor.dims), NPY);
-    return { tensor, record: { id, dims: tensor.dims, source, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() } };
+    const label: InputSource = { kind: spec.kind, ...(spec.name ? { name: spec.name } : {}) };
+    return { tensor, record: { id, dims: tensor.dims, source, ...(displaySha256 ? { displaySha256 } : {}), createdAt: new Date().toISOString() }, source: label };
   }
 
   /** Explains one input with one method and stores the result. `job` ties the result to a job's progress. */
@@ -227,11 +223,26 @@ export class ExplainService {
   }
 
   private async compute(model: ModelRecord, mx: ModelExplainer, input: ResolvedInput, spec: MethodSpec, target: number | 'pred', t0: number, job?: { id: string; progress: { done: number; total: number } }, reproducedFrom?: string): Promise<ExplainResult> {
+    // The same model, input, method, parameters (defaults filled in) and asked target are the same record: History
+    // keeps one, with a count. Job results are not deduplicated (a job owns its results).
+    const request = job ? undefined : requestKey(model.id, input.record.id, spec, target, mx, this.limits);
+    const dedupKey = request && sha256Hex(new TextEncoder().encode(JSON.stringify([...request, reproducedFrom ?? null])));
+    if (dedupKey && !reproducedFrom) {
+      const seen = await this.store.results.findByKey(dedupKey);
+      const again = seen && (await this.store.results.repeat(seen.id));
+      if (again) return again;
+    }
     const key = `${model.id}|${spec.method}|${spec.composite ?? ''}|${JSON.stringify(spec.params ?? {})}`;
     const cached = this.compiledKeys.has(key);
     const explained = await this.limiter.run(() => explainSample(mx, input.tensor, spec, target, this.limits));
     this.compiledKeys.add(key);
-    const { result } = await this.recordOf(model, input.record, spec, target, explained, { cached, t0, jobId: job?.id, reproducedFrom });
+    const { result } = await this.recordOf(model, input.record, spec, target, explained, { cached, t0, jobId: job?.id, reproducedFrom, inputSource: input.source, dedupKey });
+    if (dedupKey && reproducedFrom) {
+      // Reproducing again with the same numbers counts on the earlier reproduction instead of adding a copy.
+      const seen = await this.store.results.findByKey(dedupKey);
+      const again = seen && seen.artefacts.attribution === result.artefacts.attribution ? await this.store.results.repeat(seen.id) : undefined;
+      if (again) return again;
+    }
     await this.store.saveResult(result, input.record, job);
     return result;
   }
@@ -246,7 +257,7 @@ export class ExplainService {
     spec: MethodSpec,
     target: number | 'pred',
     e: ExplainedSample,
-    options: { cached: boolean; t0?: number; jobId?: string; reproducedFrom?: string },
+    options: { cached: boolean; t0?: number; jobId?: string; reproducedFrom?: string; inputSource?: InputSource; dedupKey?: string },
   ): Promise<{ result: ResultRecord; input: InputRecord }> {
     const attribution = await this.store.artefacts.put(e.attributionNpy, NPY);
     const heatmap = e.heatmapPng ? await this.store.artefacts.put(e.heatmapPng, PNG) : null;
@@ -273,8 +284,10 @@ export class ExplainService {
         ortVersion: ORT_VERSION,
         timingMs: { compile: compileMs, run: Math.max(0, e.runMs - compileMs), total: 0 },
         ...(options.reproducedFrom ? { reproducedFrom: options.reproducedFrom } : {}),
+        ...(options.inputSource ? { inputSource: options.inputSource } : {}),
       },
       ...(options.jobId ? { jobId: options.jobId } : {}),
+      ...(options.dedupKey ? { key: options.dedupKey, count: 1 } : {}),
       createdAt: new Date().toISOString(),
     };
     result.provenance.timingMs.total = options.t0 === undefined ? e.runMs : performance.now() - options.t0;
@@ -302,7 +315,8 @@ export class ExplainService {
     if (!inputRecord || !inputBytes || !attrBytes) throw new HttpProblem(409, 'artefact-missing', 'Artefact missing', `the stored input or attribution of result ${resultId} is missing`);
     const mx = await this.models.explainer(model.id);
     const arr = parseNpy(inputBytes.bytes, `input ${original.inputId}`);
-    const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord };
+    const source: InputSource = original.provenance.inputSource ?? (inputRecord.source.kind === 'sample' ? inputRecord.source : { kind: inputRecord.source.kind });
+    const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord, source };
     // The resolved target, not 'pred': a reproduction explains the same class even if the prediction changed.
     const again = await this.compute(model, mx, input, { method: original.method, composite: original.composite ?? undefined, params: original.params }, original.target, performance.now(), undefined, resultId);
     const before = toFloat32(parseNpy(attrBytes.bytes, 'attribution'));

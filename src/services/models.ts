@@ -8,6 +8,7 @@ import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
+import { MultiInputExplainer } from '../methods/multi-input.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
 import { HttpProblem, notFound } from './problem.js';
@@ -38,6 +39,11 @@ function specs(list: Inspection['inputs'] | Inspection['outputs']): TensorSpec[]
 /** Default image preprocessing read off the input shape: [N, C, H, W] → size H×W, greyscale when C = 1. */
 export function preprocessFromShape(shape: (number | string)[]): Preprocess {
   if (shape.length !== 4) return {};
+  const [, a, b, last] = shape;
+  // Channels last (TensorFlow/Keras exports): [N, H, W, 1|3] where the second axis is not a channel count.
+  if ((last === 1 || last === 3) && typeof a === 'number' && typeof b === 'number' && a > 4 && b > 4) {
+    return { size: [a, b], ...(last === 1 ? { grayscale: true } : {}), layout: 'nhwc' };
+  }
   const [, c, h, w] = shape;
   return {
     ...(typeof h === 'number' && typeof w === 'number' ? { size: [h, w] as [number, number] } : {}),
@@ -47,6 +53,7 @@ export function preprocessFromShape(shape: (number | string)[]): Preprocess {
 
 export class ModelService {
   private readonly explainers = new Map<string, Promise<ModelExplainer>>();
+  private readonly feedExplainers = new Map<string, Promise<MultiInputExplainer>>();
   private readonly inflight = new Map<string, Promise<{ record: ModelRecord; created: boolean }>>();
 
   constructor(
@@ -79,10 +86,14 @@ export class ModelService {
       // The compiler's own analysis: canonicalisation, shape inference, rule assignment. A model it cannot analyse
       // cannot be explained, so it is refused before anything is stored.
       info = inspectModel(model, DEFAULT_COMPOSITE, {});
-      await ModelExplainer.load(model);
+      await ModelExplainer.load(model).catch(async (err: unknown) => {
+        // Token (text) models and models with several inputs: explained through their named feeds instead.
+        const mi = await MultiInputExplainer.load(model).catch(() => undefined);
+        if (!mi || (!mi.embeddings.length && !mi.inputs.some((i) => i.dtype === 'float32'))) throw err;
+      });
     } catch (err) {
       if (err instanceof XsysError) throw err;
-      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'check the model with `xsys inspect`');
+      throw new HttpProblem(422, 'unsupported-model', 'Unsupported model', `${name}: the compiler cannot analyse this model: ${(err as Error).message}`, 'the model may use an operator or structure xsys does not support; the command line (xsys inspect) lists what it finds');
     }
     const inputs = specs(info.inputs);
     const record: ModelRecord = {
@@ -114,8 +125,8 @@ export class ModelService {
 
   async detail(id: string, composite = DEFAULT_COMPOSITE): Promise<ModelDetail> {
     const record = await this.get(id);
-    const mx = await this.explainer(id);
-    const info = inspectModel(mx.model, checkComposite(composite), {});
+    // From the bytes, not the image explainer: text and multi-input models are described too.
+    const info = inspectModel(parseModel(await this.bytes(id), record.name), checkComposite(composite), {});
     return {
       ...record,
       opHistogram: info.ops,
@@ -140,8 +151,27 @@ export class ModelService {
     return p;
   }
 
+  /** The prepared explainer of a model with named inputs (token ids, masks, several tensors), as for text models. */
+  feeds(id: string): Promise<MultiInputExplainer> {
+    let p = this.feedExplainers.get(id);
+    if (p) return p;
+    p = this.bytes(id).then((b) => MultiInputExplainer.load(parseModel(b, id), { threads: this.threads }));
+    this.feedExplainers.set(id, p);
+    p.catch(() => this.feedExplainers.delete(id));
+    while (this.feedExplainers.size > this.maxLoaded) this.feedExplainers.delete(this.feedExplainers.keys().next().value!);
+    return p;
+  }
+
+  /** Stores settings with a model: its image preprocessing, or the sha256 of its tokenizer.json artefact. */
+  async update(id: string, patch: { preprocess?: Preprocess; tokenizer?: string }): Promise<ModelRecord> {
+    const m = await this.store.models.update(id, patch);
+    if (!m) throw notFound(`no model with id ${id}`, 'list models with GET /api/models');
+    return m;
+  }
+
   async delete(id: string): Promise<void> {
     if (!(await this.store.models.delete(id))) throw notFound(`no model with id ${id}`);
     this.explainers.delete(id);
+    this.feedExplainers.delete(id);
   }
 }

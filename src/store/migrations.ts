@@ -86,6 +86,24 @@ export const MIGRATIONS: readonly Migration[] = [
         worker TEXT, created_at TEXT NOT NULL, PRIMARY KEY (job_id, shard));
     `,
   },
+  {
+    version: 5,
+    name: 'results deduplicated by provenance (key, count, last asked); a tokenizer stored with a model',
+    up: `
+      ALTER TABLE models ADD COLUMN tokenizer TEXT;
+      ALTER TABLE results ADD COLUMN dedup_key TEXT;
+      ALTER TABLE results ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE results ADD COLUMN last_at TEXT;
+      CREATE INDEX results_key ON results (dedup_key, id);
+    `,
+    postgres: `
+      ALTER TABLE models ADD COLUMN tokenizer TEXT;
+      ALTER TABLE results ADD COLUMN dedup_key TEXT;
+      ALTER TABLE results ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE results ADD COLUMN last_at TEXT;
+      CREATE INDEX results_key ON results (dedup_key, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -39,11 +39,11 @@ const MIGRATION_LOCK = 0x78737973;
 
 type Query = (text: string, values?: unknown[]) => Promise<Row[]>;
 
-const resultValues = (r: ResultRecord): unknown[] => [r.id, r.modelId, r.inputId, r.method, r.composite, json(r.params), r.target, r.relevanceSum, json(r.topk), json(r.artefacts), json(r.provenance), r.jobId ?? null, r.createdAt];
+const resultValues = (r: ResultRecord): unknown[] => [r.id, r.modelId, r.inputId, r.method, r.composite, json(r.params), r.target, r.relevanceSum, json(r.topk), json(r.artefacts), json(r.provenance), r.jobId ?? null, r.key ?? null, r.count ?? 1, r.createdAt];
 const inputValues = (i: InputRecord): unknown[] => [i.id, json(i.dims), json(i.source), i.displaySha256 ?? null, i.createdAt];
 const SQL = {
   inputInsert: 'INSERT INTO inputs (id, dims, source, display_sha256, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
-  resultInsert: 'INSERT INTO results (id, model_id, input_id, method, composite, params, target, relevance_sum, topk, artefacts, provenance, job_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+  resultInsert: 'INSERT INTO results (id, model_id, input_id, method, composite, params, target, relevance_sum, topk, artefacts, provenance, job_id, dedup_key, count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
 };
 
 export class PostgresStore implements Store {
@@ -88,6 +88,16 @@ export class PostgresStore implements Store {
       },
       list: async () => (await q('SELECT * FROM models ORDER BY created_at, id')).map(modelFrom),
       delete: async (id) => (await q('DELETE FROM models WHERE id = $1 RETURNING id', [id])).length === 1,
+      update: async (id, patch) => {
+        const args: unknown[] = [];
+        const sets: string[] = [];
+        const set = (col: string, v: unknown) => (args.push(v), sets.push(`${col} = $${args.length}`));
+        if (patch.preprocess !== undefined) set('preprocess', json(patch.preprocess));
+        if (patch.tokenizer !== undefined) set('tokenizer', patch.tokenizer);
+        args.push(id);
+        const rows = sets.length ? await q(`UPDATE models SET ${sets.join(', ')} WHERE id = $${args.length} RETURNING *`, args) : await q('SELECT * FROM models WHERE id = $1', [id]);
+        return rows[0] ? modelFrom(rows[0]) : undefined;
+      },
     };
     this.inputs = {
       put: async (i) => {
@@ -116,6 +126,16 @@ export class PostgresStore implements Store {
         // COLLATE "C": ids compare byte-wise, as in SQLite, whatever the database's locale.
         return (await q(`SELECT * FROM results ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id COLLATE "C" DESC LIMIT $${args.length}`, args)).map(resultFrom);
       },
+      findByKey: async (key) => {
+        const r = (await q('SELECT * FROM results WHERE dedup_key = $1 ORDER BY id COLLATE "C" DESC LIMIT 1', [key]))[0];
+        return r ? resultFrom(r) : undefined;
+      },
+      // One statement: concurrent repeats each add one (the row lock serialises them).
+      repeat: async (id) => {
+        const r = (await q('UPDATE results SET count = count + 1, last_at = $1 WHERE id = $2 RETURNING *', [new Date().toISOString(), id]))[0];
+        return r ? resultFrom(r) : undefined;
+      },
+      delete: async (id) => (await q('DELETE FROM results WHERE id = $1 RETURNING id', [id])).length === 1,
     };
     this.jobs = {
       create: async (j) => {

@@ -18,6 +18,7 @@ export function modelFrom(r: Row): ModelRecord {
     outputs: parse(r.outputs),
     opset: Number(r.opset),
     ...(r.preprocess ? { preprocess: parse(r.preprocess) } : {}),
+    ...(r.tokenizer ? { tokenizer: String(r.tokenizer) } : {}),
     createdAt: String(r.created_at),
   };
 }
@@ -46,6 +47,9 @@ export function resultFrom(r: Row): ResultRecord {
     artefacts: parse(r.artefacts),
     provenance: parse(r.provenance),
     ...(r.job_id ? { jobId: String(r.job_id) } : {}),
+    ...(r.dedup_key ? { key: String(r.dedup_key) } : {}),
+    count: r.count === undefined || r.count === null ? 1 : Number(r.count),
+    ...(r.last_at ? { lastAt: String(r.last_at) } : {}),
     createdAt: String(r.created_at),
   };
 }

@@ -48,8 +48,11 @@ export class SqliteStore implements Store {
       modelDelete: d.prepare('DELETE FROM models WHERE id = ?'),
       inputInsert: d.prepare('INSERT OR IGNORE INTO inputs (id, dims, source, display_sha256, created_at) VALUES (?, ?, ?, ?, ?)'),
       inputGet: d.prepare('SELECT * FROM inputs WHERE id = ?'),
-      resultInsert: d.prepare('INSERT INTO results (id, model_id, input_id, method, composite, params, target, relevance_sum, topk, artefacts, provenance, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      resultInsert: d.prepare('INSERT INTO results (id, model_id, input_id, method, composite, params, target, relevance_sum, topk, artefacts, provenance, job_id, dedup_key, count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       resultGet: d.prepare('SELECT * FROM results WHERE id = ?'),
+      resultByKey: d.prepare('SELECT * FROM results WHERE dedup_key = ? ORDER BY id DESC LIMIT 1'),
+      resultRepeat: d.prepare('UPDATE results SET count = count + 1, last_at = ? WHERE id = ?'),
+      resultDelete: d.prepare('DELETE FROM results WHERE id = ?'),
       jobInsert: d.prepare('INSERT INTO jobs (id, kind, params, state, done, total, error, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       jobGet: d.prepare('SELECT * FROM jobs WHERE id = ?'),
       jobList: d.prepare('SELECT * FROM jobs ORDER BY id DESC LIMIT ?'),
@@ -77,6 +80,15 @@ export class SqliteStore implements Store {
       },
       list: async () => (q.modelList.all() as Row[]).map(modelFrom),
       delete: async (id) => guard('model deletion', () => q.modelDelete.run(id).changes === 1),
+      update: async (id, patch) => {
+        const sets: string[] = [];
+        const args: unknown[] = [];
+        if (patch.preprocess !== undefined) (sets.push('preprocess = ?'), args.push(json(patch.preprocess)));
+        if (patch.tokenizer !== undefined) (sets.push('tokenizer = ?'), args.push(patch.tokenizer));
+        if (sets.length) guard('model update', () => d.prepare(`UPDATE models SET ${sets.join(', ')} WHERE id = ?`).run(...args, id));
+        const r = q.modelGet.get(id) as Row | undefined;
+        return r ? modelFrom(r) : undefined;
+      },
     };
     this.inputs = {
       put: async (i) => {
@@ -103,6 +115,15 @@ export class SqliteStore implements Store {
         const sql = `SELECT * FROM results ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
         return (d.prepare(sql).all(...args, limit) as Row[]).map(resultFrom);
       },
+      findByKey: async (key) => {
+        const r = q.resultByKey.get(key) as Row | undefined;
+        return r ? resultFrom(r) : undefined;
+      },
+      repeat: async (id) => {
+        if (guard('result repeat', () => q.resultRepeat.run(new Date().toISOString(), id).changes) !== 1) return undefined;
+        return resultFrom(q.resultGet.get(id) as Row);
+      },
+      delete: async (id) => guard('result deletion', () => q.resultDelete.run(id).changes === 1),
     };
     this.jobs = {
       create: async (j) => {
@@ -154,7 +175,7 @@ export class SqliteStore implements Store {
     };
     this.saveResultTx = d.transaction((result: ResultRecord, input: InputRecord, job?: { id: string; progress: { done: number; total: number } }) => {
       q.inputInsert.run(input.id, json(input.dims), json(input.source), input.displaySha256 ?? null, input.createdAt);
-      q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.createdAt);
+      q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.key ?? null, result.count ?? 1, result.createdAt);
       if (job) q.jobProgress.run(job.progress.done, job.progress.total, new Date().toISOString(), job.id);
     });
     this.saveShardTx = d.transaction((shard: ShardRecord, items: { result: ResultRecord; input: InputRecord }[]) => {
@@ -162,7 +183,7 @@ export class SqliteStore implements Store {
       if (stored) {
         for (const { result, input } of items) {
           q.inputInsert.run(input.id, json(input.dims), json(input.source), input.displaySha256 ?? null, input.createdAt);
-          q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.createdAt);
+          q.resultInsert.run(result.id, result.modelId, result.inputId, result.method, result.composite, json(result.params), result.target, result.relevanceSum, json(result.topk), json(result.artefacts), json(result.provenance), result.jobId ?? null, result.key ?? null, result.count ?? 1, result.createdAt);
         }
       }
       const done = Number((q.shardDone.get(shard.jobId) as Row).done);

@@ -19,6 +19,10 @@ export interface Preprocess {
   grayscale?: boolean;
   mean?: number[];
   std?: number[];
+  /** Channel order of the tensor: 'rgb' (default) or 'bgr' (Caffe/OpenCV-trained models). */
+  channelOrder?: 'rgb' | 'bgr';
+  /** Tensor layout: 'nchw' (default, PyTorch) or 'nhwc' (TensorFlow/Keras exports). */
+  layout?: 'nchw' | 'nhwc';
 }
 
 export interface ModelRecord {
@@ -30,6 +34,8 @@ export interface ModelRecord {
   opset: number;
   /** Preprocessing used when an image is explained with this model and the request gives none. */
   preprocess?: Preprocess;
+  /** sha256 of the model's tokenizer.json artefact (token models: the workbench's text box uses it). */
+  tokenizer?: string;
   createdAt: string;
 }
 
@@ -44,6 +50,9 @@ export interface InputRecord {
   createdAt: string;
 }
 
+/** The input as the user picked it: a dataset sample, or an uploaded file (with its name when the client sent one). */
+export type InputSource = { kind: 'sample'; dataset: string; index: number } | { kind: 'image' | 'npy'; name?: string };
+
 export interface Provenance {
   modelSha256: string;
   inputSha256: string;
@@ -56,6 +65,8 @@ export interface Provenance {
   timingMs: { compile: number; run: number; total: number };
   /** Set on a result computed by POST /api/results/:id/reproduce. */
   reproducedFrom?: string;
+  /** What was explained, as the user picked it (absent on results stored before it was recorded). */
+  inputSource?: InputSource;
 }
 
 export interface ResultRecord {
@@ -74,6 +85,15 @@ export interface ResultRecord {
   provenance: Provenance;
   /** The job that produced it, if any. */
   jobId?: string;
+  /**
+   * Provenance key (hash of model, input, method, composite, every parameter and the asked target): asking for the
+   * same explanation again finds this record instead of storing a copy. Absent on job results.
+   */
+  key?: string;
+  /** How many times this explanation was asked for (1 when stored; each repeat adds one). */
+  count?: number;
+  /** When it was last asked for (ISO time), if it was asked again after createdAt. */
+  lastAt?: string;
   createdAt: string;
 }
 
@@ -132,6 +152,8 @@ export interface ModelStore {
   put(model: ModelRecord): Promise<{ record: ModelRecord; created: boolean }>;
   get(id: string): Promise<ModelRecord | undefined>;
   list(): Promise<ModelRecord[]>;
+  /** Changes a model's settings (preprocessing, tokenizer); undefined when there is no such model. */
+  update(id: string, patch: { preprocess?: Preprocess; tokenizer?: string }): Promise<ModelRecord | undefined>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -143,6 +165,12 @@ export interface InputStore {
 export interface ResultStore {
   get(id: string): Promise<ResultRecord | undefined>;
   list(query: ResultQuery): Promise<ResultRecord[]>;
+  /** The newest result stored with this provenance key. */
+  findByKey(key: string): Promise<ResultRecord | undefined>;
+  /** Records one more request for a stored result (count + 1, lastAt now); undefined when it no longer exists. */
+  repeat(id: string): Promise<ResultRecord | undefined>;
+  /** Deletes a result (its artefacts stay: they are content-addressed and may be shared). */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface JobStore {

@@ -8,8 +8,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModel, serializeModel } from '../../src/onnx/model.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { buildModel, makeNode, valueInfo } from '../helpers/onnx.js';
 import { parseNpy, toFloat32 } from '../../src/io/npy.js';
 import { launchChromium, maxRelDiff, requireBuilt, screenshotDir, startService, type Service } from './harness.js';
 
@@ -194,6 +197,9 @@ describe('workbench in chromium', () => {
   it('runs a dataset job with live progress and charts its results', async () => {
     await page.goto(`${service.url}#/eval?model=${uploadedId}&method=gradient`);
     await page.waitForSelector('[data-testid=start-job]');
+    // The job form has the method's parameter form, as Explain has: smoothgrad with 3 noisy samples.
+    await page.locator('[data-testid=job-method]').selectOption('smoothgrad');
+    await page.locator('[data-testid=job-param-samples]').fill('3');
     await page.locator('[data-testid=job-count]').fill('6');
     await page.locator('[data-testid=start-job]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=job-progress]')?.textContent?.includes('6 / 6'), null, { timeout: 120_000 });
@@ -201,6 +207,11 @@ describe('workbench in chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-charts] figure').length >= 2 && /n = 6/.test(document.querySelector('[data-testid=job-charts]')?.textContent ?? ''), null, { timeout: 60_000 });
     expect(await page.locator('[data-testid=job-progress]').innerText()).toMatch(/done/i);
     expect(await page.locator('[data-testid=job-charts]').innerText()).toMatch(/Relevance sum per sample[\s\S]*n = 6/);
+    // The job view names every parameter its results were computed with (defaults filled in), and so do the results.
+    expect(await page.locator('[data-testid=job-param-params]').innerText()).toBe('noiseLevel 0.1, samples 3, seed 0');
+    const job = (await api<{ id: string; kind: string; resultIds: string[] }[]>('/api/jobs')).find((j) => j.kind === 'explain-dataset')!;
+    const first = await api<{ method: string; params: Record<string, number> }>(`/api/results/${job.resultIds[0]}`);
+    expect(first).toMatchObject({ method: 'smoothgrad', params: { noiseLevel: 0.1, samples: 3, seed: 0 } });
     await page.waitForTimeout(500); // let the progress bar finish its transition
     await page.screenshot({ path: join(shots, 'eval.png') });
   });
@@ -209,8 +220,10 @@ describe('workbench in chromium', () => {
     await page.goto(`${service.url}#/eval?model=${bundledId}`);
     await page.waitForSelector('[data-testid=job-kind]');
     await page.locator('[data-testid=job-kind]').selectOption('evaluate');
-    await page.locator('[data-testid=job-methods]').fill('lrp:epsilon-plus-flat, gradient-x-input');
-    await page.locator('[data-testid=job-metrics]').fill('sparseness, complexity');
+    // Method 1 stays lrp · epsilon-plus-flat; method 2 becomes gradient × input. Metrics are ticked, not typed.
+    await page.locator('[data-testid=job-method-1-method]').selectOption('gradient-x-input');
+    for (const m of ['sparseness', 'pixel-flipping']) await page.locator(`[data-testid=job-metrics-${m}]`).uncheck().catch(() => undefined);
+    for (const m of ['sparseness', 'complexity']) await page.locator(`[data-testid=job-metrics-${m}]`).check();
     await page.locator('[data-testid=job-limit]').fill('4');
     await page.locator('[data-testid=start-job]').click();
     await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
@@ -225,6 +238,201 @@ describe('workbench in chromium', () => {
     await page.goto(`${service.url}#/compare?model=${bundledId}&sample=mnist-samples/0&methods=lrp:epsilon-plus-flat,gradient-x-input&device=server`);
     await page.waitForSelector('[data-testid=compare-evaluation]', { timeout: 60_000 });
     expect(await page.locator('[data-testid=compare-evaluation]').innerText()).toMatch(/sparseness[\s\S]*complexity/);
+  });
+
+  it('scores a localisation metric with masks from the form: refused without, computed with a threshold', async () => {
+    await page.goto(`${service.url}#/eval?model=${bundledId}`);
+    await page.waitForSelector('[data-testid=job-kind]');
+    await page.locator('[data-testid=job-kind]').selectOption('evaluate');
+    await page.locator('[data-testid=job-method-0-remove]').click();
+    for (const m of ['sparseness', 'pixel-flipping']) await page.locator(`[data-testid=job-metrics-${m}]`).uncheck();
+    await page.locator('[data-testid=job-metrics-pointing-game]').check();
+    await page.locator('[data-testid=job-limit]').fill('4');
+    await page.locator('[data-testid=start-job]').click();
+    // Without masks: the service's error, in the form's words (no CLI flag), and the masks field marked.
+    await page.waitForSelector('.new-job [role=alert]');
+    const refused = await page.locator('.new-job [role=alert]').innerText();
+    expect(refused).toMatch(/pointing-game' needs localisation masks/);
+    expect(refused).not.toMatch(/--/);
+    expect(await page.locator('.masks.bad').count()).toBe(1);
+    await page.locator('[data-testid=job-masks-mode]').selectOption('threshold');
+    await page.locator('[data-testid=job-masks-threshold]').fill('0.5');
+    await page.locator('[data-testid=start-job]').click();
+    await page.waitForSelector('[data-testid=evaluation-table]', { timeout: 120_000 });
+    expect(await page.locator('[data-testid=job-param-masks]').innerText()).toBe('pixels brighter than 0.5');
+    const job = (await api<{ kind: string; params: { masks?: unknown }; result?: { cells: { metric: string; n: number; mean: number }[] } }[]>('/api/jobs')).find((j) => j.kind === 'evaluate' && j.params.masks)!;
+    expect(job.params.masks).toMatchObject({ threshold: 0.5 });
+    expect(job.result!.cells).toEqual([expect.objectContaining({ metric: 'pointing-game', n: 4 })]);
+    expect(await page.locator('[data-testid=evaluation-table]').innerText()).toMatch(/pointing-game/);
+    await page.screenshot({ path: join(shots, 'evaluation-masks.png') });
+  });
+
+  it('sets integrated-gradients steps in the form; History and Reproduce use exactly them', async () => {
+    await page.goto(`${service.url}#/explain?model=${bundledId}&sample=mnist-samples/5&method=integrated-gradients&device=server`);
+    await page.waitForSelector('[data-testid=param-steps]');
+    expect(await page.locator('[data-testid=param-steps]').getAttribute('placeholder')).toBe('20'); // the declared default
+    await page.locator('[data-testid=param-steps]').fill('8');
+    await page.waitForFunction(() => window.location.hash.includes('params=steps:8'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=facts-params]')?.textContent?.includes('steps=8') && !document.querySelector('.spinner'), null, { timeout: 120_000 });
+    // Every parameter, the default baseline included, is in the record.
+    expect(await page.textContent('[data-testid=facts-params]')).toBe('baseline=0 · steps=8');
+    const id = (await page.locator('[data-testid=facts] a[href^="#/history"]').getAttribute('href'))!.replace('#/history?result=', '');
+    await page.screenshot({ path: join(shots, 'explain-params.png') });
+    await navigate(page, `#/history?result=${id}`);
+    await page.waitForSelector('[data-testid=provenance-params]');
+    expect(await page.textContent('[data-testid=provenance-params]')).toBe('baseline=0 · steps=8');
+    expect(await page.locator('.history-item.active').innerText()).toContain('steps=8');
+    await page.locator('[data-testid=reproduce]').click();
+    await page.waitForSelector('[data-testid=repro-result]', { timeout: 120_000 });
+    expect(await page.locator('[data-testid=repro-result]').innerText()).toMatch(/Identical/);
+    const reproducedId = (await page.locator('[data-testid=repro-link]').getAttribute('href'))!.replace('#/history?result=', '');
+    const again = await api<{ params: Record<string, number>; provenance: { reproducedFrom: string } }>(`/api/results/${reproducedId}`);
+    expect(again.params).toEqual({ baseline: 0, steps: 8 });
+    expect(again.provenance.reproducedFrom).toBe(id);
+    await page.locator('[data-testid=repro-link]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=provenance-params]')?.textContent === 'baseline=0 · steps=8' && document.querySelector('[data-testid=provenance]')?.textContent?.includes('reproduces'));
+  });
+
+  it('refuses a dropped .txt with a message', async () => {
+    await page.goto(`${service.url}#/explain?model=${bundledId}&sample=mnist-samples/0&device=server`);
+    await waitExplained(page, 'on the server');
+    await page.locator('[data-testid=image-file]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
+    await page.waitForSelector('[data-testid=input-rejected]');
+    expect(await page.textContent('[data-testid=input-rejected]')).toMatch(/notes\.txt is not an image or a \.npy array/);
+    expect(page.url()).toContain('sample=mnist-samples/0'); // the previous input stays
+  });
+
+  it('predicts an inverted (dark on light) upload correctly once “invert” is ticked, and shows what the model sees', async () => {
+    const darkOnLight = await sharp('examples/mnist/samples/digit-2-idx1.png').negate({ alpha: false }).resize(140, 140).png().toBuffer();
+    await page.goto(`${service.url}#/explain?model=${bundledId}&method=lrp&device=server`);
+    await page.locator('[data-testid=image-file]').setInputFiles({ name: 'my-two.png', mimeType: 'image/png', buffer: darkOnLight });
+    await waitExplained(page, 'on the server', { input: 'my-two.png' });
+    const before = await page.textContent('[data-testid=explained-class]');
+    await page.locator('[data-testid=prep-invert]').check();
+    expect(page.url()).toContain('prep=invert');
+    await page.waitForFunction(() => document.querySelector('[data-testid=facts]') && !document.querySelector('.spinner') && document.querySelector('[data-testid=explained-class]')?.textContent === '2', null, { timeout: 60_000 });
+    console.log(`dark-on-light 2: predicted ${before} as uploaded, 2 inverted`);
+    expect(before).not.toBe('2');
+    // The preview is the 28×28 tensor the model gets: after inversion a light digit on a dark background.
+    const seen = await page.locator('[data-testid=model-sees]').evaluate(async (img: HTMLImageElement) => {
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      return { w: c.width, h: c.height, corner: d[0], centre: Math.max(...Array.from({ length: 6 }, (_, i) => d[((14 - 3 + i) * c.width + 14) * 4]!)) };
+    });
+    expect(seen).toMatchObject({ w: 28, h: 28 });
+    expect(seen.corner).toBeLessThan(40);
+    expect(seen.centre).toBeGreaterThan(150);
+    const rec = await api<{ provenance: { inputSource: { name: string } } }[]>('/api/results?limit=1');
+    expect(rec[0]!.provenance.inputSource.name).toBe('my-two.png');
+    await page.screenshot({ path: join(shots, 'explain-upload.png') });
+  });
+
+  it('keeps one History record for a reloaded explanation, with a count', async () => {
+    const url = `${service.url}#/explain?model=${bundledId}&sample=mnist-samples/6&method=gradient-x-input&device=server`;
+    await page.goto(url);
+    await waitExplained(page, 'on the server', { method: 'gradient-x-input' });
+    const before = await api<{ id: string }[]>('/api/results?limit=500');
+    await page.reload();
+    await waitExplained(page, 'on the server', { method: 'gradient-x-input' });
+    await page.waitForSelector('[data-testid=record-count]');
+    expect(await page.textContent('[data-testid=record-count]')).toContain('asked 2×');
+    const after = await api<{ id: string; count: number; method: string; provenance: { inputSource: { dataset: string; index: number } } }[]>('/api/results?limit=500');
+    expect(after.length).toBe(before.length);
+    const rec = after.find((r) => r.method === 'gradient-x-input' && r.provenance.inputSource.index === 6)!;
+    expect(rec.count).toBe(2);
+    await navigate(page, `#/history?result=${rec.id}`);
+    await page.waitForSelector('[data-testid=provenance-count]');
+    expect(await page.locator(`.history-item.active [data-testid=history-item-count]`).innerText()).toBe('×2');
+    expect(await page.locator('.history-item.active').innerText()).toContain('mnist-samples #6');
+    // Filters and search narrow the list; delete removes the record.
+    await page.locator('[data-testid=history-method]').selectOption('gradient-x-input');
+    const methods = await page.locator('.history-item strong').allInnerTexts();
+    expect(methods.length).toBeGreaterThan(0);
+    expect(methods.every((m) => m.startsWith('gradient-x-input'))).toBe(true);
+    await page.locator('[data-testid=history-search]').fill('#6');
+    await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 1);
+    await page.screenshot({ path: join(shots, 'history-filter.png') });
+    await page.locator('[data-testid=delete-result]').click();
+    await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 0);
+    expect((await api<{ id: string }[]>('/api/results?limit=500')).some((r) => r.id === rec.id)).toBe(false);
+  });
+
+  it('downloads the overlay as PNG and the record as JSON', async () => {
+    await page.goto(`${service.url}#/explain?model=${bundledId}&sample=mnist-samples/3&device=server`);
+    await waitExplained(page, 'on the server');
+    const [png] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=download-png]').click()]);
+    const bytes = readFileSync((await png.path())!);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const meta = await sharp(bytes).metadata();
+    expect([meta.width, meta.height]).toEqual([280, 280]); // 28 × 10: whole pixels per attribution cell
+    const stats = await sharp(bytes).stats();
+    expect(stats.channels.slice(0, 3).some((c) => c.max - c.min > 100)).toBe(true); // not blank
+    expect(png.suggestedFilename()).toMatch(/^attribution-lrp-epsilon-plus-flat-class\d-server\.png$/);
+    const [json] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=download-json]').click()]);
+    const doc = JSON.parse(readFileSync((await json.path())!, 'utf8'));
+    expect(doc).toMatchObject({ method: 'lrp', composite: 'epsilon-plus-flat', params: { epsilon: 1e-6, stabilizer: 1e-6 }, record: { provenance: { method: 'lrp' } } });
+  });
+
+  it('works at 768 px: every tab reachable, nothing wider than the window', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 768, height: 1000 } });
+    for (const view of ['explain', 'compare', 'history', 'eval', 'models']) {
+      await narrow.goto(`${service.url}#/${view}?model=${bundledId}&sample=mnist-samples/3&device=server`);
+      await narrow.waitForSelector('.stage');
+      if (view === 'explain') await waitExplained(narrow, 'on the server');
+      await narrow.waitForTimeout(300);
+      const layout = await narrow.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        tabs: [...document.querySelectorAll<HTMLElement>('.tabs .tab')].map((t) => {
+          const r = t.getBoundingClientRect();
+          return { text: t.textContent, visible: r.width > 0 && r.left >= 0 && r.right <= window.innerWidth };
+        }),
+      }));
+      expect(layout.scroll, view).toBeLessThanOrEqual(768);
+      expect(layout.tabs.every((t) => t.visible), JSON.stringify(layout.tabs)).toBe(true);
+      expect(layout.tabs.map((t) => t.text)).toContain('Evaluation');
+      if (view === 'explain' || view === 'history') await narrow.screenshot({ path: join(shots, `${view}-768.png`), fullPage: true });
+    }
+    await narrow.close();
+  });
+
+  it('opens on the example, ready to explain', async () => {
+    const first = await browser.newPage({ viewport: { width: 1360, height: 880 } });
+    await first.goto(service.url);
+    await waitExplained(first, 'on the server');
+    expect(first.url()).toContain(`model=${bundledId}`);
+    expect(first.url()).toContain('sample=mnist-samples/0');
+    const labels = JSON.parse(readFileSync('examples/mnist/labels.json', 'utf8')) as number[];
+    expect(await first.textContent('[data-testid=explained-class]')).toBe(String(labels[0]));
+    await first.screenshot({ path: join(shots, 'first-screen.png') });
+    await first.close();
+  });
+
+  it('explains the README’s text model from the workbench: upload, tokenizer, text box, tokens coloured by relevance', async () => {
+    await page.goto(`${service.url}#/models`);
+    await page.locator('[data-testid=model-file]').setInputFiles('examples/transformers/text-classifier.onnx');
+    await page.waitForSelector('[data-testid=tokenizer-settings]');
+    expect(await page.textContent('[data-testid=tokenizer-settings]')).toMatch(/store its tokenizer\.json/);
+    await page.locator('[data-testid=tokenizer-file]').setInputFiles('examples/transformers/tokenizer.json');
+    await page.waitForSelector('[data-testid=settings-saved]');
+    await page.locator('a.button.primary', { hasText: 'Explain with this model' }).click();
+    await page.waitForSelector('[data-testid=text-input]');
+    await page.waitForFunction(() => window.location.hash.includes('composite=attnlrp'));
+    await page.locator('[data-testid=text-input]').fill('the acting was not good but the story was really wonderful .');
+    await page.locator('[data-testid=text-explain]').click();
+    await page.waitForSelector('[data-testid=tokens]', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=explained-class]')).toBe('1');
+    const tokens = await page.locator('.token').evaluateAll((els) => els.map((e) => ({ t: e.textContent, r: Number((e as HTMLElement).dataset.relevance) })));
+    expect(tokens.map((x) => x.t)).toContain('wonderful');
+    const top = tokens.reduce((a, b) => (b.r > a.r ? b : a));
+    const bottom = tokens.reduce((a, b) => (b.r < a.r ? b : a));
+    expect([top.t, bottom.t]).toEqual(['wonderful', 'not']);
+    expect(page.url()).toContain('text=');
+    await page.screenshot({ path: join(shots, 'explain-text.png') });
   });
 
   it('computes on this device: equal to the server within 1e-4 relative, and the input never reaches the server', async () => {
@@ -278,6 +486,29 @@ describe('workbench in chromium', () => {
     // The page itself sent nothing but GETs (the test's own comparison request does not go through the page).
     expect(posted).toEqual([]);
   }, 400_000);
+
+  it('explains a model with two inputs from one .npy per input, with the numbers of gradient × input', async () => {
+    // y = a + b: gradient × input for class 2 is a_2 on input a and b_2 on input b, zero elsewhere.
+    const two = buildModel({ nodes: [makeNode('Add', ['a', 'b'], ['y'], 'add')], inputs: [valueInfo('a', [1, 4]), valueInfo('b', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
+    const { id } = await api<{ id: string }>('/api/models?name=two-inputs.onnx', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(serializeModel(two)) });
+    await page.goto(`${service.url}#/explain?model=${id}&method=gradient-x-input&target=2&device=server`);
+    await page.reload(); // the model list is read at start; this model was uploaded through the API meanwhile
+    await page.waitForSelector('[data-testid=multi-inputs]');
+    expect(await page.locator('[data-testid=multi-inputs]').innerText()).toMatch(/a\s+float32 \[1, 4\][\s\S]*b\s+float32 \[1, 4\]/);
+    // A file that is not a .npy gets a message at its input.
+    await page.locator('[data-testid=input-file-a]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('1 2 3 4') });
+    expect(await page.locator('[data-testid=multi-inputs] [role=alert]').innerText()).toMatch(/notes\.txt is not a \.npy file/);
+    const npy = (v: number[]) => ({ name: 'x.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy(Float32Array.from(v), [1, 4])) });
+    await page.locator('[data-testid=input-file-a]').setInputFiles(npy([1, 2, 3, 4]));
+    await page.locator('[data-testid=input-file-b]').setInputFiles(npy([4, 3, 2, 1]));
+    await page.locator('[data-testid=inputs-explain]').click();
+    await page.waitForSelector('[data-testid=attribution-b] ol li', { timeout: 60_000 });
+    expect(Number(await page.locator('[data-testid=attribution-a]').getAttribute('data-sum'))).toBeCloseTo(3, 5);
+    expect(Number(await page.locator('[data-testid=attribution-b]').getAttribute('data-sum'))).toBeCloseTo(2, 5);
+    expect(await page.locator('[data-testid=attribution-a] ol').innerText()).toMatch(/^0\s+0\s+3(\.0+)?\s+0$/);
+    expect(await page.locator('[data-testid=inputs-facts]').getAttribute('data-target')).toBe('2');
+    await page.screenshot({ path: join(shots, 'explain-inputs.png') });
+  });
 
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);

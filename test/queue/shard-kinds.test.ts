@@ -101,6 +101,21 @@ describe('evaluate as shards', () => {
     expect(ranges.map((r) => shardSeed(3, r))).toEqual([3, 8, 13]);
   });
 
+  it('threshold masks: a worker derives the in-process masks from the stored normalisation; uploaded files stay on the server', async () => {
+    // Samples are uniform in [−0.5, 2.5); with normalisation mean 0.5, std 0.25 the intensity is 0.5 + x/4, so a
+    // threshold of 0.75 keeps the pixels with x > 1 (about half of them).
+    const masks = { threshold: 0.75, normalisation: { mean: [0.5], std: [0.25] } };
+    const p: EvaluateParams = { ...evalParams, metrics: ['pointing-game', 'attribution-localisation'], metricParams: undefined, masks };
+    const out = await evaluateWork(env({ n: 0 }), p, { index: 0, start: 0, count: 12 });
+    const data = gatherDataset('digits', p.indices, ds.sample, ds.label);
+    data.masks = data.x.map((v) => (0.5 + v * 0.25 > 0.75 ? 1 : 0));
+    const direct = outcomeOf(await runEvaluation({ model: OrtModel.wrap(explainer, { batchSize: 8 }), data, methods: p.methods.map(methodSpecOf), metrics: p.metrics.map((name) => ({ name })), target: 'label', batchSize: 8, seed: 3 }), p);
+    expect((out.outcome as EvaluationOutcome).cells).toEqual(direct.cells);
+    expect(direct.cells.every((c) => c.n === 12)).toBe(true);
+    expect((out.outcome as EvaluationOutcome).provenance.masks).toEqual(masks);
+    await expect(evaluateWork(env({ n: 0 }), { ...p, masks: { artefact: 'a'.repeat(64), shape: [12, 28, 28] } }, { index: 0, start: 0, count: 12 })).rejects.toThrow(/uploaded mask files are not sent to queue workers/);
+  });
+
   it('a cancelled job stops its shard', async () => {
     const ac = new AbortController();
     ac.abort(new Error('job cancelled'));

@@ -1,5 +1,5 @@
 /** API tests: the real service (Fastify inject) on a real SQLite store in a temp dir. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,71 @@ function expectProblem(res: { statusCode: number; headers: Record<string, unknow
   if (detail) expect(p.detail).toMatch(detail);
   return p;
 }
+
+describe('parameters, deduplication, deletion, web wording', () => {
+  it('publishes method and composite parameters with defaults, ranges and descriptions', async () => {
+    const res = await wb.app.inject({ url: '/api/methods' });
+    expect(res.statusCode).toBe(200);
+    const { methods, composites } = res.json();
+    const ig = methods.find((m: { name: string }) => m.name === 'integrated-gradients');
+    expect(ig.params).toEqual([
+      { name: 'steps', type: 'integer', default: 20, min: 1, max: 512, description: expect.any(String) },
+      { name: 'baseline', type: 'number', default: 0, min: -1e6, max: 1e6, description: expect.any(String) },
+    ]);
+    expect(ig).toMatchObject({ onePass: false, device: false });
+    expect(methods.find((m: { name: string }) => m.name === 'lrp')).toMatchObject({ onePass: true, device: true, params: [] });
+    expect(methods.find((m: { name: string }) => m.name === 'grad-cam').params.map((p: { name: string }) => p.name)).toEqual(['layer']);
+    const box = composites.find((c: { name: string }) => c.name === 'epsilon-gamma-box');
+    expect(box.params.find((p: { name: string }) => p.name === 'gamma')).toMatchObject({ default: 0.25, type: 'number' });
+    expect(box.params.find((p: { name: string }) => p.name === 'low')).not.toHaveProperty('default'); // from the input's range
+    expect(composites.find((c: { name: string }) => c.name === 'attnlrp').family).toBe('transformer');
+    expect(composites.find((c: { name: string }) => c.name === 'epsilon-plus').family).toBe('any');
+  });
+
+  it('the same explanation asked twice is one record with a count; spelled-out defaults are the same request', async () => {
+    const a = (await post('/api/explain', { modelId, input: sample(2), method: 'smoothgrad', params: { samples: 3 } })).json();
+    expect(a.count).toBe(1);
+    const b = (await post('/api/explain', { modelId, input: sample(2), method: 'smoothgrad', params: { samples: 3, noiseLevel: 0.1, seed: 0 } })).json();
+    expect(b.id).toBe(a.id);
+    expect(b.count).toBe(2);
+    expect(b.lastAt).toBeDefined();
+    expect(violations({ $ref: 'ResultRecord' }, b, components)).toEqual([]);
+    const c = (await post('/api/explain', { modelId, input: sample(2), method: 'smoothgrad', params: { samples: 4 } })).json();
+    expect(c.id).not.toBe(a.id);
+    expect(a.provenance.inputSource).toEqual({ kind: 'sample', dataset: 'mnist-samples', index: 2 });
+    const list = (await wb.app.inject({ url: `/api/results?limit=500` })).json() as { id: string; count: number }[];
+    expect(list.filter((r) => r.id === a.id)).toEqual([expect.objectContaining({ count: 2 })]);
+    // Delete: gone from History, a second delete is 404.
+    expect((await wb.app.inject({ method: 'DELETE', url: `/api/results/${c.id}` })).statusCode).toBe(204);
+    expectProblem(await wb.app.inject({ url: `/api/results/${c.id}` }), 404);
+    expectProblem(await wb.app.inject({ method: 'DELETE', url: `/api/results/${c.id}` }), 404);
+  });
+
+  it('grad-cam records the layer it used; an uploaded file keeps its name', async () => {
+    const r = (await post('/api/explain', { modelId, input: sample(1), method: 'grad-cam' })).json();
+    expect(typeof r.params.layer).toBe('string');
+    expect(r.params.layer.length).toBeGreaterThan(0);
+    const png = readFileSync('examples/mnist/samples/' + readdirSync('examples/mnist/samples').sort()[0]).toString('base64');
+    const up = (await post('/api/explain', { modelId, input: { kind: 'image', png, name: 'my-digit.png' }, method: 'gradient' })).json();
+    expect(up.provenance.inputSource).toEqual({ kind: 'image', name: 'my-digit.png' });
+  });
+
+  it('bad parameters are refused with the form field, never a CLI flag', async () => {
+    const res = await post('/api/explain', { modelId, input: sample(0), method: 'integrated-gradients', params: { steps: 100000 } });
+    // Over the server's limit: 422 (the operator may raise it), named by the form's field, with no CLI flag.
+    const p = expectProblem(res, 422, /integrated-gradients steps: 100000 exceeds the limit of 512/) as { field?: string; hint?: string };
+    expect(p.field).toBe('params.steps');
+    expect(p.hint).toMatch(/operator can raise the limit 'integrated-gradients\.steps'/);
+    expect(p.hint).not.toMatch(/--/);
+    const below = expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'integrated-gradients', params: { steps: 0 } }), 400) as { field?: string; detail: string };
+    expect(below.field).toBe('params.steps');
+    expect(below.detail).not.toMatch(/--/);
+    expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'occlusion', params: { window: 2.5 } }), 400, /whole number/);
+    const t = expectProblem(await post('/api/explain', { modelId, input: sample(0), method: 'lrp', target: 12 }), 400, /out of range/) as { detail: string; field?: string; hint?: string };
+    expect(t.field).toBe('target');
+    expect(`${t.detail} ${t.hint ?? ''}`).not.toMatch(/--/);
+  });
+});
 
 describe('service basics', () => {
   it('health reports versions; openapi describes every route', async () => {
@@ -120,9 +185,11 @@ describe('models', () => {
     expectProblem(await upload(Buffer.from('definitely not protobuf \u0000\u0001\u0002')), 400, /bad\.onnx/);
     expectProblem(await upload(readFileSync(MLP).subarray(0, 3000)), 400, /truncated|not a valid ONNX/);
     expectProblem(await upload(new Uint8Array(0)), 400);
-    // Valid ONNX that xsys cannot explain: two float inputs.
-    const twoInputs = buildModel({ nodes: [makeNode('Add', ['a', 'b'], ['y'])], inputs: [valueInfo('a', [1, 4]), valueInfo('b', [1, 4])], outputs: [valueInfo('y', [1, 4])] });
-    expectProblem(await upload(serializeModel(twoInputs)), 422, /exactly one float32 input/);
+    // Valid ONNX that xsys cannot explain: an integer input that is no token-embedding lookup, and no float input.
+    const ids = valueInfo('ids', [1, 4]);
+    if (ids.type?.value.case === 'tensorType') ids.type.value.value.elemType = 7;
+    const intOnly = buildModel({ nodes: [makeNode('Cast', ['ids'], ['y'], 'cast', { to: { int: 1 } })], inputs: [ids], outputs: [valueInfo('y', [1, 4])] });
+    expectProblem(await upload(serializeModel(intOnly)), 422, /float32 input/);
     expectProblem(await upload(readFileSync(MLP), 'text/plain'), 415);
     expect((await wb.app.inject({ url: '/api/models' })).json()).toHaveLength(before);
   });
@@ -236,7 +303,8 @@ describe('explain', () => {
     const { results } = res.json();
     expect(results.map((r: { method: string }) => r.method)).toEqual(['lrp', 'gradient-x-input', 'smoothgrad']);
     expect(new Set(results.map((r: { inputId: string }) => r.inputId)).size).toBe(1);
-    expect(results[0].params).toEqual({ gamma: 0.5 });
+    expect(results[0].params).toEqual({ epsilon: 1e-6, gamma: 0.5, stabilizer: 1e-6 }); // every parameter, defaults filled in
+    expect(results[2].provenance.params).toEqual({ noiseLevel: 0.1, samples: 4, seed: 0 });
     expect(new Set(results.map((r: { artefacts: { attribution: string } }) => r.artefacts.attribution)).size).toBe(3);
     expect(results.every((r: { target: number }) => r.target === LABELS[4])).toBe(true);
   });
@@ -260,7 +328,12 @@ describe('explain', () => {
     expect(body).toMatchObject({ resultId: r.id, maxAbsDiff: 0, maxRelDiff: 0, identical: true });
     const again = (await wb.app.inject({ url: `/api/results/${body.reproducedId}` })).json();
     expect(again.provenance.reproducedFrom).toBe(r.id);
-    expect(again.params).toEqual({ steps: 8 });
+    expect(again.params).toEqual({ baseline: 0, steps: 8 });
+    expect(r.provenance.params).toEqual({ baseline: 0, steps: 8 });
+    // Reproducing again with the same numbers counts on the first reproduction.
+    const twice = (await post(`/api/results/${r.id}/reproduce`, {})).json();
+    expect(twice.reproducedId).toBe(body.reproducedId);
+    expect((await wb.app.inject({ url: `/api/results/${body.reproducedId}` })).json().count).toBe(2);
     expectProblem(await post(`/api/results/${'0'.repeat(26)}/reproduce`, {}), 404);
   });
 

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvaluation } from '../../src/evaluation/evaluate.js';
 import { parseMethodList } from '../../src/evaluation/methods.js';
 import { OrtModel } from '../../src/evaluation/ort-model.js';
-import { parseNpy, toFloat32 } from '../../src/io/npy.js';
+import { thresholdMasks } from '../../src/data/masks.js';
+import { encodeNpy, parseNpy, toFloat32 } from '../../src/io/npy.js';
 import { bundledModelId, startBench, type TestBench } from './helpers.js';
 
 const MNIST = 'examples/mnist';
@@ -205,8 +206,71 @@ describe('evaluate job', () => {
     await bad({ metricParams: { sparseness: { abs: [1] } } }, /sparseness\.abs/);
     await bad({ indices: undefined, limit: 9 }, /limit/);
     await bad({ metricParams: { 'pointing-game': { k: 1 } } }, /not in metrics/);
-    // A localisation metric needs masks, which the dataset does not have: refused before any work.
-    await bad({ metrics: ['pointing-game'], metricParams: undefined }, /mask/);
+    // A localisation metric needs masks, which the dataset does not have: refused before any work, in form words.
+    await bad({ metrics: ['pointing-game'], metricParams: undefined }, /^masks: 'pointing-game' needs localisation masks give a threshold/);
+    await bad({ metrics: ['pointing-game'], metricParams: undefined, masks: { threshold: 2 } }, /threshold/);
+    // Every pixel of an MNIST digit is below intensity 1: all masks empty, named by sample.
+    await bad({ metrics: ['pointing-game'], metricParams: undefined, masks: { threshold: 1 } }, /mask of sample 0 \(0\) is empty/, 422);
+    const b64 = (data: Float32Array, shape: number[]) => Buffer.from(encodeNpy(data, shape)).toString('base64');
+    await bad({ metrics: ['pointing-game'], metricParams: undefined, masks: { npy: b64(new Float32Array(2 * 784).fill(1), [2, 28, 28]) } }, /holds 2 masks; dataset 'mnist-samples' has \d+ samples and 3 are evaluated/, 422);
+    await bad({ metrics: ['pointing-game'], metricParams: undefined, masks: { npy: b64(new Float32Array(3 * 784).fill(0.5), [3, 28, 28]) } }, /must be binary/, 422);
+    await bad({ metrics: ['pointing-game'], metricParams: undefined, masks: { npy: 'bm90IGFuIG5weQ==' } }, /masks\.npy/);
+    for (const r of [/--/]) {
+      const res = await api('POST', '/api/jobs', { ...request1(), metrics: ['pointing-game'], metricParams: undefined });
+      expect(`${res.json.detail} ${res.json.hint}`).not.toMatch(r);
+    }
     await bad({ dataset: 'nope' }, /nope/, 404);
+  });
+
+  it('scores localisation metrics with masks from a threshold or an uploaded .npy, equal to a direct runEvaluation', async () => {
+    const npy = parseNpy(new Uint8Array(readFileSync(join(MNIST, 'samples.npy'))));
+    const all = toFloat32(npy);
+    const per = all.length / npy.shape[0]!;
+    const x = new Float32Array(per * INDICES.length);
+    INDICES.forEach((i, k) => x.set(all.subarray(i * per, (i + 1) * per), k * per));
+    const shape = [INDICES.length, ...npy.shape.slice(1)];
+    // The bundled samples are normalised with MNIST's mean/std; the threshold applies to the [0, 1] intensity.
+    const intensity = x.map((v) => v * 0.3081 + 0.1307);
+    const masks = thresholdMasks(intensity, shape, 0.5);
+    const covered = masks.reduce((a, b) => a + b, 0) / masks.length;
+    expect(covered).toBeGreaterThan(0.05);
+    expect(covered).toBeLessThan(0.5);
+    const labels = JSON.parse(readFileSync(join(MNIST, 'labels.json'), 'utf8')) as number[];
+    const direct = await runEvaluation({
+      model: await OrtModel.load(join(MNIST, 'mnist-cnn.onnx'), { batchSize: 2 }),
+      data: { x, shape, labels: Int32Array.from(INDICES.map((i) => labels[i]!)), masks, names: INDICES.map(String), source: 'direct' },
+      methods: parseMethodList('gradient,lrp:epsilon-plus'),
+      metrics: [{ name: 'pointing-game' }, { name: 'attribution-localisation' }],
+      seed: 3,
+    });
+    const run = async (m: unknown) => {
+      const created = await api('POST', '/api/jobs', { ...request1(), metrics: ['pointing-game', 'attribution-localisation'], metricParams: undefined, masks: m });
+      expect(created.status, JSON.stringify(created.json)).toBe(202);
+      const events = await readEvents(`${base}/api/jobs/${created.json.id}/events`);
+      expect(events[events.length - 1]!.event).toBe('done');
+      return (await api('GET', `/api/jobs/${created.json.id}`)).json;
+    };
+    const byThreshold = await run({ threshold: 0.5 });
+    expect(byThreshold.params.masks).toEqual({ threshold: 0.5, normalisation: { mean: [0.1307], std: [0.3081] } });
+    // One mask per evaluated sample, as a [3, 1, 28, 28] .npy: the same masks, so the same scores.
+    const upload = Buffer.from(encodeNpy(masks, shape)).toString('base64');
+    const byFile = await run({ npy: upload });
+    expect(byFile.params.masks).toEqual({ artefact: expect.stringMatching(/^[0-9a-f]{64}$/), shape });
+    expect(byFile.result.provenance.masks).toEqual(byFile.params.masks);
+    // One mask per dataset sample: rows are taken by sample index (the others cover everything and must not be used).
+    const whole = new Float32Array(npy.shape[0]! * per).fill(1);
+    INDICES.forEach((i, k) => whole.set(masks.subarray(k * per, (k + 1) * per), i * per));
+    const byDataset = await run({ npy: Buffer.from(encodeNpy(whole, [npy.shape[0]!, 28, 28])).toString('base64') });
+    for (const job of [byThreshold, byFile, byDataset]) {
+      expect(job.result.cells).toHaveLength(4);
+      for (const [i, c] of direct.cells.entries()) {
+        expect(job.result.cells[i]).toMatchObject({ method: c.method, metric: c.metric, n: c.valid, mean: c.mean, std: c.std });
+      }
+    }
+    // Masks covering the whole image: every positive relevance lies inside, so attribution localisation is exactly 1
+    // and every map's maximum is inside — different from the stroke masks' scores, which the masks therefore decide.
+    const full = await run({ npy: Buffer.from(encodeNpy(new Float32Array(INDICES.length * per).fill(1), [INDICES.length, 1, 28, 28])).toString('base64') });
+    for (const c of full.result.cells) expect(c.mean).toBe(1);
+    expect(direct.cells.some((c) => c.mean < 1)).toBe(true);
   });
 });

@@ -118,7 +118,12 @@ describe('jobs', () => {
   });
 
   it('a job whose work fails is marked failed with the reason; the server keeps serving', async () => {
-    const created = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'mnist-samples', method: 'lrp', params: { nonsense: 1 } });
+    // A parameter the method does not have is refused at submission, naming it as the form does …
+    const refused = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'mnist-samples', method: 'lrp', params: { nonsense: 1 } });
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ field: 'params.nonsense', detail: expect.stringMatching(/has no parameter 'nonsense'/) });
+    // … while a Grad-CAM layer the model lacks is only found when the work runs.
+    const created = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'mnist-samples', method: 'grad-cam', params: { layer: 'nonsense' } });
     expect(created.status).toBe(202);
     const { events } = await readEvents(`${base}/api/jobs/${created.json.id}/events`);
     const last = events[events.length - 1]!;

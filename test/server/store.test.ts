@@ -154,13 +154,34 @@ describe.each(KINDS)('Store contract on $name', (kind) => {
     const r1 = { ...result(newId(), 'd'.repeat(64)), jobId: job.id };
     await s.saveResult(r1, input('d'.repeat(64)), { id: job.id, progress: { done: 1, total: 2 } });
     expect(await s.jobs.get(job.id)).toMatchObject({ progress: { done: 1, total: 2 }, resultIds: [r1.id] });
-    expect(await s.results.get(r1.id)).toEqual(r1);
+    expect(await s.results.get(r1.id)).toEqual({ ...r1, count: 1 });
 
     // A failing insert (duplicate result id) must roll back the new input row and the job progress with it.
     const dup = { ...result(r1.id, 'e'.repeat(64)), jobId: job.id };
     await expect(s.saveResult(dup, input('e'.repeat(64)), { id: job.id, progress: { done: 2, total: 2 } })).rejects.toBeInstanceOf(StoreError);
     expect(await s.inputs.get('e'.repeat(64))).toBeUndefined();
     expect((await s.jobs.get(job.id))!.progress.done).toBe(1);
+    await s.close();
+  });
+
+  it('finds a result by its provenance key, counts repeats and deletes', async () => {
+    const s = await kind.open(tempDir());
+    const a = { ...result(newId(), 'f'.repeat(64)), key: 'k1', count: 1 };
+    const b = { ...result(newId(), 'f'.repeat(64)), key: 'k2', count: 1 };
+    await s.saveResult(a, input('f'.repeat(64)));
+    await s.saveResult(b, input('f'.repeat(64)));
+    expect((await s.results.findByKey('k1'))?.id).toBe(a.id);
+    expect(await s.results.findByKey('nope')).toBeUndefined();
+    const again = await s.results.repeat(a.id);
+    expect(again).toMatchObject({ id: a.id, count: 2, key: 'k1' });
+    expect(Date.parse(again!.lastAt!)).toBeGreaterThan(0);
+    expect((await s.results.repeat(a.id))!.count).toBe(3);
+    expect(await s.results.repeat('0'.repeat(26))).toBeUndefined();
+    expect(await s.results.delete(a.id)).toBe(true);
+    expect(await s.results.delete(a.id)).toBe(false);
+    expect(await s.results.get(a.id)).toBeUndefined();
+    expect(await s.results.findByKey('k1')).toBeUndefined();
+    expect((await s.results.list({})).map((r) => r.id)).toEqual([b.id]);
     await s.close();
   });
 
@@ -262,6 +283,12 @@ describe.each(KINDS)('Store contract on $name', (kind) => {
     const i = { ...input('5'.repeat(64)), source: { kind: 'sample' as const, dataset: 'd', index: 7 }, displaySha256: '4'.repeat(64) };
     expect(await s.inputs.put(i)).toEqual(i);
     expect(await s.inputs.get(i.id)).toEqual(i);
+    // Settings changed later (the Models view): preprocessing replaced, a tokenizer attached; the rest untouched.
+    const pre = { size: [32, 32] as [number, number], channelOrder: 'bgr' as const, layout: 'nhwc' as const };
+    expect(await s.models.update(m.id, { preprocess: pre })).toEqual({ ...m, preprocess: pre });
+    expect(await s.models.update(m.id, { tokenizer: '3'.repeat(64) })).toEqual({ ...m, preprocess: pre, tokenizer: '3'.repeat(64) });
+    expect(await s.models.get(m.id)).toEqual({ ...m, preprocess: pre, tokenizer: '3'.repeat(64) });
+    expect(await s.models.update('0'.repeat(64), { tokenizer: '3'.repeat(64) })).toBeUndefined();
     expect(await s.models.delete(m.id)).toBe(true);
     expect(await s.models.delete(m.id)).toBe(false);
     expect(await s.models.list()).toEqual([]);

@@ -55,6 +55,18 @@ export function explainRoutes(api: ApiRoutes, ctx: ServerContext): void {
     },
   });
   api.add({
+    method: 'DELETE',
+    url: '/api/results/:id',
+    summary: 'delete a result from History (its artefacts stay: they are content-addressed and may be shared)',
+    tag: 'results',
+    params: { type: 'object', required: ['id'], properties: { id: ULID } },
+    responses: { 204: ['', null, 'deleted'] },
+    handler: async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+      if (!(await ctx.store.results.delete(req.params.id))) throw notFound(`no result with id ${req.params.id}`);
+      return reply.code(204).send();
+    },
+  });
+  api.add({
     method: 'POST',
     url: '/api/results/:id/reproduce',
     summary: 'recompute a result from its record and report the difference (maxRelDiff is relative to max |original|)',

@@ -20,7 +20,20 @@ export interface RouteState {
   target: string;
   cmap: string;
   opacity: number;
+  /**
+   * How the heatmap sits on the input: 'alpha' (the input in grey under the colour map, opacity ∝ |R|, so zero shows
+   * the input and never paints white over it) or 'blend' (the whole heatmap at one opacity).
+   */
+  overlay: 'alpha' | 'blend';
+  /** compare: one colour scale for all panels ('shared') or each its own ('independent'). */
+  scale: 'shared' | 'independent';
   device: Device;
+  /** Method and composite parameters the user set, 'steps:8,baseline:0' (the rest take their declared defaults). */
+  params?: string;
+  /** Text models: the text explained (tokenised by the service with the model's tokenizer). */
+  text?: string;
+  /** Input preparation for uploaded images: 'invert', 'crop' (to the drawing's bounding box), comma-separated. */
+  prep?: string;
   /** compare: comma-separated method specs, 'lrp:epsilon-plus-flat,gradient'. */
   methods?: string;
   /** history: the selected result; eval: the selected job. */
@@ -28,7 +41,7 @@ export interface RouteState {
   job?: string;
 }
 
-export const DEFAULTS: RouteState = { view: 'explain', method: 'lrp', composite: 'epsilon-plus-flat', target: 'pred', cmap: 'bwr', opacity: 0.7, device: 'server' };
+export const DEFAULTS: RouteState = { view: 'explain', method: 'lrp', composite: 'epsilon-plus-flat', target: 'pred', cmap: 'bwr', opacity: 0.7, device: 'server', overlay: 'alpha', scale: 'independent' };
 
 export function parseRoute(hash: string): RouteState {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -46,18 +59,25 @@ export function parseRoute(hash: string): RouteState {
     cmap: get('cmap') ?? DEFAULTS.cmap,
     opacity: q.has('opacity') && Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : DEFAULTS.opacity,
     device: q.get('device') === 'local' ? 'local' : 'server',
+    overlay: q.get('overlay') === 'blend' ? 'blend' : 'alpha',
+    scale: q.get('scale') === 'shared' ? 'shared' : 'independent',
+    params: get('params'),
+    prep: get('prep'),
+    text: get('text'),
     methods: get('methods'),
     result: get('result'),
     job: get('job'),
   };
 }
 
-const ORDER: (keyof RouteState)[] = ['model', 'sample', 'method', 'composite', 'target', 'cmap', 'opacity', 'device', 'methods', 'result', 'job'];
+const ORDER: (keyof RouteState)[] = ['model', 'sample', 'method', 'composite', 'params', 'prep', 'text', 'target', 'cmap', 'opacity', 'overlay', 'device', 'methods', 'scale', 'result', 'job'];
 
 export function formatRoute(s: RouteState): string {
   const q = new URLSearchParams();
   for (const k of ORDER) {
     const v = s[k];
+    // Display defaults stay out of links (short URLs); everything else is spelled out.
+    if ((k === 'overlay' || k === 'scale') && v === DEFAULTS[k]) continue;
     if (v !== undefined && v !== '') q.set(k, String(v));
   }
   // Keep ':' , '/' and ',' readable in shared links.
@@ -80,4 +100,22 @@ export function useRoute(): [RouteState, (patch: Partial<RouteState>, mode?: 'pu
     setState(parseRoute(next));
   }, []);
   return [state, update];
+}
+
+/** 'steps:8,baseline:0' → { steps: 8, baseline: 0 }; text values (a layer name) stay strings. */
+export function parseParams(text: string | undefined): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const part of (text ?? '').split(',')) {
+    const i = part.indexOf(':');
+    if (i <= 0) continue;
+    const k = part.slice(0, i);
+    const v = decodeURIComponent(part.slice(i + 1));
+    out[k] = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+export function formatParams(p: Record<string, number | string>): string | undefined {
+  const parts = Object.entries(p).map(([k, v]) => `${k}:${encodeURIComponent(String(v))}`);
+  return parts.length ? parts.join(',') : undefined;
 }

@@ -1,6 +1,8 @@
 /** Method, composite, target and display controls shared by the explain and compare views. */
 import { COLORMAP_NAMES, COMPOSITE_NAMES, METHOD_NAMES } from '../../../src/browser/index.js';
-import type { RouteState } from '../app/route';
+import { formatParams, parseParams, type RouteState } from '../app/route';
+import { useWorkbench } from '../app/workbench';
+import { ParamForm, specsFor, valuesFor } from './ParamForm';
 import { runsOnDevice } from '../services/device';
 import { Field, Select } from './common';
 
@@ -8,19 +10,30 @@ export function methodOptions(local: boolean) {
   return METHOD_NAMES.map((m) => ({ value: m, label: local && !runsOnDevice(m) ? `${m} (server only)` : m, disabled: local && !runsOnDevice(m) }));
 }
 
-export function MethodControls(props: { route: RouteState; set: (p: Partial<RouteState>) => void }) {
+/** Composites for CNNs and the rest first; the transformer ones (AttnLRP family) labelled as such. */
+export function compositeOptions(families?: { name: string; family: 'any' | 'transformer' }[]) {
+  return COMPOSITE_NAMES.map((c) => (families?.find((f) => f.name === c)?.family === 'transformer' ? { value: c, label: `${c} (for transformers)` } : { value: c, label: c }));
+}
+
+export function MethodControls(props: { route: RouteState; set: (p: Partial<RouteState>) => void; field?: string }) {
   const { route, set } = props;
+  const { methods } = useWorkbench();
   const local = route.device === 'local';
+  const specs = specsFor(methods, route.method, route.composite);
+  const values = valuesFor(specs, parseParams(route.params));
+  const comp = methods?.composites.find((c) => c.name === route.composite);
+  const methodInfo = methods?.methods.find((m) => m.name === route.method);
   return (
     <>
-      <Field label="Method">
-        <Select value={route.method} onChange={(method) => set({ method })} options={methodOptions(local)} testId="method" />
+      <Field label="Method" hint={methodInfo?.description}>
+        <Select value={route.method} onChange={(method) => set({ method, params: undefined })} options={methodOptions(local)} testId="method" />
       </Field>
       {route.method === 'lrp' && (
-        <Field label="Composite" hint="which LRP rule each layer uses">
-          <Select value={route.composite} onChange={(composite) => set({ composite })} options={[...COMPOSITE_NAMES]} testId="composite" />
+        <Field label="Composite" hint={comp ? `${comp.description}${comp.family === 'transformer' ? '. Meant for attention models; on a CNN it is gradient × input with identity activations.' : ''}` : 'which LRP rule each layer uses'}>
+          <Select value={route.composite} onChange={(composite) => set({ composite, params: undefined })} options={compositeOptions(methods?.composites)} testId="composite" />
         </Field>
       )}
+      {!local && <ParamForm specs={specs} values={values} field={props.field} onChange={(v) => set({ params: formatParams(v) })} />}
       <Field label="Target" hint="click a prediction to explain that class">
         <div className="target-row">
           <Select

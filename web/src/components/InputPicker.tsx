@@ -2,22 +2,29 @@
 import { useRef, useState } from 'react';
 import { useWorkbench } from '../app/workbench';
 import { pressable } from './common';
-import { api } from '../services/api';
-import { describeInput, type InputChoice } from '../services/inputs';
+import { api, type Dataset } from '../services/api';
+import { ACCEPTED_INPUTS, describeInput, rejectReason, type InputChoice } from '../services/inputs';
 import { useDisplayUrl } from '../app/useDisplayUrl';
 
 const THUMBS = 12;
 
-export function InputPicker(props: { choice?: InputChoice; onSample: (sample: string | undefined) => void; local: boolean }) {
-  const { datasets, setDropped } = useWorkbench();
+export function InputPicker(props: { choice?: InputChoice; onSample: (sample: string | undefined) => void; local: boolean; datasets?: Dataset[] }) {
+  const wb = useWorkbench();
+  const { setDropped } = wb;
+  // The datasets this model can take (the caller filters by shape); all of them when it does not say.
+  const datasets = props.datasets ?? wb.datasets;
   const [dataset, setDataset] = useState<string>();
   const [over, setOver] = useState(false);
+  const [rejected, setRejected] = useState<string>();
   const file = useRef<HTMLInputElement>(null);
   const imageUrl = useDisplayUrl(props.choice);
   const ds = datasets.find((d) => d.name === (dataset ?? (props.choice?.kind === 'sample' ? props.choice.dataset : datasets[0]?.name)));
   const label = props.choice?.kind === 'sample' ? datasets.find((d) => d.name === (props.choice as { dataset: string }).dataset)?.labels?.[props.choice.index] : undefined;
   const take = (f: File | undefined) => {
-    if (!f || !f.type.startsWith('image/')) return;
+    if (!f) return;
+    const why = rejectReason(f);
+    setRejected(why);
+    if (why) return;
     setDropped({ blob: f, url: URL.createObjectURL(f), name: f.name });
     props.onSample(undefined);
   };
@@ -51,8 +58,14 @@ export function InputPicker(props: { choice?: InputChoice; onSample: (sample: st
             <small>or click to choose a file</small>
           </span>
         )}
-        <input ref={file} type="file" accept="image/*" hidden onChange={(e) => take(e.target.files?.[0])} data-testid="image-file" />
+        <input ref={file} type="file" accept={ACCEPTED_INPUTS} hidden onChange={(e) => take(e.target.files?.[0])} data-testid="image-file" />
       </div>
+      {rejected && (
+        <div className="error" role="alert" data-testid="input-rejected">
+          {rejected}
+        </div>
+      )}
+      {datasets.length === 0 && wb.datasets.length > 0 && <p className="muted small" data-testid="no-compatible-datasets">No dataset here has this model’s input shape; drop an image or a .npy instead.</p>}
       {ds && (
         <div className="samples">
           <div className="samples-head">

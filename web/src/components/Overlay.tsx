@@ -1,49 +1,34 @@
-/** An input image with its heatmap over it; colour map and opacity change the rendering only, never the numbers. */
+/** An input image with its heatmap over it; colour map, mode and opacity change the rendering only, never the numbers. */
 import { useEffect, useMemo, useRef } from 'react';
-import { attributionToHeatmap, palette } from '../../../src/browser/index.js';
+import { palette } from '../../../src/browser/index.js';
+import { paintHeat, pixelRelevance, type OverlayMode } from '../services/heat';
 import type { Tensor } from '../services/tensor';
 
-function maxAbs(t: Tensor): number {
-  let m = 0;
-  for (const v of t.data) m = Math.max(m, Math.abs(v));
-  return m;
-}
-
-export function Overlay(props: { imageUrl?: string; attribution?: Tensor; cmap: string; opacity: number; size?: number; label?: string }) {
+export function Overlay(props: { imageUrl?: string; attribution?: Tensor; cmap: string; opacity: number; mode?: OverlayMode; scale?: number; size?: number; label?: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const heat = useMemo(() => {
-    if (!props.attribution) return undefined;
-    try {
-      return attributionToHeatmap(props.attribution.data, props.attribution.dims, { cmap: props.cmap });
-    } catch {
-      return undefined;
-    }
-  }, [props.attribution, props.cmap]);
+  const mode = props.mode ?? 'alpha';
+  const rel = useMemo(() => (props.attribution ? pixelRelevance(props.attribution) : undefined), [props.attribution]);
   useEffect(() => {
     const c = canvas.current;
-    if (!c || !heat) return;
-    c.width = heat.width;
-    c.height = heat.height;
-    const img = new ImageData(heat.width, heat.height);
-    for (let p = 0; p < heat.width * heat.height; p++) {
-      img.data[p * 4] = heat.data[p * 3]!;
-      img.data[p * 4 + 1] = heat.data[p * 3 + 1]!;
-      img.data[p * 4 + 2] = heat.data[p * 3 + 2]!;
-      img.data[p * 4 + 3] = 255;
-    }
-    c.getContext('2d')!.putImageData(img, 0, 0);
-  }, [heat]);
+    if (!c || !rel) return;
+    c.width = rel.width;
+    c.height = rel.height;
+    c.getContext('2d')!.putImageData(paintHeat(rel, props.cmap, props.imageUrl ? mode : 'blend', props.scale), 0, 0);
+  }, [rel, props.cmap, mode, props.scale, props.imageUrl]);
   const size = props.size ?? 360;
   return (
-    <figure className="overlay" style={{ width: size, height: size }} aria-label={props.label ?? 'heatmap'}>
+    <figure className={mode === 'alpha' ? 'overlay gray' : 'overlay'} style={{ width: size, maxWidth: '100%', aspectRatio: rel ? `${rel.width} / ${rel.height}` : '1' }} aria-label={props.label ?? 'heatmap'}>
       {props.imageUrl ? <img src={props.imageUrl} alt="input" draggable={false} /> : <div className="overlay-empty" />}
-      {heat && <canvas ref={canvas} data-testid="heatmap" style={{ opacity: props.opacity }} />}
+      {rel && <canvas ref={canvas} data-testid="heatmap" style={{ opacity: props.imageUrl ? props.opacity : 1 }} />}
     </figure>
   );
 }
 
-/** The colour map as a bar, labelled with the attribution's range (symmetric around zero, as rendered). */
-export function ColorBar(props: { cmap: string; attribution?: Tensor }) {
+/**
+ * The colour map as a bar with numbers: the relevance at its ends and quarter points (symmetric around zero, as
+ * rendered). `scale` is the value at the ends; `shared` says whether other panels use the same one.
+ */
+export function ColorBar(props: { cmap: string; attribution?: Tensor; scale?: number; mode?: OverlayMode; note?: string; unit?: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = canvas.current;
@@ -51,18 +36,22 @@ export function ColorBar(props: { cmap: string; attribution?: Tensor }) {
     const pal = palette(props.cmap);
     const img = new ImageData(256, 1);
     for (let i = 0; i < 256; i++) {
-      img.data.set([pal[i * 3]!, pal[i * 3 + 1]!, pal[i * 3 + 2]!, 255], i * 4);
+      const a = props.mode === 'alpha' ? Math.round((Math.abs(i - 127.5) / 127.5) * 255) : 255;
+      img.data.set([pal[i * 3]!, pal[i * 3 + 1]!, pal[i * 3 + 2]!, a], i * 4);
     }
     c.getContext('2d')!.putImageData(img, 0, 0);
-  }, [props.cmap]);
-  const m = props.attribution ? maxAbs(props.attribution) : 0;
+  }, [props.cmap, props.mode]);
+  const m = props.scale ?? (props.attribution ? pixelRelevance(props.attribution).maxAbs : 0);
+  const ticks = m ? [-m, -m / 2, 0, m / 2, m] : [];
   return (
-    <div className="colorbar">
-      <canvas ref={canvas} width={256} height={1} />
+    <div className="colorbar" data-testid="colorbar" data-scale={m}>
+      <canvas ref={canvas} width={256} height={1} className={props.mode === 'alpha' ? 'checker' : ''} />
       <div className="colorbar-labels">
-        <span>{m ? `−${fmt(m)}` : 'negative'}</span>
-        <span>0</span>
-        <span>{m ? `+${fmt(m)}` : 'positive'}</span>
+        {ticks.length ? ticks.map((t, i) => <span key={i}>{t === 0 ? '0' : `${t > 0 ? '+' : '−'}${fmt(Math.abs(t))}`}</span>) : [<span key="n">negative</span>, <span key="z">0</span>, <span key="p">positive</span>]}
+      </div>
+      <div className="colorbar-note muted small">
+        {props.unit ?? 'relevance per pixel (sum over channels)'}{props.mode === 'alpha' ? ' · opacity ∝ |R|: zero is transparent' : ''}
+        {props.note ? ` · ${props.note}` : ''}
       </div>
     </div>
   );

@@ -1,7 +1,7 @@
 /** Runs one explanation where the user chose: on the service, or on this device. */
 import { parseNpy, toFloat32 } from '../../../src/browser/index.js';
 import type { Device } from '../app/route';
-import { api, type Dataset, type ExplainResult, type ModelSummary, type ResultRecord } from './api';
+import { api, type Dataset, type ExplainRequest, type ExplainResult, type ModelSummary, type ResultRecord } from './api';
 import { explainLocally } from './device';
 import type { Explained } from './explained';
 import { deviceInput, serverInput, type InputChoice } from './inputs';
@@ -13,6 +13,10 @@ export interface ExplainSpec {
   input: InputChoice;
   method: string;
   composite?: string;
+  /** Parameters the user set (the service fills in the rest); ignored on the device, which runs the defaults. */
+  params?: Record<string, number | string>;
+  /** Input preparation for uploaded images ('invert', 'crop'). */
+  prep?: string;
   target: number | 'pred';
 }
 
@@ -33,19 +37,23 @@ export async function fromRecord(r: ResultRecord | ExplainResult): Promise<Expla
     topk: r.topk ?? [],
     relevanceSum: r.relevanceSum,
     timingMs: { compile: r.provenance?.timingMs?.compile, run: r.provenance?.timingMs?.run, total: r.provenance?.timingMs?.total ?? 0 },
+    params: r.provenance?.params ?? r.params,
+    count: r.count,
     resultId: r.id,
+    record: r,
     inputSha: r.artefacts.input,
-    metrics: r.metrics,
   };
 }
 
 export async function explainOne(s: ExplainSpec): Promise<Explained> {
   const composite = s.method === 'lrp' ? s.composite : undefined;
   if (s.device === 'local') {
-    const tensor = await deviceInput(s.input, s.model, s.datasets);
+    const tensor = await deviceInput(s.input, s.model, s.datasets, s.prep);
     return explainLocally(s.model.id, tensor, { method: s.method, composite, target: s.target });
   }
-  const { input, preprocess } = await serverInput(s.input, s.model, s.datasets);
-  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), method: s.method, ...(composite ? { composite } : {}), target: s.target });
+  const { input, preprocess } = await serverInput(s.input, s.model, s.datasets, s.prep);
+  const params = s.params && Object.keys(s.params).length ? s.params : undefined;
+  const r = await api.explain({ modelId: s.model.id, input, ...(preprocess ? { preprocess } : {}), // Method and composite come from the URL as text; the service validates them against its declarations.
+    method: s.method as ExplainRequest['method'], ...(composite ? { composite: composite as ExplainRequest['composite'] } : {}), ...(params ? { params } : {}), target: s.target });
   return fromRecord(r);
 }

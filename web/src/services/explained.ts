@@ -1,5 +1,5 @@
 /** One explanation as the views show it, whether it was computed by the service or on this device. */
-import type { TopK } from './api';
+import type { ResultRecord, TopK } from './api';
 import type { Tensor } from './tensor';
 
 export interface Explained {
@@ -15,10 +15,14 @@ export interface Explained {
   timingMs: { compile?: number; session?: number; run?: number; total: number };
   /** On the device: this run also downloaded and started the WebAssembly runtime (once per page). */
   coldStart?: boolean;
+  /** Server results: every parameter that produced it (defaults filled in by the service). */
+  params?: Record<string, number | string>;
+  /** Server results: how many times this explanation was asked for. */
+  count?: number;
   /** Server results only: the stored record. */
   resultId?: string;
+  record?: ResultRecord;
   inputSha?: string;
-  metrics?: Record<string, number>;
 }
 
 /** The k largest scores with softmax probabilities, largest first. */

@@ -238,7 +238,7 @@ function ReferencesPanel(props: { modelId: string; layers: readonly ChannelLayer
     const ctl = new AbortController();
     followJob(job.id, (j) => setJob(j), ctl.signal).then((j) => {
       if (j.state !== 'running' && j.state !== 'queued') onChange();
-      if (j.state === 'failed') setError(new Error(typeof j.error === 'string' ? j.error : (j.error?.detail ?? 'the job failed')));
+      if (j.state === 'failed') setError(new Error(j.error || 'the job failed'));
     }, setError);
     return () => ctl.abort();
     // Follow each job once.

@@ -8,7 +8,8 @@ import { useAsync } from '../app/useAsync';
 import { useWorkbench } from '../app/workbench';
 import { BarChart, SeriesChart } from '../components/Charts';
 import { Empty, ErrorBox, Field, Panel, Select, Spinner, when } from '../components/common';
-import { api, type Job, type ResultRecord } from '../services/api';
+import { MasksField, masksBody, MethodChoiceFields, MethodListFields, type MasksChoice, type MethodChoice } from '../components/JobFields';
+import { api, ApiError, type Job, type ResultRecord } from '../services/api';
 import { EvaluationChart, EvaluationTable, outcomeOf } from './evaluation';
 
 interface JobKind {
@@ -32,7 +33,7 @@ async function fetchKinds(): Promise<JobKind[]> {
   }
 }
 
-const FIELD_LABELS: Record<string, string> = { modelId: 'model', start: 'first sample', count: 'number of samples', limit: 'number of samples', batchSize: 'batch size' };
+const FIELD_LABELS: Record<string, string> = { modelId: 'model', start: 'first sample', count: 'number of samples', limit: 'number of samples', batchSize: 'batch size', target: 'explained class', masks: 'masks', indices: 'samples', metricParams: 'metric parameters', params: 'parameters' };
 
 /**
  * List parameters are edited as comma-separated text: plain items as they are (e.g. metric names), method items as
@@ -51,7 +52,7 @@ function listValue(text: string, items: { type?: string; properties?: Record<str
 }
 
 function errorText(e: Job['error']): string {
-  return typeof e === 'string' ? e : e ? `${e.title ?? ''} ${e.detail ?? ''}`.trim() : '';
+  return e ?? '';
 }
 
 export function EvalView(props: { route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
@@ -134,6 +135,10 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
   const kinds = useAsync(fetchKinds, 'kinds');
   const [kind, setKind] = useState('explain-dataset');
   const [values, setValues] = useState<Record<string, string>>({});
+  // One method with its composite and parameters (explain-dataset), a list of them (evaluate), and an evaluation's masks.
+  const [choice, setChoice] = useState<MethodChoice>(() => ({ method: route.method, ...(route.method === 'lrp' ? { composite: route.composite } : {}) }));
+  const [methodList, setMethodList] = useState<MethodChoice[]>([{ method: 'lrp', composite: 'epsilon-plus-flat' }, { method: 'gradient' }]);
+  const [masks, setMasks] = useState<MasksChoice>({ mode: 'none' });
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const spec = kinds.value?.find((k) => k.kind === kind) ?? kinds.value?.[0];
@@ -145,18 +150,49 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
     if (name === 'modelId') return <Select value={value(name)} onChange={set} options={wb.models.map((m) => ({ value: m.id, label: m.name }))} testId="job-model" />;
     if (name === 'dataset') return <Select value={value(name)} onChange={set} options={wb.datasets.map((d) => d.name)} testId="job-dataset" />;
     if (p.enum) return <Select value={value(name)} onChange={set} options={['', ...p.enum].map((e) => ({ value: e, label: e || '(default)' }))} testId={`job-${name}`} />;
-    if (p.type === 'array' && p.items?.enum) return <input type="text" value={value(name)} onChange={(e) => set(e.target.value)} placeholder={p.items.enum.slice(0, 3).join(', ')} title={`comma-separated: ${p.items.enum.join(', ')}`} data-testid={`job-${name}`} />;
+    if (p.type === 'array' && p.items?.enum) {
+      // A choice of several (e.g. metrics): one checkbox each.
+      const chosen = new Set(listValue(value(name), undefined).map(String));
+      const toggle = (item: string, on: boolean) => set([...p.items!.enum!].filter((x) => (x === item ? on : chosen.has(x))).join(', '));
+      return (
+        <div className="checks" data-testid={`job-${name}`}>
+          {p.items.enum.map((item) => (
+            <label key={item} className="check">
+              <input type="checkbox" checked={chosen.has(item)} onChange={(e) => toggle(item, e.target.checked)} data-testid={`job-${name}-${item}`} />
+              {item}
+            </label>
+          ))}
+        </div>
+      );
+    }
     if (p.type === 'integer' || p.type === 'number') return <input type="number" value={value(name)} min={p.minimum} onChange={(e) => set(e.target.value)} data-testid={`job-${name}`} />;
     return <input type="text" value={value(name)} onChange={(e) => set(e.target.value)} data-testid={`job-${name}`} />;
   };
-  // Fields the form can edit: typed scalars and enums (nested objects such as method params keep their defaults).
-  const shown = Object.entries(props).filter(([name, p]) => (p.type !== undefined || p.enum) && p.type !== 'object' && !(name === 'composite' && value('method') !== 'lrp'));
+  // A kind with `method` and `params` gets the method's parameter form; one with a list of methods, a form per method.
+  const methodForm = 'method' in props && 'params' in props;
+  const methodListForm = props.methods?.type === 'array' && props.methods.items?.properties !== undefined && 'method' in props.methods.items.properties;
+  const special = (name: string) => (methodForm && (name === 'method' || name === 'composite' || name === 'params')) || (methodListForm && name === 'methods') || name === 'masks';
+  // Fields the form can edit: typed scalars and enums, and the composite ones above (metric parameters keep their defaults).
+  const shown = Object.entries(props).filter(([name, p]) => special(name) || ((p.type !== undefined || p.enum) && p.type !== 'object' && !(name === 'composite' && value('method') !== 'lrp')));
+  const errField = error instanceof ApiError ? error.field : undefined;
+  const fieldOf = (name: string) => {
+    if (methodForm && name === 'method') return <MethodChoiceFields value={choice} onChange={setChoice} idPrefix="job-" field={errField} />;
+    if (methodListForm && name === 'methods') return <MethodListFields value={methodList} onChange={setMethodList} />;
+    if (name === 'masks') return <MasksField value={masks} onChange={setMasks} field={errField} />;
+    return field(name, props[name]!);
+  };
   const start = async () => {
     setBusy(true);
     setError(undefined);
     try {
       const body: Record<string, unknown> = { kind: spec?.kind ?? kind };
       for (const [name, p] of shown) {
+        if (special(name)) {
+          if (methodForm && name === 'method') Object.assign(body, { method: choice.method, ...(choice.method === 'lrp' && choice.composite ? { composite: choice.composite } : {}), ...(choice.params && Object.keys(choice.params).length ? { params: choice.params } : {}) });
+          if (methodListForm && name === 'methods') body.methods = methodList.map((m) => ({ method: m.method, ...(m.method === 'lrp' ? { composite: m.composite ?? 'epsilon-plus-flat' } : {}), ...(m.params && Object.keys(m.params).length ? { params: m.params } : {}) }));
+          if (name === 'masks' && masksBody(masks)) body.masks = masksBody(masks);
+          continue;
+        }
         const v = value(name);
         if (v === '') continue;
         body[name] = p.type === 'array' ? listValue(v, p.items) : p.type === 'integer' || p.type === 'number' ? Number(v) : v;
@@ -177,11 +213,15 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
           <Field label="Kind" hint={spec?.description}>
             <Select value={spec?.kind ?? kind} onChange={setKind} options={kinds.value.map((k) => k.kind)} testId="job-kind" />
           </Field>
-          {shown.map(([name, p]) => (
-            <Field key={name} label={`${FIELD_LABELS[name] ?? name}${spec?.params.required?.includes(name) ? '' : ' (optional)'}`}>
-              {field(name, p)}
-            </Field>
-          ))}
+          {shown.map(([name]) =>
+            special(name) ? (
+              name === 'composite' || name === 'params' ? null : <div key={name}>{fieldOf(name)}</div>
+            ) : (
+              <Field key={name} label={`${FIELD_LABELS[name] ?? name}${spec?.params.required?.includes(name) ? '' : ' (optional)'}`}>
+                {fieldOf(name)}
+              </Field>
+            ),
+          )}
           <button type="button" className="button primary" onClick={start} disabled={busy} data-testid="start-job">
             {busy ? 'Starting…' : 'Start job'}
           </button>
@@ -195,15 +235,27 @@ function NewJob({ route, onStarted }: { route: RouteState; onStarted: (j: Job) =
 function JobParams({ job }: { job: Job }) {
   const wb = useWorkbench();
   const p = job.params ?? {};
-  const text = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? [(x as { method?: string }).method, (x as { composite?: string }).composite].filter(Boolean).join(':') : String(x))).join(', ') : String(v));
-  // Long index lists (evaluate) are summarised rather than listed.
-  const shown = Object.entries(p).filter(([, v]) => v !== undefined && (typeof v !== 'object' || Array.isArray(v))).map(([k, v]): [string, unknown] => (k === 'indices' && Array.isArray(v) && v.length > 12 ? [k, `${v.length} samples`] : [k, v]));
+  const values = (o: unknown): string =>
+    o && typeof o === 'object'
+      ? Object.entries(o as Record<string, unknown>)
+          .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+          .join(', ')
+      : '';
+  const methodText = (x: { method?: string; composite?: string; params?: Record<string, unknown> }) => `${[x.method, x.composite].filter(Boolean).join(' · ')}${x.params && Object.keys(x.params).length ? ` (${values(x.params)})` : ''}`;
+  const text = (k: string, v: unknown): string => {
+    if (k === 'masks' && v && typeof v === 'object') return 'threshold' in v ? `pixels brighter than ${String((v as { threshold: number }).threshold)}` : `uploaded .npy [${((v as { shape?: number[] }).shape ?? []).join(', ')}]`;
+    if (Array.isArray(v)) return v.map((x) => (x && typeof x === 'object' ? methodText(x as { method?: string }) : String(x))).join(', ');
+    if (v && typeof v === 'object') return values(v);
+    return String(v);
+  };
+  // Long index lists (evaluate) are summarised rather than listed; every parameter of the method is shown.
+  const shown = Object.entries(p).filter(([, v]) => v !== undefined).map(([k, v]): [string, unknown] => (k === 'indices' && Array.isArray(v) && v.length > 12 ? [k, `${v.length} samples`] : [k, v]));
   return (
     <dl className="params">
       {shown.map(([k, v]) => (
         <div key={k}>
           <dt>{FIELD_LABELS[k] ?? k}</dt>
-          <dd>{k === 'modelId' ? wb.models.find((m) => m.id === v)?.name ?? String(v).slice(0, 12) : text(v)}</dd>
+          <dd data-testid={`job-param-${k}`}>{k === 'modelId' ? wb.models.find((m) => m.id === v)?.name ?? String(v).slice(0, 12) : text(k, v)}</dd>
         </div>
       ))}
       {job.createdAt && (
@@ -223,15 +275,10 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
     const rs = results.value ?? [];
     const classes = new Map<number, number>();
     for (const r of rs) classes.set(r.target, (classes.get(r.target) ?? 0) + 1);
-    const metricNames = [...new Set(rs.flatMap((r) => Object.keys(r.metrics ?? {})))];
     return {
       classes: [...classes.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => ({ label: `class ${c}`, value: n })),
       sums: rs.map((r) => r.relevanceSum),
       times: rs.map((r) => r.provenance?.timingMs?.total ?? 0),
-      metrics: metricNames.map((m) => {
-        const v = rs.map((r) => r.metrics?.[m]).filter((x): x is number => typeof x === 'number');
-        return { label: m, value: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length) };
-      }),
     };
   }, [results.value]);
   const outcome = outcomeOf(job);
@@ -278,14 +325,13 @@ function JobDetail({ job, onCancel }: { job: Job; onCancel: () => void }) {
         <ErrorBox error={results.error} />
         <div className="charts" data-testid="job-charts">
           {numericResult.length > 0 && <BarChart title="Scores" data={numericResult.map(([label, value]) => ({ label, value }))} />}
-          {charts.metrics.length > 0 && <BarChart title="Mean metric scores" data={charts.metrics} />}
           {charts.sums.length > 0 && <SeriesChart title="Relevance sum per sample" values={charts.sums} />}
           {charts.times.length > 0 && <SeriesChart title="Time per sample" values={charts.times} unit=" ms" />}
           {charts.classes.length > 0 && <BarChart title="Explained classes" data={charts.classes} integer />}
         </div>
         {ids.length > 0 && (
           <p className="small">
-            {ids.length} results · <a href={`#/history?result=${ids[0]}`}>open them in History</a>
+            {ids.length} results · <a href={`#/history?result=${ids[0]}`}>open them in History</a> · <a href={`#/history?job=${job.id}`} data-testid="job-gallery">as a gallery</a>
           </p>
         )}
       </Panel>

@@ -6,6 +6,7 @@ import { useAsync } from '../app/useAsync';
 import { useWorkbench } from '../app/workbench';
 import { Empty, ErrorBox, Panel, pressable, Select, Spinner, when } from '../components/common';
 import { api, type ModelDetail, type TensorInfo } from '../services/api';
+import { ModelSettings } from '../components/ModelSettings';
 
 function bytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`;
@@ -160,6 +161,7 @@ function ModelDetails({ m, route, set, onDeleted }: { m: ModelDetail; route: Rou
           <Tensors title="output" list={m.outputs} />
         </div>
       </Panel>
+      <ModelSettings m={m} />
       <div className="two-col">
         <Panel title="Operators">
           <ul className="bars" data-testid="op-histogram">

@@ -50,7 +50,7 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
     if (!running || (running.state !== 'queued' && running.state !== 'running')) return;
     const ctl = new AbortController();
     followJob(running.id, setRunning, ctl.signal).then((j) => {
-      if (j.state === 'failed') setError(new Error(typeof j.error === 'string' ? j.error : (j.error?.detail ?? 'the job failed')));
+      if (j.state === 'failed') setError(new Error(j.error || 'the job failed'));
       setRefresh((n) => n + 1);
     }, setError);
     return () => ctl.abort();
@@ -177,7 +177,7 @@ function SprayPanel({ job }: { job?: Job }) {
       </Panel>
     );
   }
-  const r = job.result as SprayResult;
+  const r = job.result as unknown as SprayResult;
   const ds = datasetOf(job);
   const shown = r.clusters.find((c) => c.label === cluster) ?? [...r.clusters].sort((a, b) => a.size - b.size)[0]!;
   return (
