@@ -30,6 +30,7 @@ export function ConceptsView(props: { route: RouteState; set: (p: Partial<RouteS
   const { route, set } = props;
   const wb = useWorkbench();
   const modelId = route.model ?? wb.models[0]?.id;
+  const classCount = classesOf(wb.models.find((m) => m.id === modelId));
   const [dsName, indexText] = (route.sample ?? '').split('/');
   const dataset = wb.datasets.find((d) => d.name === dsName) ?? wb.datasets.find((d) => d.name === 'mnist-samples') ?? wb.datasets[0];
   const index = dataset && dsName === dataset.name && indexText !== undefined ? Number(indexText) : 0;
@@ -96,7 +97,7 @@ export function ConceptsView(props: { route: RouteState; set: (p: Partial<RouteS
         <Field label="Explained class">
           <select value={route.target} onChange={(e) => set({ target: e.target.value })} data-testid="concept-target">
             <option value="pred">predicted class</option>
-            {Array.from({ length: 10 }, (_, c) => (
+            {Array.from({ length: classCount }, (_, c) => (
               <option key={c} value={String(c)}>
                 class {c}
               </option>
@@ -145,12 +146,18 @@ export function ConceptsView(props: { route: RouteState; set: (p: Partial<RouteS
                 </button>
               </Panel>
             )}
-            {refSet && layer && ex && <AtlasPanel refSet={refSet} layer={layer.tensor} initialClass={ex.target} />}
+            {refSet && layer && ex && <AtlasPanel refSet={refSet} layer={layer.tensor} initialClass={ex.target} classCount={classCount} />}
           </>
         )}
       </main>
     </div>
   );
+}
+
+/** Number of classes of a classifier: the last axis of its first output when fixed (10 when unknown). */
+export function classesOf(model: { outputs: { shape: (number | string)[] }[] } | undefined): number {
+  const last = model?.outputs[0]?.shape.at(-1);
+  return typeof last === 'number' && last > 0 ? Math.min(last, 1000) : 10;
 }
 
 /** The most useful reference set for a layer: a complete one first, else the furthest along. */
@@ -300,7 +307,8 @@ function ReferencesPanel(props: { modelId: string; layers: readonly ChannelLayer
 }
 
 /** A class's concept atlas over the reference dataset, optionally against a second class. */
-function AtlasPanel(props: { refSet: ReferenceSet; layer: string; initialClass: number }) {
+function AtlasPanel(props: { refSet: ReferenceSet; layer: string; initialClass: number; classCount: number }) {
+  const classCount = props.classCount;
   const [cls, setCls] = useState(props.initialClass);
   const [compare, setCompare] = useState<number>();
   useEffect(() => setCls(props.initialClass), [props.initialClass]);
@@ -313,7 +321,7 @@ function AtlasPanel(props: { refSet: ReferenceSet; layer: string; initialClass: 
       actions={
         <span className="inline-controls">
           <select value={cls} onChange={(e) => setCls(Number(e.target.value))} aria-label="atlas class" data-testid="atlas-class">
-            {Array.from({ length: 10 }, (_, c) => (
+            {Array.from({ length: classCount }, (_, c) => (
               <option key={c} value={c}>
                 class {c}
               </option>
@@ -321,7 +329,7 @@ function AtlasPanel(props: { refSet: ReferenceSet; layer: string; initialClass: 
           </select>
           <select value={compare ?? ''} onChange={(e) => setCompare(e.target.value === '' ? undefined : Number(e.target.value))} aria-label="compare with class" data-testid="atlas-compare">
             <option value="">compare with…</option>
-            {Array.from({ length: 10 }, (_, c) => (
+            {Array.from({ length: classCount }, (_, c) => (
               <option key={c} value={c}>
                 class {c}
               </option>

@@ -14,7 +14,7 @@ import { ModelSelect } from '../components/ModelSelect';
 import { Overlay } from '../components/Overlay';
 import { api, type Job } from '../services/api';
 import { conceptsApi, followJob, type PcxResult, type SprayResult } from '../services/concepts-api';
-import { layerName } from './ConceptsView';
+import { classesOf, layerName } from './ConceptsView';
 
 const COLORS = ['#4f46e5', '#e11d48', '#059669', '#d97706', '#0891b2', '#7c3aed', '#65a30d', '#db2777', '#0d9488', '#9333ea'];
 const colorOf = (c: number) => COLORS[c % COLORS.length]!;
@@ -25,6 +25,7 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
   const { route, set } = props;
   const wb = useWorkbench();
   const modelId = route.model ?? wb.models[0]?.id;
+  const classCount = classesOf(wb.models.find((m) => m.id === modelId));
   const labelled = wb.datasets.filter((d) => d.labels);
   const [dsChoice, setDs] = useState<string>();
   const dataset = labelled.find((d) => d.name === dsChoice) ?? labelled.find((d) => d.name === 'mnist-test') ?? labelled[0];
@@ -97,7 +98,7 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
             <h3 className="section">SpRAy</h3>
             <Field label="Class" hint="the heatmaps of this class's samples (LRP) are clustered">
               <select value={cls} onChange={(e) => setCls(Number(e.target.value))} data-testid="spray-class">
-                {Array.from({ length: 10 }, (_, c) => (
+                {Array.from({ length: classCount }, (_, c) => (
                   <option key={c} value={c}>
                     class {c}
                   </option>
