@@ -5,12 +5,14 @@
  *   queue ×1 — `xsys serve --queue` + 1 `xsys worker --threads 1`;
  *   queue ×2 — the same with 2 workers.
  * Reported: images/s (submission → job done, as a client sees it), the ratios, and the time from submission to the
- * first shard starting on a worker (read off the workers' log lines). Redis is a throwaway redis-server.
+ * first shard starting on a worker (read off the workers' log lines), and the CPU time per image of the server and of
+ * the workers (from /proc), which is what bounds the throughput on a machine with few cores. Redis is a throwaway
+ * redis-server.
  *
  *   npm run bench:queue [-- --images 10000 --shard-size 250 --json bench/queue-results.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,7 +61,23 @@ async function stop(p: Proc): Promise<void> {
   await exited;
 }
 
-async function run(label: string, dir: string, npy: string, queue: string | undefined, workers: number): Promise<{ label: string; seconds: number; imagesPerSecond: number; firstShardMs?: number }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms on Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface RunResult {
+  label: string;
+  seconds: number;
+  imagesPerSecond: number;
+  firstShardMs?: number;
+  /** CPU milliseconds per image of the measured job, by process: where the cores went. */
+  cpuMsPerImage: { server: number; workers?: number };
+}
+
+async function run(label: string, dir: string, npy: string, queue: string | undefined, workers: number): Promise<RunResult> {
   const server = start(['serve', '--port', '0', '--threads', '1', '--data-dir', join(dir, label), '--dataset', `mnist=${npy}`, ...(queue ? ['--queue', queue, '--shard-size', String(values['shard-size'])] : [])]);
   const url = await until(() => /listening on (http:\/\/\S+)/.exec(server.out())?.[1]);
   const ws: Proc[] = [];
@@ -80,8 +98,11 @@ async function run(label: string, dir: string, npy: string, queue: string | unde
     }, 3_600_000);
   const warm = await submit(Math.max(2, workers * 2));
   await wait(warm.id);
+  const cpu0 = { server: cpuSeconds(server.child.pid), workers: ws.map((w) => cpuSeconds(w.child.pid)) };
   const { id, t0 } = await submit(N);
   const t1 = await wait(id);
+  const serverCpu = cpuSeconds(server.child.pid) - cpu0.server;
+  const workerCpu = ws.reduce((sum, w, i) => sum + cpuSeconds(w.child.pid) - cpu0.workers[i]!, 0);
   let firstShardMs: number | undefined;
   if (queue) {
     const starts = ws.flatMap((w) => [...w.out().matchAll(new RegExp(`shard \\d+ of job ${id} started at (\\d+)`, 'g'))].map((m) => Number(m[1])));
@@ -90,7 +111,13 @@ async function run(label: string, dir: string, npy: string, queue: string | unde
   for (const w of ws) await stop(w);
   await stop(server);
   const seconds = (t1 - t0) / 1000;
-  const r = { label, seconds, imagesPerSecond: N / seconds, ...(firstShardMs !== undefined ? { firstShardMs } : {}) };
+  const r: RunResult = {
+    label,
+    seconds,
+    imagesPerSecond: N / seconds,
+    ...(firstShardMs !== undefined ? { firstShardMs } : {}),
+    cpuMsPerImage: { server: (serverCpu * 1000) / N, ...(ws.length ? { workers: (workerCpu * 1000) / N } : {}) },
+  };
   console.log(JSON.stringify(r));
   return r;
 }
