@@ -10,7 +10,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
-import type { Tensor } from '../runtime/tensor.js';
 import { CAV_METHODS, type CavMethod } from '../strategies/cav.js';
 import { layerActivations, layerGradients } from '../strategies/features.js';
 import { tcav } from '../strategies/tcav.js';
@@ -69,14 +68,6 @@ interface Deps {
   datasets: DatasetRegistry;
 }
 
-/** Samples of a registered dataset as one batch tensor. */
-function batchOf(datasets: DatasetRegistry, name: string, indices: readonly number[]): Tensor {
-  const parts = indices.map((i) => datasets.sample(name, i));
-  const per = parts[0]!.data.length;
-  const data = new Float32Array(per * parts.length);
-  parts.forEach((p, k) => data.set(p.data, k * per));
-  return { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] };
-}
 
 const round = (v: number) => Number(v.toPrecision(6));
 
@@ -132,13 +123,13 @@ export function tcavHandler(deps: Deps): JobHandler<TcavParams> {
     async run(ctx, p) {
       const mx = await deps.models.explainer(p.modelId);
       const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-      const concept = await layerActivations(mx, batchOf(deps.datasets, p.concept, range(p.conceptCount)), p.layer, p.reduce);
+      const concept = await layerActivations(mx, deps.datasets.batch(p.concept, range(p.conceptCount)), p.layer, p.reduce);
       await ctx.progress(1, 4);
       if (ctx.signal.aborted) return;
-      const pool = await layerActivations(mx, batchOf(deps.datasets, p.random, range(p.randomCount)), p.layer, p.reduce);
+      const pool = await layerActivations(mx, deps.datasets.batch(p.random, range(p.randomCount)), p.layer, p.reduce);
       await ctx.progress(2, 4);
       if (ctx.signal.aborted) return;
-      const grads = await layerGradients(mx, batchOf(deps.datasets, p.dataset, p.classIndices), p.layer, p.class, p.reduce);
+      const grads = await layerGradients(mx, deps.datasets.batch(p.dataset, p.classIndices), p.layer, p.class, p.reduce);
       await ctx.progress(3, 4);
       if (ctx.signal.aborted) return;
       const r = tcav(concept, pool, grads, { method: p.cav, runs: p.runs, alpha: p.alpha, significance: p.significance, seed: p.seed, randomSize: Math.min(p.conceptCount, Math.floor(p.randomCount / 2)) });

@@ -76,13 +76,7 @@ export class ConceptService {
     return {
       size: summary.count,
       sampleShape: summary.shape,
-      batch: (start, count) => {
-        const parts = Array.from({ length: count }, (_, i) => this.datasets.sample(dataset, start + i).data);
-        const per = parts[0]?.length ?? 0;
-        const data = new Float32Array(per * count);
-        parts.forEach((p, i) => data.set(p, i * per));
-        return { data, dims: [count, ...summary.shape] };
-      },
+      batch: (start, count) => this.datasets.batch(dataset, Array.from({ length: count }, (_, i) => start + i)),
       ...(summary.labels ? { label: (i: number) => summary.labels![i]! } : {}),
     };
   }

@@ -111,6 +111,16 @@ export class DatasetRegistry {
     return { data: d.data.slice(index * per, (index + 1) * per), dims: [1, ...d.shape] };
   }
 
+  /** Samples `indices` as one batch [indices.length, ...sample], copied straight from the dataset's array. */
+  batch(name: string, indices: readonly number[]): Tensor {
+    if (indices.length === 0) throw new InvalidArgumentError('indices', `no samples of '${name}' asked for`);
+    const d = this.get(name, indices[0]!);
+    const per = d.data.length / d.count;
+    const data = new Float32Array(per * indices.length);
+    indices.forEach((i, k) => data.set(this.get(name, i).data.subarray(i * per, (i + 1) * per), k * per));
+    return { data, dims: [indices.length, ...d.shape] };
+  }
+
   /**
    * The dataset's samples as one canonical float32 .npy [N, ...sample] and its sha256: queue workers fetch it by this
    * hash, so a worker's samples are bit for bit the server's.

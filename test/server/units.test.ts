@@ -87,6 +87,11 @@ describe('DatasetRegistry', () => {
     expect([meta.width, meta.height, meta.channels]).toEqual([5, 4, 1]);
     const px = await sharp(png).extractChannel(0).raw().toBuffer();
     expect(Array.from(px)).toEqual(Array.from({ length: 20 }, (_, i) => Math.round((i / 19) * 255)));
+    // A batch of chosen samples, in the order asked, copied from the dataset's array.
+    const b = reg.batch('tiny', [2, 0]);
+    expect(b.dims).toEqual([2, 1, 4, 5]);
+    expect(Array.from(b.data)).toEqual([...data.subarray(40, 60), ...data.subarray(0, 20)]);
+    expect(() => reg.batch('tiny', [0, 3])).toThrow(/samples 0–2/);
     expect(() => reg.sample('tiny', 3)).toThrow(/samples 0–2/);
     expect(() => reg.sample('nope', 0)).toThrow(/no dataset named 'nope'/);
     await expect(reg.register({ name: '../x', npy: join(tmp, 'd.npy') })).rejects.toThrow(InvalidArgumentError);
