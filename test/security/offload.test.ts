@@ -55,18 +55,20 @@ async function healthGapsDuring<T>(work: Promise<T>): Promise<{ result: T; maxGa
 
 describe('heavy model work off the event loop (defect 5)', () => {
   it('health answers while a slow model is checked on upload and while its explainer compiles', async () => {
-    const bytes = deepMlp(1500);
+    const bytes = deepMlp(2000);
     const upload = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/models?name=deep.onnx', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) }));
     expect(upload.result.statusCode, upload.result.body).toBe(201);
     const id = upload.result.json().id as string;
     const npy = Buffer.from(encodeNpy(new Float32Array([1, 2, 3, 4]), [1, 4])).toString('base64');
     const explain = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/explain', payload: { modelId: id, input: { kind: 'npy', npy }, method: 'gradient' } }));
     expect(explain.result.statusCode, explain.result.body).toBe(200);
-    // Each took seconds (a blocked event loop would have answered health once, after it); health never waited long.
+    // A blocked event loop would have answered health once, after the work: its longest gap would be the whole
+    // work time. The check is relative, so a faster machine (CI ran the upload in 990 ms) does not fail it; the
+    // work only has to be long enough that polling every 25 ms can tell the two apart.
     console.log(`upload: ${upload.workMs.toFixed(0)} ms, longest health gap ${upload.maxGapMs.toFixed(0)} ms; explain: ${explain.workMs.toFixed(0)} ms, longest gap ${explain.maxGapMs.toFixed(0)} ms`);
     for (const r of [upload, explain]) {
-      expect(r.workMs).toBeGreaterThan(1000);
-      expect(r.maxGapMs).toBeLessThan(Math.max(750, r.workMs / 3));
+      expect(r.workMs).toBeGreaterThan(500);
+      expect(r.maxGapMs).toBeLessThan(Math.max(350, r.workMs / 3));
       expect(r.answers).toBeGreaterThan(5);
     }
   }, 300_000);
