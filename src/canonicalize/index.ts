@@ -7,11 +7,12 @@ import { dequantize } from './dequantize.js';
 import { explicitPads } from './explicit-pads.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { normalizeGemm } from './normalize-gemm.js';
+import { recurrent } from './recurrent.js';
 import { removeIdentity } from './remove-identity.js';
 import { stackedSum } from './stacked-sum.js';
 import type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 
-export const CANONICALIZERS: readonly Canonicalizer[] = [dequantize, removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
+export const CANONICALIZERS: readonly Canonicalizer[] = [dequantize, recurrent, removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
 
 export interface CanonicalForm {
   info: Map<string, ValueInfo>;

@@ -49,6 +49,9 @@ class Cotangents {
 const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'SkipLayerNormalization', 'EmbedLayerNormalization', 'BiasGelu', 'FastGelu', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization', 'RotaryEmbedding', 'GemmFastGelu', 'QuickGelu']);
 
 function hintFor(opType: string, domain = ''): string {
+  if (['LSTM', 'GRU', 'RNN'].includes(opType) && (domain === '' || domain === 'ai.onnx')) {
+    return `${opType} is unrolled into differentiable ops when its sequence length is known at compile time and its weights W, R (and B, P) are constants; the 'recurrent' line of \`xsys inspect\` says what is missing here (for a dynamic time axis, give the input a fixed length)`;
+  }
   if (domain === 'com.microsoft' && FUSED.has(opType)) {
     return `${opType} is a fused op of ONNX Runtime's transformer optimiser; explain the unfused export instead (e.g. optimum-cli export onnx without --optimize, or the model before onnxruntime.transformers.optimizer ran)`;
   }
