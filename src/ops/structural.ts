@@ -88,7 +88,7 @@ const pad: Vjp = (ctx, node, [g]) => {
     // which, and the cotangent is scatter-added back (a reflected element receives from each of its copies).
     const x = node.input[0]!;
     const idx = em.op('Pad', [flatIndexTensor(ctx, x), ...node.input.slice(1, 2), '', ...node.input.slice(3)].filter((v, k) => k < 3 || v), { mode: { string: mode } });
-    return [scatterAddInto(ctx, x, idx, g, false), undefined, undefined, undefined];
+    return [scatterAddInto(ctx, x, idx, g, true), undefined, undefined, undefined];
   }
   if (mode !== 'constant') unsupported(node, `Pad mode '${mode}' is not differentiated`, "modes 'constant', 'reflect', 'edge' and 'wrap' are");
   const padsC = !getAttr(node, 'pads') && node.input[1] ? graph.constant(node.input[1]) : undefined;
