@@ -51,7 +51,7 @@ export { loadTokenizer, readTokenIds, idsFromJson, type TextTokenizer } from './
 export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRelevance } from './render/tokens.js';
 // Concepts (issue 14): CRP conditional heatmaps, zennit-crp conformance.
 export { CrpExplainer, MAX_CONDITIONS_PER_RUN, type Condition, type ConditionLayer, type CrpOptions, type CrpResult, type CrpItem } from './concepts/crp.js';
-export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './concepts/crp-compile.js';
+export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './compiler/crp.js';
 export { runCrpConformance, isCrpManifestJson } from './conformance/crp.js';
 export { conceptRelevance, subConcepts, rankChannels, type ConceptRelevance, type ChannelRelevance, type SubConcepts, type ConceptOptions } from './concepts/relevance.js';
 export { compileStatistics, LAYER_STATS, type StatisticsGraph, type LayerStat } from './concepts/statistics-graph.js';

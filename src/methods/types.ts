@@ -1,6 +1,7 @@
 import type { Tensor } from '../runtime/tensor.js';
 import type { MethodName } from './registry.js';
 import type { Target } from './session.js';
+import type { Condition } from './conditions.js';
 
 // The method names come from the registry (one file per method, src/methods/registry.ts).
 export { METHOD_NAMES, type MethodName } from './registry.js';
@@ -20,7 +21,7 @@ export interface MethodSpec {
 
 export interface ExplainOptions {
   method?: MethodName;
-  /** lrp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
+  /** lrp, crp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
   composite?: string;
   /**
    * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method, as each method declares
@@ -32,6 +33,8 @@ export interface ExplainOptions {
   target?: Target;
   /** grad-cam: the tensor to explain (default: input of the last GlobalAveragePool, else of the last Flatten). */
   layer?: string;
+  /** crp: the channels relevance flows through, highest layer first (`tensor:c1,c2;lower:c3` or parsed). */
+  conditions?: Condition | string;
   /** Also return relevance at these intermediate tensors (lrp/gradient). */
   relevanceAt?: string[];
   /** Which model output to explain (default the first). */

@@ -92,13 +92,13 @@ export interface ExplainedSample {
 export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: MethodSpec, target: number | 'pred', limits: LimitOverrides = {}): Promise<ExplainedSample> {
   if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
   const method = spec.method as MethodName;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
+  const composite = getMethod(method).composite ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   // Every parameter, defaults filled in (Grad-CAM's layer too): provenance says exactly what produced the result.
   const params = completeParams(method, composite, spec.params ?? {}, limits);
   if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
-  const { numeric, layer } = splitParams(params);
+  const { numeric, layer, conditions } = splitParams(params);
   const tRun = performance.now();
-  const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, limits });
+  const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, conditions, limits });
   const runMs = performance.now() - tRun;
   const a = e.attribution;
   const sampleDims = a.dims.slice(1);
@@ -125,7 +125,7 @@ export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: Me
  */
 function requestKey(modelId: string, inputId: string, spec: MethodSpec, target: number | 'pred', mx: ModelExplainer, limits: LimitOverrides): unknown[] {
   const method = getMethod(spec.method, 'method').name;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
+  const composite = getMethod(method).composite ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   const params = completeParams(method, composite, spec.params ?? {}, limits);
   if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
   return [modelId, inputId, method, composite, params, target];

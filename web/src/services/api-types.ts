@@ -766,7 +766,7 @@ export interface operations {
                          */
                         composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                         /** @enum {string} */
-                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         /** @description composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all */
                         params?: {
                             [key: string]: number | string;
@@ -1134,7 +1134,7 @@ export interface operations {
                         kind: "sample";
                     };
                     /** @enum {string} */
-                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     /** @description composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all */
                     params?: {
@@ -1440,7 +1440,7 @@ export interface operations {
                     /** @constant */
                     kind: "explain-dataset";
                     /** @enum {string} */
-                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     params?: {
                         [key: string]: number | string;
@@ -1469,7 +1469,7 @@ export interface operations {
                          */
                         composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                         /** @enum {string} */
-                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         params?: {
                             [key: string]: number;
                         };
@@ -1497,7 +1497,7 @@ export interface operations {
                     kind: "spray";
                     maxClusters?: number;
                     /** @enum {string} */
-                    method?: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method?: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     neighbors?: number;
                     pool?: number;
