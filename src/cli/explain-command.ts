@@ -8,6 +8,7 @@ import { ExplainSession } from '../methods/session.js';
 import { nodeRuntime } from '../runtime/node.js';
 import { getMethod, METHODS, METHOD_NAMES } from '../methods/registry.js';
 import { CONDITIONS_SYNTAX } from '../methods/conditions.js';
+import { formatRegion, parseRegion, REGION_SYNTAX } from '../compiler/region.js';
 import { compositeDeclarations, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { describeParam } from '../param-spec.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -44,6 +45,7 @@ interface ExplainFlags {
   overlay?: boolean;
   layer?: string;
   conditions?: string;
+  region?: string;
   threads?: string;
   json?: boolean;
   maxBatch?: string;
@@ -130,6 +132,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--overlay', 'also write the heatmap blended over the image')
     .option('--layer <tensor>', 'grad-cam: layer to explain (default: input of the last GlobalAveragePool/Flatten)')
     .option('--conditions <spec>', `crp: the channels relevance flows through, ${CONDITIONS_SYNTAX}, e.g. conv2:3,5;conv1:7`)
+    .option('--region <spec>', `segmentation/detection: explain the sum of the output over a region, ${REGION_SYNTAX}`)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--max-batch <n>', 'inputs per ONNX Runtime run for methods that evaluate many (integrated-gradients, smoothgrad, occlusion); default 32, never more than a batch size the model fixes')
@@ -164,6 +167,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         const params = text ? undefined : parseParams(flags.param);
         const target = text ? undefined : parseTarget(flags.target);
         const threads = parseThreads(flags.threads);
+        const region = flags.region === undefined ? undefined : parseRegion(flags.region);
         const session = new ExplainSession(proto, nodeRuntime(threads));
         const single = text ? undefined : new ModelExplainer(session);
         const precision = text ? undefined : [precisionNote(proto), quantisationNote(proto)].filter(Boolean).join('; ') || undefined;
@@ -184,6 +188,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             target: text ? (Array.isArray(textTarget) && textTarget.length === 1 ? textTarget[0]! : textTarget) : Array.isArray(target) ? target[i]! : target,
             layer: flags.layer,
             conditions: flags.conditions,
+            ...(region ? { region } : {}),
             position,
             tokenInput: flags.tokenInput,
             multiInput: text,
@@ -230,6 +235,7 @@ async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFl
     prediction: argMax(e.scores.data),
     ...scoresSummary(e.scores.data),
     relevanceSum: sum,
+    ...(e.region ? { region: formatRegion(e.region) } : {}),
     attributionShape: a.dims,
     ...(precision ? { precision } : {}),
     timing: e.timing,

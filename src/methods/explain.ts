@@ -5,6 +5,7 @@ import { Graph } from '../ir/graph.js';
 import { ModelExplainer } from './explainer.js';
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from './multi-input.js';
 import type { ExplainSession } from './session.js';
+import type { Region } from '../compiler/region.js';
 import type { Feed } from '../runtime/feeds.js';
 import type { Explanation, ExplainOptions } from './types.js';
 import { resolveComposite } from '../composites/file.js';
@@ -36,7 +37,14 @@ function methodParams(method: MethodDefinition, given: Record<string, number>): 
  */
 export async function explain(model: string | Uint8Array | ModelProto | ModelExplainer, input: Tensor, options: ExplainOptions = {}): Promise<Explanation> {
   const method = getMethod(options.method ?? 'lrp');
-  const mx = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
+  const loaded = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
+  if (options.region) {
+    // The explained score is the region's sum: the derived model's one output, class 0.
+    const { region, output: _output, ...rest } = options;
+    const target = rest.target === undefined || rest.target === 'pred' ? 0 : rest.target;
+    return { ...(await explain(new ModelExplainer(loaded.session.forRegion(region, options.output)), input, { ...rest, target })), region };
+  }
+  const mx = loaded;
   mx.validate(input);
   const params = methodParams(method, options.params ?? {});
   // Invalid values are errors and every parameter has a maximum (src/methods/limits.ts): checked before any work.
@@ -136,6 +144,8 @@ export interface FeedsResult {
   /** Token models: per-token relevance [batch, tokens] and the id input it belongs to. */
   tokenRelevance?: Tensor;
   tokenInput?: string;
+  /** The region whose sum was explained, when one was given. */
+  region?: Region;
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }
 
@@ -145,15 +155,18 @@ export interface FeedsResult {
  * registry's one-pass `tokenInputs` methods through the session's multi-input face. The CLI's `xsys explain` is this
  * one call per sample, whatever the model.
  */
-export async function explainFeeds(session: ExplainSession, feeds: Readonly<Record<string, Feed | Tensor>>, options: FeedsOptions = {}): Promise<FeedsResult> {
-  const method = getMethod(options.method ?? 'lrp');
+export async function explainFeeds(base: ExplainSession, feeds: Readonly<Record<string, Feed | Tensor>>, given: FeedsOptions = {}): Promise<FeedsResult> {
+  const method = getMethod(given.method ?? 'lrp');
+  // A region: every method explains the region's sum, the derived model's one output (class 0).
+  const session = given.region ? base.forRegion(given.region, given.output) : base;
+  const { region: _region, ...options }: FeedsOptions = given.region ? { ...given, output: undefined, target: given.target === undefined || given.target === 'pred' ? 0 : given.target } : given;
   const single = !options.multiInput && session.floatInputs.length === 1 && session.inputs.length === 1 && options.position === undefined;
   if (single) {
     const input = session.floatInputs[0]!;
     const x = feeds[input];
     if (!x) throw new InvalidArgumentError('--input', `input '${input}' is missing`);
     const e = await explain(new ModelExplainer(session), { data: x.data as Float32Array, dims: x.dims }, { ...options, method: method.name });
-    return { method: e.method, composite: e.composite, scores: e.scores, targets: e.targets, attributions: { [input]: e.attribution }, relevanceAt: e.relevanceAt, timing: e.timing };
+    return { method: e.method, composite: e.composite, scores: e.scores, targets: e.targets, attributions: { [input]: e.attribution }, relevanceAt: e.relevanceAt, timing: e.timing, ...(given.region ? { region: given.region } : {}) };
   }
   if (!method.tokenInputs) throw new InvalidArgumentError('--method', `method '${method.name}' is not available for text models`, `use one of: ${FEEDS_METHODS.join(', ')}`);
   const e = await new MultiInputExplainer(session).explain(feeds as Record<string, Feed>, {
@@ -165,5 +178,5 @@ export async function explainFeeds(session: ExplainSession, feeds: Readonly<Reco
     output: options.output,
     tokenInput: options.tokenInput,
   });
-  return { ...e, relevanceAt: {} };
+  return { ...e, relevanceAt: {}, ...(given.region ? { region: given.region } : {}) };
 }

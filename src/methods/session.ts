@@ -9,6 +9,7 @@ import type { ModelProto } from 'onnx-buf';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import { compileExplainer, type CompiledGraph, type CompileOptions } from '../compiler/compile.js';
 import { compileCrp, type CompiledCrp, type CrpCompileOptions } from '../compiler/crp.js';
+import { regionModel, type Region } from '../compiler/region.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import type { Composite } from '../composites/index.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
@@ -143,10 +144,12 @@ export class ExplainSession {
   private readonly crpCache: CompiledCache<RuntimeSession, CrpCompileOptions, CompiledCrp>;
   private readonly scoresOf = new Map<string, string>();
 
+  private readonly regions = new Map<string, ExplainSession>();
+
   constructor(
     readonly model: ModelProto,
     readonly runtime: ExplainRuntime,
-    options: { compile?: CompileFn; compileCrp?: CrpCompileFn } = {},
+    private readonly options: { compile?: CompileFn; compileCrp?: CrpCompileFn } = {},
   ) {
     // A ModelProto handed in directly may still be in half precision: probes, compiled graphs and inputs use float32.
     convertToFloat32(model);
@@ -211,6 +214,21 @@ export class ExplainSession {
   compiled(options: CompileOptions): Promise<SessionCompiled> {
     const routing = this.runtime.maxPoolRouting;
     return this.compiledCache.get(routing && options.maxPoolRouting === undefined ? { ...options, maxPoolRouting: routing } : options);
+  }
+
+  /**
+   * The session of the model whose one output is the sum of an output map over a region ([N, 1], class 0): maps as
+   * outputs (segmentation, detection; compiler/region.ts). Same runtime and compilers; cached per region (the last 8).
+   */
+  forRegion(region: Region, output?: string): ExplainSession {
+    const key = JSON.stringify([region.channel ?? null, region.box ?? null, output ?? null]);
+    let s = this.regions.get(key);
+    if (!s) {
+      s = new ExplainSession(regionModel(this.model, region, output), this.runtime, this.options);
+      this.regions.set(key, s);
+      while (this.regions.size > 8) this.regions.delete(this.regions.keys().next().value!);
+    }
+    return s;
   }
 
   /** The compiled CRP graph conditioning these tensors, with its session (cached). */

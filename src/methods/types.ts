@@ -2,6 +2,7 @@ import type { Tensor } from '../runtime/tensor.js';
 import type { MethodName } from './registry.js';
 import type { Target } from './session.js';
 import type { Condition } from './conditions.js';
+import type { Region } from '../compiler/region.js';
 
 // The method names come from the registry (one file per method, src/methods/registry.ts).
 export { METHOD_NAMES, type MethodName } from './registry.js';
@@ -17,6 +18,8 @@ export interface MethodSpec {
   method: string;
   composite?: string;
   params?: Record<string, number | string>;
+  /** Segmentation/detection: explain the output's sum over this region (an explain request's `region`). */
+  region?: Region;
 }
 
 export interface ExplainOptions {
@@ -39,6 +42,11 @@ export interface ExplainOptions {
   relevanceAt?: string[];
   /** Which model output to explain (default the first). */
   output?: string;
+  /**
+   * Maps as outputs (segmentation, detection; L-CRP): explain the sum of the output over this region — a channel
+   * (class) on axis 1, a box on the last two axes, or both — instead of one class score. The target is then class 0.
+   */
+  region?: Region;
   /** Maxima raised or lowered by key (`smoothgrad.samples`, `input.elements` …; see src/methods/limits.ts). */
   limits?: Readonly<Record<string, number>>;
   /** Largest batch one ORT run may take for batched methods (SmoothGrad, IG, occlusion). Default 32. */
@@ -58,5 +66,7 @@ export interface Explanation {
   targets: number[];
   /** Relevance at requested intermediate tensors. */
   relevanceAt: Record<string, Tensor>;
+  /** The region whose sum was explained (the scores are then the region score, [N, 1]). */
+  region?: Region;
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }

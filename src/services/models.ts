@@ -6,7 +6,7 @@
 import type { Inspection } from '../compiler/inspect.js';
 import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
-import { parseModel } from '../onnx/model.js';
+import { parseModel, serializeModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { checkModelOffThread, compileCrpOffThread, compileOffThread, inspectOffThread } from './offload.js';
 import type { ModelProto } from 'onnx-buf';
@@ -164,11 +164,13 @@ export class ModelService {
    * Where a stored model's ONNX Runtime work and compilation happen: the worker-thread runtime (one thread holds every
    * session) and one worker per compile (explainers and CRP graphs), never the event loop.
    */
-  private offThread(b: Uint8Array, id: string) {
+  private offThread(b: Uint8Array, id: string, stored: ModelProto) {
+    // The stored bytes for the model itself; a model derived from it (a region's sum, compiler/region.ts) is sent.
+    const bytesOf = (m: ModelProto) => (m === stored ? b : serializeModel(m));
     return {
       runtime: this.runtime,
-      compile: (_model: ModelProto, options: CompileOptions) => compileOffThread(b, id, options),
-      compileCrp: (_model: ModelProto, options: CrpCompileOptions) => compileCrpOffThread(b, id, options),
+      compile: (m: ModelProto, options: CompileOptions) => compileOffThread(bytesOf(m), id, options),
+      compileCrp: (m: ModelProto, options: CrpCompileOptions) => compileCrpOffThread(bytesOf(m), id, options),
     };
   }
 
@@ -186,7 +188,10 @@ export class ModelService {
       return p;
     }
     // Explainers are compiled in a worker thread from the stored bytes (the model's first compile may take seconds).
-    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), this.offThread(b, id)));
+    p = this.bytes(id).then((b) => {
+      const m = parseModel(b, id);
+      return ModelExplainer.load(m, this.offThread(b, id, m));
+    });
     this.explainers.set(id, p);
     p.catch(() => this.explainers.delete(id));
     while (this.explainers.size > this.maxLoaded) this.explainers.delete(this.explainers.keys().next().value!);
@@ -197,7 +202,10 @@ export class ModelService {
   feeds(id: string): Promise<MultiInputExplainer> {
     let p = this.feedExplainers.get(id);
     if (p) return p;
-    p = this.bytes(id).then((b) => MultiInputExplainer.load(parseModel(b, id), this.offThread(b, id)));
+    p = this.bytes(id).then((b) => {
+      const m = parseModel(b, id);
+      return MultiInputExplainer.load(m, this.offThread(b, id, m));
+    });
     this.feedExplainers.set(id, p);
     p.catch(() => this.feedExplainers.delete(id));
     while (this.feedExplainers.size > this.maxLoaded) this.feedExplainers.delete(this.feedExplainers.keys().next().value!);

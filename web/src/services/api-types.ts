@@ -670,6 +670,12 @@ export interface components {
                 params: {
                     [key: string]: number | string;
                 };
+                /** @description segmentation/detection models: explain the sum of the output over this region (a channel on axis 1, a half-open box on the last two axes, or both) instead of one class; the target is then 0 */
+                region?: {
+                    /** @description [y0, x0, y1, x1] (or [x0, x1] on the last axis) */
+                    box?: number[];
+                    channel?: number;
+                };
                 reproducedFrom?: string;
                 target?: number | "pred";
                 timingMs: {
@@ -1155,6 +1161,12 @@ export interface operations {
                         mean?: number[];
                         size?: number[];
                         std?: number[];
+                    };
+                    /** @description segmentation/detection models: explain the sum of the output over this region (a channel on axis 1, a half-open box on the last two axes, or both) instead of one class; the target is then 0 */
+                    region?: {
+                        /** @description [y0, x0, y1, x1] (or [x0, x1] on the last axis) */
+                        box?: number[];
+                        channel?: number;
                     };
                     target?: number | "pred";
                 };
