@@ -71,6 +71,8 @@ export interface LensProvenance {
   foundation: { name: string; sha256: string; dim: number };
   spec: LensSpec;
   createdAt: string;
+  /** The workbench's reference-set id the index was built from (set by the lens-embed job). */
+  referenceSet?: string;
 }
 
 export interface LensIndex {
