@@ -84,7 +84,6 @@ describe('Lens view', () => {
     await page.locator('[data-testid=lens-audit]').click();
     await page.locator('[data-testid=lens-audit-result]').waitFor({ timeout: 60_000 });
     expect(Number(await page.locator('[data-testid=lens-audit-result]').getAttribute('data-valid'))).toBeGreaterThan(0);
-    await page.locator('[data-testid=lens-audit-result]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(shots, 'lens-steer-audit.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
