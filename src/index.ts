@@ -72,3 +72,8 @@ export { tTestIndependent, type TTest } from './strategies/stats.js';
 export { relevanceFeatures, layerActivations, layerGradients, type RelevanceFeatures, type LayerReduce } from './strategies/features.js';
 export { pasteArtefact, readArtefactSpec, type ArtefactSpec } from './strategies/artefact.js';
 export { toPoints, pointsOf, type Points } from './strategies/points.js';
+export { insertClarc, CLARC_MODES, type ClarcSpec, type ClarcMode, type ClarcInsertion } from './weight-surgery/clarc.js';
+export { truncateAt } from './weight-surgery/truncate.js';
+export { fitArtefactCav, cavRelevance, relevanceMasks, maskIou, rankByArtefact, type ArtefactCav, type CavRelevance } from './correction/localise.js';
+export { correctModel, cavFile, parseCavFile, readCavFile, type CavFile, type CorrectionOptions } from './correction/correct.js';
+export { reevaluate, evaluateModel, regionShare, type Reevaluation, type ReevaluationSets, type ModelEvaluation } from './correction/reevaluate.js';

@@ -7,7 +7,7 @@
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { readModel } from '../../src/onnx/file.js';
 import type { ModelProto } from 'onnx-buf';
-import { fitArtefactCav, type ArtefactCav } from '../../src/correction/localise.js';
+import { cavRelevance, fitArtefactCav, maskIou, rankByArtefact, relevanceMasks, type ArtefactCav } from '../../src/correction/localise.js';
 import { cavFile, correctModel } from '../../src/correction/correct.js';
 import { reevaluate, type Reevaluation, type ReevaluationSets } from '../../src/correction/reevaluate.js';
 import { normalizeMnist, pasteArtefact, type ArtefactSpec } from '../../src/strategies/artefact.js';
@@ -76,4 +76,40 @@ export async function correctAndEvaluate(mx: ModelExplainer, model: ModelProto, 
 
 export async function loadModel(): Promise<ModelProto> {
   return readModel(MODEL);
+}
+
+export interface LocaliseFinding {
+  n: number;
+  /** How many of the n/2 pasted images are among the n/2 highest artefact scores. */
+  pastedRankedFirst: number;
+  meanIouPasted: number;
+  meanIouClean: number;
+  maskThreshold: number;
+  scores: Float64Array;
+  /** Heatmaps and masks of the 8 highest-ranked images. */
+  top: Float32Array[];
+  topMasks: Float32Array[];
+}
+
+/** CAV-conditioned relevance on `half` test images of other classes with the square and `half` without. */
+export async function localiseFinding(model: ModelProto, cav: ArtefactCav, data: Mnist, spec: ArtefactSpec, half = 60, maskThreshold = 0.3): Promise<LocaliseFinding> {
+  const idx: number[] = [];
+  for (let i = 8000; idx.length < 2 * half; i++) if (data.test.y[i] !== spec.class) idx.push(i);
+  const x = normalizeMnist(pasteArtefact(data.test.x, 28, 28, idx, spec, (k) => k < half), 2 * half, 28, 28);
+  const rel = await cavRelevance(model, x, cav.layer, cav.cav.direction);
+  const masks = relevanceMasks(rel.heatmaps, 2 * half, maskThreshold);
+  const iou = maskIou(masks, 2 * half, squareRegion(spec));
+  const ranking = rankByArtefact(rel.scores);
+  const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+  const top = ranking.slice(0, 8);
+  return {
+    n: 2 * half,
+    pastedRankedFirst: ranking.slice(0, half).filter((i) => i < half).length,
+    meanIouPasted: mean(iou.subarray(0, half)),
+    meanIouClean: mean(iou.subarray(half)),
+    maskThreshold,
+    scores: rel.scores,
+    top: top.map((i) => rel.heatmaps.slice(i * 784, (i + 1) * 784)),
+    topMasks: top.map((i) => Float32Array.from(masks.subarray(i * 784, (i + 1) * 784))),
+  };
 }
