@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ortOptions } from '../src/runtime/session.js';
-import type { BenchModelName } from './models.js';
+import { BENCH_MODEL_NAMES, type BenchModelName } from './models.js';
 
 export const CONFIGS = ['forward', 'lrp', 'gradient'] as const;
 export type BenchConfig = (typeof CONFIGS)[number];
@@ -24,11 +24,11 @@ export function parseSpecs(value: string): BenchSpec[] {
   for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [model, batch, config, extra] = item.split(':');
     if (extra !== undefined || !model || !batch || !config) throw new Error(`--only: '${item}' is not model:batch:config`);
-    if (model !== 'vgg16' && model !== 'resnet50') throw new Error(`--only: unknown model '${model}' (vgg16, resnet50)`);
+    if (!(BENCH_MODEL_NAMES as readonly string[]).includes(model)) throw new Error(`--only: unknown model '${model}' (${BENCH_MODEL_NAMES.join(', ')})`);
     const b = Number(batch);
     if (!Number.isInteger(b) || b < 1) throw new Error(`--only: bad batch '${batch}' in '${item}'`);
     if (!CONFIGS.includes(config as BenchConfig)) throw new Error(`--only: unknown config '${config}' (${CONFIGS.join(', ')})`);
-    specs.push({ model, batch: b, config: config as BenchConfig });
+    specs.push({ model: model as BenchModelName, batch: b, config: config as BenchConfig });
   }
   const out: BenchSpec[] = [];
   for (const s of specs) {
@@ -172,6 +172,9 @@ export interface WorkerArgs {
   /** Path of the serialized model (written by the parent so the worker does not pay for building it). */
   modelPath: string;
   mode: WorkerMode;
+  /** The model's image input and its shape without the batch axis. */
+  inputName: string;
+  imageShape: number[];
   /** Explainer mode only. */
   method?: ExplainMethod;
   /** Explainer mode only (LRP composite name). */

@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { EXPLAINER_SESSION_OPTIONS, SESSION_OPTIONS } from './harness.js';
-import { BENCH_MODELS, IMAGE_SHAPE, INPUT_NAME, randomImages } from './models.js';
+import { BENCH_MODELS, randomImages } from './models.js';
 import { BERT_BASE, VIT_B16, buildTransformer, randomIds } from './transformers.js';
 import { compileExplainer } from '../src/index.js';
 import { toBinary } from '@bufbuild/protobuf';
@@ -26,8 +26,9 @@ interface NodeEvent {
 
 function modelAndFeeds(model: string, batch: number): { bytes: Uint8Array; feeds: Record<string, ort.Tensor>; classes: number } {
   if (model === 'vgg16' || model === 'resnet50') {
-    const bytes = BENCH_MODELS[model]({ numClasses: 1000, seed: 0 });
-    return { bytes, classes: 1000, feeds: { [INPUT_NAME]: new ort.Tensor('float32', randomImages(batch), [batch, ...IMAGE_SHAPE]) } };
+    const spec = BENCH_MODELS[model];
+    const bytes = spec.bytes({ seed: 0 });
+    return { bytes, classes: spec.numClasses, feeds: { [spec.inputName]: new ort.Tensor('float32', randomImages(batch, 1234, spec.imageShape), [batch, ...spec.imageShape]) } };
   }
   const spec = model === 'vit' ? VIT_B16 : BERT_BASE;
   const bytes = toBinary(ModelProtoSchema, buildTransformer(spec));

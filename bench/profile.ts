@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/profile.ts <vgg16|resnet50> <batch> <forward|lrp|gradient> [runs]`: where the time of one
+ * `node --import tsx bench/profile.ts <vgg16|resnet50|ppocr-cls> <batch> <forward|lrp|gradient> [runs]`: where the time of one
  * configuration goes, per ONNX op type, from ONNX Runtime's own profiler (node events of the last run).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EXPLAINER_SESSION_OPTIONS, SESSION_OPTIONS } from './harness.js';
-import { BENCH_MODELS, IMAGE_SHAPE, INPUT_NAME, randomImages, type BenchModelName } from './models.js';
+import { BENCH_MODELS, BENCH_MODEL_NAMES, randomImages, type BenchModelName } from './models.js';
 import { compileExplainer } from '../src/index.js';
 
 interface ProfileEvent {
@@ -21,17 +21,19 @@ async function main(): Promise<void> {
   const [model = 'vgg16', b = '1', config = 'lrp', r = '3'] = process.argv.slice(2);
   const batch = Number(b);
   const runs = Number(r);
-  let bytes = BENCH_MODELS[model as BenchModelName]({ numClasses: 1000, seed: 0 });
-  const feeds: Record<string, ort.Tensor> = { [INPUT_NAME]: new ort.Tensor('float32', randomImages(batch), [batch, ...IMAGE_SHAPE]) };
+  if (!(BENCH_MODEL_NAMES as readonly string[]).includes(model)) throw new Error(`unknown model '${model}' (${BENCH_MODEL_NAMES.join(', ')})`);
+  const spec = BENCH_MODELS[model as BenchModelName];
+  let bytes = spec.bytes({ seed: 0 });
+  const feeds: Record<string, ort.Tensor> = { [spec.inputName]: new ort.Tensor('float32', randomImages(batch, 1234, spec.imageShape), [batch, ...spec.imageShape]) };
   if (config !== 'forward') {
     const t0 = performance.now();
     const c = compileExplainer(bytes, config === 'lrp' ? { method: 'lrp', composite: 'epsilon-plus-flat' } : { method: 'gradient' });
     const t1 = performance.now();
     bytes = c.bytes();
     console.log(`compile ${(t1 - t0).toFixed(0)} ms (compileMs ${c.compileMs.toFixed(0)}), serialize ${(performance.now() - t1).toFixed(0)} ms`);
-    const seed = new Float32Array(batch * 1000);
-    for (let i = 0; i < batch; i++) seed[i * 1000] = 1;
-    feeds[c.seedName] = new ort.Tensor('float32', seed, [batch, 1000]);
+    const seed = new Float32Array(batch * spec.numClasses);
+    for (let i = 0; i < batch; i++) seed[i * spec.numClasses] = 1;
+    feeds[c.seedName] = new ort.Tensor('float32', seed, [batch, spec.numClasses]);
   }
   const prefix = path.join(os.tmpdir(), `xsys-profile-${process.pid}`);
   // PROFILE_OPT=disabled|basic|extended|all overrides the graph optimisation level; PROFILE_ARENA=0 turns the arena off.

@@ -22,7 +22,7 @@ import {
   type WorkerResult,
   type WorkerSuccess,
 } from './harness.js';
-import { IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME, randomImages } from './models.js';
+import { OUTPUT_NAME, randomImages } from './models.js';
 
 /** The library entry point, relative to this file (bench/worker.ts → src/index.ts, dist/bench → dist/src). */
 const EXPLAINER_MODULE = '../src/index.js';
@@ -76,7 +76,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   rss.afterLoad = peakRss();
 
   let sessionBytes = modelBytes;
-  let inputName = INPUT_NAME;
+  let inputName = args.inputName;
   let seedName: string | undefined;
   let logitsName = OUTPUT_NAME;
   let attributionName: string | undefined;
@@ -119,6 +119,8 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   rss.afterCompile = peakRss();
 
   const { session, ms: sessionMs } = await createSession(sessionBytes, mode);
+  // A forward session's scores are the model's own (first) output, whatever the model calls it.
+  if (!compileExplainer) logitsName = session.outputNames[0] ?? OUTPUT_NAME;
   // The session owns its copy of the weights; let the JS-side model bytes go so the run phase is not inflated.
   modelBytes = undefined;
   file = undefined;
@@ -126,9 +128,9 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   gc();
   rss.afterSession = peakRss();
 
-  const image = randomImages(batch);
+  const image = randomImages(batch, 1234, args.imageShape);
   const feeds: Record<string, ort.Tensor> = {
-    [inputName]: new ort.Tensor('float32', image, [batch, ...IMAGE_SHAPE]),
+    [inputName]: new ort.Tensor('float32', image, [batch, ...args.imageShape]),
   };
   // Target class 0 for every sample (any fixed class would do for timing).
   const target = 0;
@@ -172,7 +174,7 @@ async function measure(args: WorkerArgs): Promise<WorkerSuccess> {
   if (compileExplainer && (args.pairedRuns ?? 0) > 0) {
     // Peak RSS is already recorded; the forward session added now does not count towards it.
     const fwd = await createSession(readFileSync(args.modelPath));
-    const fwdFeeds = { [INPUT_NAME]: feeds[inputName]! };
+    const fwdFeeds = { [args.inputName]: feeds[inputName]! };
     const t = await timePaired(() => fwd.session.run(fwdFeeds), () => session.run(feeds), args.pairedRuns!);
     await fwd.session.release();
     paired = {
