@@ -77,3 +77,6 @@ export { truncateAt } from './weight-surgery/truncate.js';
 export { fitArtefactCav, cavRelevance, relevanceMasks, maskIou, rankByArtefact, type ArtefactCav, type CavRelevance } from './correction/localise.js';
 export { correctModel, cavFile, parseCavFile, readCavFile, type CavFile, type CorrectionOptions } from './correction/correct.js';
 export { reevaluate, evaluateModel, regionShare, type Reevaluation, type ReevaluationSets, type ModelEvaluation } from './correction/reevaluate.js';
+export { pruneChannels, type PruneResult } from './weight-surgery/prune-channels.js';
+export { channelRelevance, filterMagnitudes, lowestChannels, pruningCurve, convLayers, artefactChannelScores, PRUNE_CRITERIA, type PruneCriterion, type CurvePoint } from './correction/prune.js';
+export { barChart, lineChart, reevaluationChart, type Curve, type BarGroup } from './correction/charts.js';

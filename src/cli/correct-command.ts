@@ -18,6 +18,8 @@ import { createSession } from '../runtime/session.js';
 import { CAV_METHODS, type CavMethod } from '../strategies/cav.js';
 import type { LayerReduce } from '../strategies/features.js';
 import { CLARC_MODES, type ClarcMode } from '../weight-surgery/clarc.js';
+import { pruneChannels } from '../weight-surgery/prune-channels.js';
+import { channelRelevance, convLayers, filterMagnitudes, lowestChannels, PRUNE_CRITERIA, type PruneCriterion } from '../correction/prune.js';
 import { choice, dataOptions, int, loadData, modelId, num, tensorOf, writeJson, type DataFlags } from './strategies-command.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
@@ -142,4 +144,66 @@ export function registerCorrect(program: Command, run: Run): void {
         return 0;
       }),
     );
+
+  dataOptions(
+    program
+      .command('prune')
+      .description('structured pruning: remove the least important output channels of convolutions — by LRP relevance aggregated over reference inputs (pruning by explaining) or by filter magnitude (L1) — or the channels named with --channels, rewriting each Conv and its consumers into a smaller ONNX model (checked with ONNX Runtime\'s loader)')
+      .argument('<model>', 'ONNX CNN')
+      .argument('[reference-data]', 'inputs whose relevance ranks the channels (--criterion relevance); labels give the targets, else the prediction')
+      .option('--criterion <name>', `${PRUNE_CRITERIA.join(' | ')}`, 'relevance')
+      .option('--fraction <f>', 'share of the channels of every pruned layer to remove (lowest first)')
+      .option('--layers <names>', 'comma-separated Conv nodes or Conv outputs to prune (default: every Conv)')
+      .option('--channels <spec>', "remove exactly these channels: 'conv:1,5;conv2:3' (Conv node or output name, then channel indices)")
+      .option('-c, --composite <name>', 'LRP composite of the relevance criterion')
+      .requiredOption('-o, --output <file>', 'where to write the pruned .onnx'),
+  ).action((model: string, reference: string | undefined, flags: DataFlags & { criterion: string; fraction?: string; layers?: string; channels?: string; composite?: string; output: string }) =>
+    run(async () => {
+      const proto = await readModel(model);
+      const convs = convLayers(proto);
+      let remove: Record<string, number[]>;
+      let summary: string;
+      if (flags.channels !== undefined) {
+        if (flags.fraction !== undefined) throw new InvalidArgumentError('--channels', 'give either --channels or --fraction, not both');
+        remove = {};
+        for (const part of flags.channels.split(';').filter(Boolean)) {
+          const at = part.lastIndexOf(':');
+          const chans = at < 0 ? [] : part.slice(at + 1).split(',').map((c) => Number(c));
+          if (at < 1 || chans.length === 0 || chans.some((c) => !Number.isInteger(c) || c < 0)) throw new InvalidArgumentError('--channels', `'${part}' is not 'layer:c1,c2,…'`);
+          remove[part.slice(0, at)] = chans;
+        }
+        summary = 'named channels';
+      } else {
+        const fraction = num('--fraction', flags.fraction, 0, 0.99);
+        if (fraction === undefined) throw new InvalidArgumentError('--fraction', 'missing: the share of each layer\'s channels to remove (or name them with --channels)');
+        const criterion = choice('--criterion', flags.criterion, PRUNE_CRITERIA) as PruneCriterion;
+        const wanted = flags.layers ? flags.layers.split(',').map((l) => l.trim()) : convs.map((c) => c.output);
+        const layers = wanted.map((l) => {
+          const c = convs.find((x) => x.node === l || x.output === l);
+          if (!c) throw new InvalidArgumentError('--layers', `no Conv node or Conv output named '${l}' in ${model}`, `Conv nodes: ${convs.map((x) => x.node).join(', ')}`);
+          return c.output;
+        });
+        let scores: Record<string, ArrayLike<number>>;
+        if (criterion === 'relevance') {
+          if (!reference) throw new InvalidArgumentError('reference-data', 'missing: the relevance criterion aggregates LRP relevance over reference inputs', 'pass a dataset, or use --criterion magnitude');
+          const ds = await loadData(reference, flags);
+          const mx = await ModelExplainer.load(proto);
+          scores = await channelRelevance(mx, tensorOf(ds), layers, ds.labels ? Array.from(ds.labels) : 'pred', { composite: flags.composite });
+          summary = `relevance over ${ds.shape[0]} inputs`;
+        } else {
+          const all = filterMagnitudes(proto);
+          scores = Object.fromEntries(layers.map((l) => [l, all[l]!]));
+          summary = 'filter magnitude (L1)';
+        }
+        remove = lowestChannels(scores, fraction);
+      }
+      const r = pruneChannels(proto, remove);
+      const bytes = serializeModel(r.model);
+      await createSession(bytes);
+      await writeFile(flags.output, bytes);
+      for (const l of r.layers) process.stdout.write(`${l.node}: removed ${l.removed.length} of ${l.removed.length + l.kept.length} channels [${l.removed.join(', ')}]\n`);
+      process.stdout.write(`${summary}: ${r.parametersBefore} → ${r.parametersAfter} parameters (${(100 * (1 - r.parametersAfter / r.parametersBefore)).toFixed(1)} % removed)\nwrote ${flags.output}\n`);
+      return 0;
+    }),
+  );
 }

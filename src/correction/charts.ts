@@ -2,10 +2,26 @@
  * Charts of corrections as standalone SVG (PNG through evaluation/report/chart.ts's svgToPng): before/after bars of a
  * re-evaluation, and line charts of curves (accuracy against compression for pruning, spectra for DFT-LRP).
  */
-import { esc, fmt } from '../evaluation/report/svg.js';
+import { esc, fmt, textWidth } from '../evaluation/report/svg.js';
 
 const FONT = "font-family=\"'DejaVu Sans', Helvetica, Arial, sans-serif\"";
 const COLOURS = ['#4c78a8', '#e45756', '#54a24b', '#f58518', '#b279a2', '#72b7b2'];
+
+function legendWidth(names: readonly string[]): number {
+  return names.reduce((x, n) => x + textWidth(n, 11) + 34, 14);
+}
+
+/** Legend entries side by side, each as wide as its text. */
+function legend(names: readonly string[]): string {
+  let x = 14;
+  return names
+    .map((n, i) => {
+      const s = `<rect x="${x}" y="50" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${x + 14}" y="59" font-size="11" fill="#333">${esc(n)}</text>`;
+      x += textWidth(n, 11) + 34;
+      return s;
+    })
+    .join('');
+}
 
 export interface BarGroup {
   label: string;
@@ -26,9 +42,7 @@ export function barChart(title: string, subtitle: string, series: readonly strin
   p.push('<rect width="100%" height="100%" fill="#fff"/>');
   p.push(`<text x="14" y="24" font-size="16" font-weight="bold" fill="#111">${esc(title)}</text>`);
   p.push(`<text x="14" y="42" font-size="11" fill="#555">${esc(subtitle)}</text>`);
-  series.forEach((s, i) => {
-    p.push(`<rect x="${14 + i * 110}" y="50" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${28 + i * 110}" y="59" font-size="11" fill="#333">${esc(s)}</text>`);
-  });
+  p.push(legend(series));
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
     const y = top + plotH - t * plotH;
     p.push(`<line x1="${left}" x2="${width - 20}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${left - 6}" y="${y + 4}" font-size="10" text-anchor="end" fill="#777">${t}</text>`);
@@ -60,7 +74,7 @@ export function lineChart(title: string, subtitle: string, xLabel: string, yLabe
   const [y0, y1] = range.y ?? [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   const left = 60;
   const top = 70;
-  const plotW = 480;
+  const plotW = Math.max(480, textWidth(subtitle, 11) - left + 10, legendWidth(curves.map((c) => c.name)) - left);
   const plotH = 260;
   const width = left + plotW + 30;
   const height = top + plotH + 60;
@@ -71,9 +85,7 @@ export function lineChart(title: string, subtitle: string, xLabel: string, yLabe
   p.push('<rect width="100%" height="100%" fill="#fff"/>');
   p.push(`<text x="14" y="24" font-size="16" font-weight="bold" fill="#111">${esc(title)}</text>`);
   p.push(`<text x="14" y="42" font-size="11" fill="#555">${esc(subtitle)}</text>`);
-  curves.forEach((c, i) => {
-    p.push(`<rect x="${14 + i * 150}" y="50" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${28 + i * 150}" y="59" font-size="11" fill="#333">${esc(c.name)}</text>`);
-  });
+  p.push(legend(curves.map((c) => c.name)));
   for (let k = 0; k <= 4; k++) {
     const xv = x0 + ((x1 - x0) * k) / 4;
     const yv = y0 + ((y1 - y0) * k) / 4;

@@ -46,6 +46,8 @@ beforeAll(async () => {
   // 24 samples to rank: every third carries the square.
   const rank = others(0, 24);
   sets.rank = writeSet('rank', pasteArtefact(d.test.x, 28, 28, rank, spec, (k) => k % 3 === 0), rank.map((i) => d.test.y[i]!));
+  const refIdx = Array.from({ length: 100 }, (_, k) => 30000 + k);
+  sets.ref = writeSet('ref', pasteArtefact(d.train.x, 28, 28, refIdx, spec, () => false), refIdx.map((i) => d.train.y[i]!));
   const evalIdx = others(6000, 200);
   pastedOthers = normalizeMnist(pasteArtefact(d.test.x, 28, 28, evalIdx, spec, () => true), 200, 28, 28).data;
 }, 120_000);
@@ -119,4 +121,32 @@ describe('xsys localise / correct', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--reactive/);
   }, 120_000);
+
+  it('prune removes channels by relevance, by magnitude or by name, and names bad arguments', async () => {
+    const mnist = 'examples/mnist/mnist-cnn.onnx';
+    const out = join(tmp, 'pruned.onnx');
+    let r = await xsys('prune', mnist, sets.ref!, ...NORM, '--fraction', '0.25', '-o', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/conv1\/Conv: removed 4 of 16 channels/);
+    expect(r.stdout).toMatch(/\/conv2\/Conv: removed 8 of 32 channels/);
+    expect(r.stdout).toMatch(/relevance over 100 inputs: \d+ → \d+ parameters/);
+    expect((await xsys('inspect', out)).code).toBe(0);
+    r = await xsys('prune', mnist, '--criterion', 'magnitude', '--fraction', '0.5', '--layers', '/conv2/Conv', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/conv2\/Conv: removed 16 of 32 channels/);
+    expect(r.stdout).not.toMatch(/conv1/);
+    r = await xsys('prune', MODEL, '--channels', '/conv2/Conv:6,3', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/conv2\/Conv: removed 2 of 16 channels \[3, 6\]/);
+    r = await xsys('prune', mnist, '--fraction', '0.25', '-o', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/reference-data: missing/);
+    r = await xsys('prune', mnist, '--criterion', 'magnitude', '--fraction', '0.25', '--layers', 'conv9', '-o', out);
+    expect(r.stderr).toMatch(/--layers: no Conv node or Conv output named 'conv9'/);
+    r = await xsys('prune', mnist, '--channels', '/conv2/Conv:40', '-o', out);
+    expect(r.stderr).toMatch(/channel 40 of '\/conv2\/Conv' is out of range/);
+    r = await xsys('prune', mnist, '--channels', 'oops', '-o', out);
+    expect(r.stderr).toMatch(/--channels: 'oops' is not 'layer:c1,c2,…'/);
+  }, 180_000);
 });
