@@ -80,3 +80,6 @@ export { reevaluate, evaluateModel, regionShare, type Reevaluation, type Reevalu
 export { pruneChannels, type PruneResult } from './weight-surgery/prune-channels.js';
 export { channelRelevance, filterMagnitudes, lowestChannels, pruningCurve, convLayers, artefactChannelScores, PRUNE_CRITERIA, type PruneCriterion, type CurvePoint } from './correction/prune.js';
 export { barChart, lineChart, reevaluationChart, type Curve, type BarGroup } from './correction/charts.js';
+export { prependLinear, VIRTUAL_LAYER, type PrependedLinear } from './weight-surgery/prepend-linear.js';
+export { dftSynthesis, dftCoefficients, binRelevance, stftLayout, stftCoefficients, stftSynthesis, type StftLayout } from './frequency/dft.js';
+export { frequencyModel, explainFrequency, virtualComposite, bandShare, DOMAINS, type Domain, type FrequencyModel, type FrequencyRelevance } from './frequency/dft-lrp.js';
