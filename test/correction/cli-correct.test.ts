@@ -77,7 +77,7 @@ describe('xsys localise / correct', () => {
     expect(cav.direction).toHaveLength(16 * 14 * 14);
     expect(cav.threshold).toBeGreaterThan(cav.cleanProjection);
     expect(existsSync(join(out, 'top.png')) && existsSync(join(out, 'masks.png'))).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('correct writes a model that ORT loads, xsys inspect accepts, and that ignores the square', async () => {
     const cav = join(tmp, 'loc', 'cav.json');
@@ -94,7 +94,7 @@ describe('xsys localise / correct', () => {
       expect(ins.stdout).toMatch(/all nodes on the explained path are supported/);
       expect(await flipsToThree(file)).toBeLessThan(0.05);
     }
-  }, 240_000);
+  }, 480_000);
 
   it('names the bad argument', async () => {
     const cav = join(tmp, 'loc', 'cav.json');
@@ -120,7 +120,8 @@ describe('xsys localise / correct', () => {
     r = await xsys('correct', '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--reactive/);
-  }, 120_000);
+    // Each case is a process start: minutes on a loaded 2-core machine.
+  }, 360_000);
 
   it('prune removes channels by relevance, by magnitude or by name, and names bad arguments', async () => {
     const mnist = 'examples/mnist/mnist-cnn.onnx';
@@ -148,5 +149,5 @@ describe('xsys localise / correct', () => {
     expect(r.stderr).toMatch(/channel 40 of '\/conv2\/Conv' is out of range/);
     r = await xsys('prune', mnist, '--channels', 'oops', '-o', out);
     expect(r.stderr).toMatch(/--channels: 'oops' is not 'layer:c1,c2,…'/);
-  }, 180_000);
+  }, 480_000);
 });
