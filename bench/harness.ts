@@ -46,11 +46,19 @@ export function parseSpecs(value: string): BenchSpec[] {
  */
 const NO_SPIN = { 'intra_op.allow_spinning': '0' } as const;
 
-/** Session options of the forward baseline: the library's own (src/runtime/session.ts), 2 intra-op threads. */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({ ...ortOptions({ threads: 2 }), extra: { session: { ...NO_SPIN } } });
-/** Session options of the explainers: what the library uses for compiled graphs, 2 intra-op threads. */
+/** Intra-op threads of every benchmark session: BENCH_THREADS, default 2 (this machine's cores). */
+export const BENCH_THREADS = ((): number => {
+  const v = process.env.BENCH_THREADS;
+  if (v === undefined || v === '') return 2;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_THREADS must be a positive integer (got '${v}')`);
+  return n;
+})();
+/** Session options of the forward baseline: the library's own (src/runtime/session.ts), BENCH_THREADS intra-op threads. */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({ ...ortOptions({ threads: BENCH_THREADS }), extra: { session: { ...NO_SPIN } } });
+/** Session options of the explainers: what the library uses for compiled graphs, BENCH_THREADS intra-op threads. */
 // BENCH_PREPACK=1 (experiments only): turn ORT's weight prepacking back on for the explainers.
-const LIBRARY_EXPLAINER_OPTIONS = ortOptions({ threads: 2, compiledGraph: true });
+const LIBRARY_EXPLAINER_OPTIONS = ortOptions({ threads: BENCH_THREADS, compiledGraph: true });
 export const EXPLAINER_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.freeze({
   ...LIBRARY_EXPLAINER_OPTIONS,
   extra: {

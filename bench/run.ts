@@ -23,6 +23,7 @@
  *   BENCH_WARMUP  warm-up runs per configuration (default 2 at batch 1, 1 at larger batches)
  *   BENCH_PAIRS   interleaved (forward, explainer) pairs timed in each explainer's worker, from which "× fwd time"
  *                 is taken (default 7 at batch 1, 5 at larger batches)
+ *   BENCH_THREADS ONNX Runtime intra-op threads of every session (default 2)
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -146,7 +147,7 @@ function parseArgs(argv: string[]): CliOptions {
       console.log(
         'usage: npm run bench -- [--only forward,lrp,gradient | --only vgg16:1:lrp,resnet50:8:gradient] [--models vgg16,resnet50,ppocr-cls] [--batches 1,8] [--no-write] [--json file]',
       );
-      console.log('env: BENCH_RUNS (timed runs), BENCH_WARMUP (warm-up runs)');
+      console.log('env: BENCH_RUNS (timed runs), BENCH_WARMUP (warm-up runs), BENCH_PAIRS (interleaved pairs), BENCH_THREADS (intra-op threads, default 2)');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }

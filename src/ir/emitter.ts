@@ -75,14 +75,16 @@ export class Emitter {
   }
 
   /**
-   * Static dims of a constant tensor: an initializer, or a weight derived from one by ops this emitter emitted
-   * (registered with `setConstDims`).
+   * Static dims of a constant tensor: an initializer, a `Constant` node's output (exporters such as Paddle2ONNX
+   * write weights that way), or a weight derived from one by ops this emitter emitted (registered with
+   * `setConstDims`).
    */
   constDims(name: string): readonly number[] | undefined {
     const own = this.floatData.get(name) ?? this.derivedDims.get(name);
     if (own) return 'dims' in own ? own.dims : own;
     const init = this.g.initializer(name);
-    return init ? init.dims.map(Number) : undefined;
+    if (init) return init.dims.map(Number);
+    return this.g.constant(name)?.dims;
   }
 
   setConstDims(name: string, dims: readonly number[]): void {

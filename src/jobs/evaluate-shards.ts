@@ -15,7 +15,7 @@ import type { DatasetRegistry } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
 import type { Store } from '../store/types.js';
 import { gatherDataset, methodSpecOf, metricRequests, outcomeOf, stageLabels, stageTracker, type EvaluateParams, type EvaluationOutcome } from './evaluate-outcome.js';
-import { thresholdJobMasks } from './masks.js';
+import { shardJobMasks } from './masks.js';
 import type { ShardableKind, ShardRange, ShardWork } from './shardable.js';
 
 export type EvaluateDeps = { models: ModelService; datasets: DatasetRegistry; store: Store };
@@ -30,9 +30,9 @@ export const evaluateWork: ShardWork<EvaluateParams> = async (env, p, range) => 
   const indices = p.indices.slice(range.start, range.start + range.count);
   const data = gatherDataset(ds.name, indices, (i) => ds.sample(i), (i) => ds.label(i));
   if (p.masks) {
-    // Threshold masks are derived from the samples the worker has; an uploaded mask file is not sent to workers.
-    if (!('threshold' in p.masks)) throw new InputDataError('uploaded mask files are not sent to queue workers', 'use a threshold for the masks, or a server without a queue');
-    data.masks = thresholdJobMasks(p.masks, data.x, data.shape, indices);
+    // Threshold masks come from the samples the worker has; an uploaded file is fetched by its artefact's sha256.
+    const bytes = 'artefact' in p.masks ? await env.artefact(p.masks.artefact) : undefined;
+    data.masks = shardJobMasks(p.masks, bytes, data.x, data.shape, { indices, offset: range.start, total: p.indices.length, datasetCount: ds.count, dataset: ds.name });
   }
   const seed = shardSeed(p.seed, range);
   // Cancelling the job stops the evaluation at its next progress callback (after a batch).
@@ -110,7 +110,11 @@ export function evaluateShards(deps: EvaluateDeps): ShardableKind<EvaluateParams
     // the in-process run and amortise each shard's per-method warm-up.
     defaultShardSize: 64,
     items: (p) => p.indices.length,
-    needs: (p) => ({ modelSha256: p.modelId, dataset: { name: p.dataset, sha256: deps.datasets.sha256(p.dataset) } }),
+    needs: (p) => ({
+      modelSha256: p.modelId,
+      dataset: { name: p.dataset, sha256: deps.datasets.sha256(p.dataset) },
+      ...(p.masks && 'artefact' in p.masks ? { artefacts: [p.masks.artefact] } : {}),
+    }),
     work: evaluateWork,
     async persist(job, range, output, worker) {
       const outcome = checkOutcome(job.params as EvaluateParams, range, output.outcome);

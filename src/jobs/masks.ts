@@ -48,16 +48,36 @@ export function intensityOf(x: Float32Array, shape: readonly number[], pre: Prep
   return out;
 }
 
-/** The rows of `masks` (shape `shape`) for the evaluated samples: by dataset index, or in order when one per sample. */
-function rowsFor(values: Float32Array, shape: number[], xShape: readonly number[], indices: readonly number[], count: number, dataset: string): Float32Array {
+/**
+ * Where the evaluated samples sit among the job's: a queue shard evaluates positions offset … offset+len(indices)−1 of
+ * the job's `total` samples, the in-process run all of them (offset 0).
+ */
+export interface MaskRows {
+  /** Dataset indices of the samples evaluated here. */
+  indices: readonly number[];
+  /** Position of the first of them among the job's evaluated samples. */
+  offset: number;
+  /** Samples the job evaluates in all. */
+  total: number;
+  /** Samples in the dataset. */
+  datasetCount: number;
+  dataset: string;
+}
+
+/** The rows of `masks` (shape `shape`) for the evaluated samples: by dataset index, or in order when one per evaluated sample. */
+function rowsFor(values: Float32Array, shape: number[], xShape: readonly number[], at: MaskRows): Float32Array {
   const n = shape[0];
-  const rows = n === count ? count : n === indices.length ? indices.length : -1;
-  if (rows < 0) throw new InputDataError(`masks.npy holds ${n} masks; dataset '${dataset}' has ${count} samples and ${indices.length} are evaluated`, `give one mask per dataset sample (${count}) or one per evaluated sample (${indices.length}), in order`);
+  const { indices, offset, total, datasetCount: count, dataset } = at;
+  const rows = n === count ? count : n === total ? total : -1;
+  if (rows < 0) throw new InputDataError(`masks.npy holds ${n} masks; dataset '${dataset}' has ${count} samples and ${total} are evaluated`, `give one mask per dataset sample (${count}) or one per evaluated sample (${total}), in order`);
   const full = broadcastMasks(values, shape, [rows, ...xShape.slice(1)], 'masks.npy');
   const per = full.length / rows;
-  if (rows === indices.length && n !== count) return full;
   const out = new Float32Array(indices.length * per);
-  indices.forEach((i, k) => out.set(full.subarray(i * per, (i + 1) * per), k * per));
+  // One per dataset sample: by dataset index; one per evaluated sample: by position among the job's samples.
+  indices.forEach((i, k) => {
+    const row = n === count ? i : offset + k;
+    out.set(full.subarray(row * per, (row + 1) * per), k * per);
+  });
   return out;
 }
 
@@ -92,6 +112,20 @@ export async function loadJobMasks(stored: StoredMasks, ctx: { datasets: Dataset
   return masksOf(stored, ctx, toFloat32(parseNpy(a.bytes, 'masks.npy')));
 }
 
+/**
+ * The masks of a queue shard's samples (`x`, `shape`: the shard's), from what the job stored: thresholds computed
+ * here, an uploaded file from its bytes (which the worker fetched by the artefact's sha256). Validated as in-process.
+ */
+export function shardJobMasks(stored: StoredMasks, bytes: Uint8Array | undefined, x: Float32Array, shape: number[], at: MaskRows): Float32Array {
+  if ('threshold' in stored) return thresholdJobMasks(stored, x, shape, at.indices);
+  if (!bytes) throw new InputDataError(`the job's masks (artefact ${stored.artefact}) were not fetched`, 'the shard needs the uploaded masks file');
+  const arr = parseNpy(bytes, 'masks.npy');
+  if (arr.shape.join() !== stored.shape.join()) throw new FileFormatError('masks.npy', `the fetched masks have shape [${arr.shape.join(', ')}], the job stored [${stored.shape.join(', ')}]`);
+  const masks = rowsFor(toFloat32(arr), stored.shape, shape, at);
+  validateMasks(masks, shape, at.indices.map(String), 'masks.npy');
+  return masks;
+}
+
 /** Threshold masks of samples `x` (shape `shape`, named by their dataset indices); validated. */
 export function thresholdJobMasks(stored: { threshold: number; normalisation?: Pick<Preprocess, 'mean' | 'std'> }, x: Float32Array, shape: number[], indices: readonly number[]): Float32Array {
   const masks = thresholdMasks(intensityOf(x, shape, stored.normalisation ?? {}), shape, stored.threshold);
@@ -100,9 +134,9 @@ export function thresholdJobMasks(stored: { threshold: number; normalisation?: P
 }
 
 function masksOf(stored: StoredMasks, ctx: { datasets: DatasetRegistry; dataset: string; indices: readonly number[]; x: Float32Array; shape: number[] }, values: Float32Array | undefined): Float32Array {
-  const names = ctx.indices.map(String);
   if ('threshold' in stored) return thresholdJobMasks(stored, ctx.x, ctx.shape, ctx.indices);
-  const masks = rowsFor(values!, stored.shape, ctx.shape, ctx.indices, ctx.datasets.summaryOf(ctx.dataset).count, ctx.dataset);
-  validateMasks(masks, ctx.shape, names, 'masks.npy');
+  const at: MaskRows = { indices: ctx.indices, offset: 0, total: ctx.indices.length, datasetCount: ctx.datasets.summaryOf(ctx.dataset).count, dataset: ctx.dataset };
+  const masks = rowsFor(values!, stored.shape, ctx.shape, at);
+  validateMasks(masks, ctx.shape, ctx.indices.map(String), 'masks.npy');
   return masks;
 }

@@ -37,6 +37,8 @@ export interface ShardDataset {
 export interface ShardEnv {
   model(): Promise<ModelExplainer>;
   dataset(): Promise<ShardDataset>;
+  /** The bytes of an artefact listed in the shard's `needs.artefacts`, fetched by hash and verified. */
+  artefact(sha256: string): Promise<Uint8Array>;
   /** ONNX Runtime intra-op threads the worker was started with (`--threads`), for kinds that create their own sessions. */
   threads?: number;
   /** Aborted when the job is cancelled; `work` checks it between items. */
@@ -57,6 +59,8 @@ export interface ShardOutput {
 export interface ShardNeeds {
   modelSha256: string;
   dataset: { name: string; sha256: string };
+  /** Stored artefacts the shard reads (an uploaded masks file …), by sha256: the only ones `env.artefact` fetches. */
+  artefacts?: string[];
 }
 
 /**

@@ -39,7 +39,18 @@ const maxPool: Vjp = (ctx, node, gOut, needs) => {
     node.output.push(indices);
     ctx.g.reindex();
   }
-  return [scatterAddInto(ctx, node.input[0]!, indices, g, true)];
+  const x = node.input[0]!;
+  // Windows that cannot overlap (kernel ≤ stride on every axis) send each input element at most one cotangent, so
+  // the scatter needs no accumulation: ONNX's MaxUnpool is that scatter, and ORT's kernel for it is faster than
+  // ScatterElements with reduction 'add' (2×2/2 on [8, 288, 6, 24]: about 2.5 against 3.6 ms).
+  const kernel = poolKernel(node);
+  const strides = attrInts(node, 'strides') ?? kernel.map(() => 1);
+  // ceil_mode's partial last window makes MaxUnpool infer a larger output than x, which ORT refuses.
+  if (kernel.every((k, i) => k <= strides[i]!) && attrInt(node, 'ceil_mode', 0) === 0 && !node.attribute.some((a) => a.name === 'auto_pad' && new TextDecoder().decode(a.s) !== 'NOTSET')) {
+    const pads = attrInts(node, 'pads');
+    return [ctx.em.op('MaxUnpool', [g, indices, ctx.em.shapeOf(x)], { kernel_shape: { ints: kernel }, strides: { ints: strides }, ...(pads ? { pads: { ints: pads } } : {}) }, 'maxpool_grad')];
+  }
+  return [scatterAddInto(ctx, x, indices, g, true)];
 };
 
 function checkMaxPool(node: NodeProto): void {

@@ -193,6 +193,11 @@ export class ShardWorker {
       const env: ShardEnv = {
         model: () => this.model(p.needs.modelSha256),
         dataset: () => this.dataset(p.needs.dataset.name, p.needs.dataset.sha256),
+        artefact: async (sha256) => {
+          // Only what the server listed for this shard: a job's params cannot make a worker fetch anything else.
+          if (!p.needs.artefacts?.includes(sha256)) throw new UnrecoverableError(`shard ${p.range.index} of job ${p.jobId} reads artefact ${sha256.slice(0, 12)}, which its needs do not list`);
+          return this.blobs.get(sha256, `/api/artefacts/${sha256}`, `artefact ${sha256.slice(0, 12)}`);
+        },
         ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
         signal: abort.signal,
         itemDone: () => {

@@ -217,6 +217,16 @@ const CASES: GradCase[] = [
     outDims: [2, 2, 4, 4],
   },
   {
+    name: 'stride-1 Conv whose weight is a Constant node (as Paddle2ONNX exports it), bias',
+    nodes: [
+      makeNode('Constant', [], ['Wk'], 'wk', { value: { tensor: W('Wk', [3, 2, 1, 1]) } }),
+      makeNode('Conv', ['x', 'Wk', 'bk'], ['y'], 'convk', { kernel_shape: { ints: [1, 1] } }),
+    ],
+    inits: [W('bk', [3])],
+    inDims: [2, 2, 3, 3],
+    outDims: [2, 3, 3, 3],
+  },
+  {
     name: 'stride-1 Conv1d with pads larger than the kernel reach (transpose stays a ConvTranspose)',
     nodes: [makeNode('Conv', ['x', 'W1'], ['y'], 'conv1d', { kernel_shape: { ints: [2] }, pads: { ints: [2, 0] } })],
     inits: [W('W1', [2, 2, 2])],
@@ -261,7 +271,7 @@ describe('compiled gradient vs finite differences', () => {
       const c = CASES.find((cc) => cc.name.startsWith(prefix))!;
       return compileExplainer(modelOf(c), { method: 'gradient' }).model.graph!.node.map((n) => n.opType);
     };
-    for (const prefix of ['stride-1 grouped Conv', 'stride-1 Conv 3→2']) {
+    for (const prefix of ['stride-1 grouped Conv', 'stride-1 Conv 3→2', 'stride-1 Conv whose weight is a Constant']) {
       const o = ops(prefix);
       expect(o.filter((t) => t === 'Conv')).toHaveLength(2);
       expect(o).not.toContain('ConvTranspose');

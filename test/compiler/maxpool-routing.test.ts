@@ -2,7 +2,8 @@
  * The backward pass of MaxPool routes each window's cotangent to its first maximum in row-major window order (ties
  * included: after a ReLU many windows are all zeros) and adds overlapping windows up — PyTorch's and Zennit's
  * semantics — both from the forward node's Indices and by comparison (no Indices). Checked against a direct JS
- * loop over windows for 1-D, 2-D and 3-D pools: overlapping and non-overlapping windows, kernel smaller than the
+ * loop over windows for 1-D, 2-D and 3-D pools (by Indices: MaxUnpool where windows cannot overlap, an adding
+ * ScatterElements where they can): overlapping and non-overlapping windows, kernel smaller than the
  * stride, asymmetric pads, ceil_mode, inputs full of ties.
  */
 import type { NodeProto } from 'onnx-buf';
@@ -89,6 +90,13 @@ describe.each(['compare', 'indices'] as const)('MaxPool backward, routing by %s'
     const compiled = compileExplainer(model, { method: 'gradient', maxPoolRouting: routing });
     // By comparison the forward MaxPool keeps its single output (no Indices, which WebGPU lacks).
     for (const n of compiled.model.graph!.node) if (n.opType === 'MaxPool') expect(n.output.filter(Boolean)).toHaveLength(routing === 'compare' ? 1 : 2);
+    if (routing === 'indices') {
+      // Windows that cannot overlap scatter through MaxUnpool (no accumulation needed); the others add up.
+      const disjoint = c.kernel.every((kk, i) => kk <= (c.strides ?? c.kernel.map(() => 1))[i]!) && !c.ceil;
+      const ops = compiled.model.graph!.node.map((nd) => nd.opType);
+      expect(ops.includes('MaxUnpool'), 'MaxUnpool').toBe(disjoint);
+      expect(ops.includes('ScatterElements'), 'ScatterElements').toBe(!disjoint);
+    }
     const r = rng(31 + k);
     const n = c.dims.reduce((a, b) => a * b, 1);
     const x = inputValues(c, n, r);

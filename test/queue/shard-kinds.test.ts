@@ -3,6 +3,7 @@
  * (no Redis): a single shard reproduces the in-process run exactly; several shards merge to the same outcome whatever
  * order they finish in; concept statistics merged from shards equal one pass over the dataset.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { shardRanges, type ShardDataset, type ShardEnv, type ShardRange } from '
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { mulberry32 } from '../../src/seeded-random.js';
 import { readModel } from '../../src/onnx/file.js';
+import { encodeNpy } from '../../src/io/npy.js';
 
 const MODEL = 'examples/mnist/mnist-cnn.onnx';
 const N = 24;
@@ -36,8 +38,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Artefacts the test's "server" holds, by sha256 (what a worker fetches through /api/artefacts/:sha256). */
+const artefacts = new Map<string, Uint8Array>();
+
 function env(items: { n: number }): ShardEnv {
-  return { model: async () => explainer, dataset: async () => ds, signal: new AbortController().signal, itemDone: () => void items.n++ };
+  const artefact = async (sha: string): Promise<Uint8Array> => artefacts.get(sha) ?? Promise.reject(new Error(`no artefact ${sha}`));
+  return { model: async () => explainer, dataset: async () => ds, artefact, signal: new AbortController().signal, itemDone: () => void items.n++ };
 }
 
 const evalParams: EvaluateParams = {
@@ -101,7 +107,7 @@ describe('evaluate as shards', () => {
     expect(ranges.map((r) => shardSeed(3, r))).toEqual([3, 8, 13]);
   });
 
-  it('threshold masks: a worker derives the in-process masks from the stored normalisation; uploaded files stay on the server', async () => {
+  it('threshold masks: a worker derives the in-process masks from the stored normalisation', async () => {
     // Samples are uniform in [−0.5, 2.5); with normalisation mean 0.5, std 0.25 the intensity is 0.5 + x/4, so a
     // threshold of 0.75 keeps the pixels with x > 1 (about half of them).
     const masks = { threshold: 0.75, normalisation: { mean: [0.5], std: [0.25] } };
@@ -113,7 +119,40 @@ describe('evaluate as shards', () => {
     expect((out.outcome as EvaluationOutcome).cells).toEqual(direct.cells);
     expect(direct.cells.every((c) => c.n === 12)).toBe(true);
     expect((out.outcome as EvaluationOutcome).provenance.masks).toEqual(masks);
-    await expect(evaluateWork(env({ n: 0 }), { ...p, masks: { artefact: 'a'.repeat(64), shape: [12, 28, 28] } }, { index: 0, start: 0, count: 12 })).rejects.toThrow(/uploaded mask files are not sent to queue workers/);
+  });
+
+  it.each([
+    ['one per evaluated sample, in order', 12],
+    ['one per dataset sample, by index', N],
+  ] as const)('uploaded masks (%s): shards of 5 read their rows of the fetched file and merge to the in-process outcome', async (_name, rows) => {
+    // Mask r: a 6×6 block whose corner moves with r, so every row differs and a wrong row changes the scores.
+    const values = new Float32Array(rows * 784);
+    for (let r = 0; r < rows; r++) for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) values[r * 784 + (2 + (r % 20) + y) * 28 + 3 + ((r * 7) % 19) + x] = 1;
+    const bytes = encodeNpy(values, [rows, 28, 28]);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    artefacts.set(sha, bytes);
+    const p: EvaluateParams = { ...evalParams, metrics: ['pointing-game', 'attribution-localisation'], metricParams: undefined, masks: { artefact: sha, shape: [rows, 28, 28] } };
+    const ranges = shardRanges(p.indices.length, 5);
+    const merged = mergeEvaluation({ ...p, shardSize: 5 }, await Promise.all(ranges.map(async (r) => (await evaluateWork(env({ n: 0 }), p, r)).outcome as EvaluationOutcome)));
+    // In-process, shard by shard: each sample's mask picked by hand (dataset index, or position among the 12).
+    const direct = await Promise.all(ranges.map(async (r) => {
+      const idx = p.indices.slice(r.start, r.start + r.count);
+      const d = gatherDataset('digits', idx, ds.sample, ds.label);
+      const masks = new Float32Array(idx.length * 784);
+      idx.forEach((i, k) => {
+        const row = rows === N ? i : r.start + k;
+        masks.set(values.subarray(row * 784, (row + 1) * 784), k * 784);
+      });
+      d.masks = masks;
+      return outcomeOf(await runEvaluation({ model: OrtModel.wrap(explainer, { batchSize: 8 }), data: d, methods: p.methods.map(methodSpecOf), metrics: p.metrics.map((name) => ({ name })), target: 'label', batchSize: 8, seed: shardSeed(3, r) }), { ...p, indices: idx, seed: shardSeed(3, r) });
+    }));
+    expect(merged.cells).toEqual(mergeEvaluation({ ...p, shardSize: 5 }, direct).cells);
+    expect(merged.cells.every((c) => c.n === 12)).toBe(true);
+    // A file that does not hold as many masks as the dataset or the evaluated samples is refused with both counts.
+    const bad = encodeNpy(new Float32Array(5 * 784).fill(1), [5, 28, 28]);
+    const badSha = createHash('sha256').update(bad).digest('hex');
+    artefacts.set(badSha, bad);
+    await expect(evaluateWork(env({ n: 0 }), { ...p, masks: { artefact: badSha, shape: [5, 28, 28] } }, ranges[0]!)).rejects.toThrow(/holds 5 masks; dataset 'digits' has 24 samples and 12 are evaluated/);
   });
 
   it('a cancelled job stops its shard', async () => {

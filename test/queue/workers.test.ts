@@ -4,6 +4,7 @@
  * SIGKILL mid-shard has its shard retried by the other (BullMQ stalled-job detection) and the job completes with one
  * result per sample, none lost, none duplicated.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { shardSource } from '../../src/jobs/concept-references-shards.js';
 import { evaluateWork, mergeEvaluation } from '../../src/jobs/evaluate-shards.js';
 import type { EvaluateParams, EvaluationOutcome } from '../../src/jobs/evaluate.js';
 import { shardRanges, type ShardDataset, type ShardEnv } from '../../src/jobs/shardable.js';
-import { parseNpy, toFloat32 } from '../../src/io/npy.js';
+import { encodeNpy, parseNpy, toFloat32 } from '../../src/io/npy.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { skipReason, startRedis, type RedisServer } from '../helpers/services.js';
 import { api, ensureBuilt, finished, killChildren, resultsByInput, serve, stop, waitFor, worker, writeDigits } from './helpers.js';
@@ -89,11 +90,19 @@ describe.skipIf(skip !== undefined)('xsys serve --queue with xsys worker process
     const evaluation = { kind: 'evaluate', modelId, dataset: 'digits', methods: [{ method: 'gradient' }], metrics: ['sparseness', 'random-logit'], batchSize: 4, seed: 5 };
     const e = await api(server.url, 'POST', '/api/jobs', evaluation);
     expect(e.progress).toEqual({ done: 0, total: 16 });
+    // Uploaded masks (one per sample): stored as an artefact on the server, fetched by hash by the workers.
+    const maskValues = new Float32Array(16 * 784);
+    for (let r = 0; r < 16; r++) for (let y = 0; y < 5; y++) for (let x = 0; x < 5; x++) maskValues[r * 784 + (4 + r + y) * 28 + 20 - r + x] = 1;
+    const maskBytes = encodeNpy(maskValues, [16, 1, 28, 28]);
+    const masked = { kind: 'evaluate', modelId, dataset: 'digits', methods: [{ method: 'gradient' }], metrics: ['pointing-game', 'attribution-localisation'], batchSize: 4, seed: 5, masks: { npy: Buffer.from(maskBytes).toString('base64') } };
+    const m = await api(server.url, 'POST', '/api/jobs', masked);
     const layer = (await api(server.url, 'GET', `/api/models/${modelId}/concepts/layers`))[0].tensor;
     const c = await api(server.url, 'POST', '/api/jobs', { kind: 'concept-references', modelId, dataset: 'digits', layers: [layer], k: 3 });
     const [eDone, cDone] = [await finished(server.url, e.id), await finished(server.url, c.id)];
     expect(eDone, eDone.error).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
     expect(cDone, cDone.error).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
+    const mDone = await finished(server.url, m.id);
+    expect(mDone, mDone.error).toMatchObject({ state: 'done', progress: { done: 16, total: 16 } });
     const delivered = (w: { out: () => string }, job: string) => (w.out().match(new RegExp(`of job ${job} delivered`, 'g')) ?? []).length;
     expect(delivered(w1, e.id) + delivered(w2, e.id)).toBe(4);
     expect(delivered(w1, c.id) + delivered(w2, c.id)).toBe(4);
@@ -103,11 +112,17 @@ describe.skipIf(skip !== undefined)('xsys serve --queue with xsys worker process
     const npy = parseNpy(readFileSync(digits), 'digits');
     const x = toFloat32(npy);
     const ds: ShardDataset = { name: 'digits', count: 16, sample: (i) => ({ data: x.slice(i * 784, (i + 1) * 784), dims: [1, 1, 28, 28] }), label: () => undefined };
-    const env: ShardEnv = { model: async () => explainer, dataset: async () => ds, signal: new AbortController().signal, itemDone: () => undefined, threads: 1 };
+    const maskSha = createHash('sha256').update(maskBytes).digest('hex');
+    const artefact = async (sha: string): Promise<Uint8Array> => (sha === maskSha ? maskBytes : Promise.reject(new Error(`no artefact ${sha}`)));
+    const env: ShardEnv = { model: async () => explainer, dataset: async () => ds, artefact, signal: new AbortController().signal, itemDone: () => undefined, threads: 1 };
     const params = { ...evaluation, indices: Array.from({ length: 16 }, (_, i) => i), target: 'pred', shardSize: 4 } as unknown as EvaluateParams & { shardSize: number };
     const expected = mergeEvaluation(params, await Promise.all(shardRanges(16, 4).map(async (r) => (await evaluateWork(env, params, r)).outcome as EvaluationOutcome)));
     expect(eDone.result.cells).toEqual(expected.cells);
     expect(eDone.result.provenance.sharding).toEqual({ shardSize: 4, shards: 4 });
+    const maskedParams = { ...masked, masks: { artefact: maskSha, shape: [16, 1, 28, 28] }, indices: params.indices, target: 'pred', shardSize: 4 } as unknown as EvaluateParams & { shardSize: number };
+    const maskedExpected = mergeEvaluation(maskedParams, await Promise.all(shardRanges(16, 4).map(async (r) => (await evaluateWork(env, maskedParams, r)).outcome as EvaluationOutcome)));
+    expect(mDone.result.cells).toEqual(maskedExpected.cells);
+    expect(mDone.result.cells.every((cell: { n: number }) => cell.n === 16)).toBe(true);
 
     const file = JSON.parse(readFileSync(join(tmp, 'kinds', 'concepts', `${cDone.result.referenceSet}.json`), 'utf8'));
     expect(file).toMatchObject({ complete: true, processed: 16, provenance: { model: { sha256: modelId }, dataset: { name: 'digits', size: 16 } } });

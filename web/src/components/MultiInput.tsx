@@ -9,10 +9,10 @@ import { parseParams, type RouteState } from '../app/route';
 import { useAsync } from '../app/useAsync';
 import { api, toBase64, type InputsExplainRequest, type InputsExplainResult, type ModelSummary } from '../services/api';
 import { parseTarget } from '../services/explain';
-import { download } from '../services/heat';
 import type { Tensor } from '../services/tensor';
 import { ErrorBox, Panel, Spinner } from './common';
-import { ColorBar, fmt, fmtMs, Overlay } from './Overlay';
+import { ColorBar, fmt, Overlay } from './Overlay';
+import { RunFacts } from './RunFacts';
 import { TopKList } from './TopK';
 
 interface Picked {
@@ -101,38 +101,7 @@ export function MultiInputPanel({ model, route, set }: { model: ModelSummary; ro
             {r.attributions.map((a) => (
               <InputAttribution key={a.input} a={a} cmap={route.cmap} />
             ))}
-            <dl className="facts" data-testid="inputs-facts" data-target={r.target}>
-              <div>
-                <dt>explained class</dt>
-                <dd>{r.target}</dd>
-              </div>
-              <div>
-                <dt>method</dt>
-                <dd>{r.composite ? `lrp · ${r.composite}` : r.method}</dd>
-              </div>
-              {Object.keys(r.params).length > 0 && (
-                <div>
-                  <dt>parameters</dt>
-                  <dd className="mono small">{Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' · ')}</dd>
-                </div>
-              )}
-              <div>
-                <dt>relevance sum</dt>
-                <dd>{fmt(r.relevanceSum)}</dd>
-              </div>
-              <div>
-                <dt>computed</dt>
-                <dd>on the server · {fmtMs(r.provenance.timingMs.total)}</dd>
-              </div>
-              <div>
-                <dt>download</dt>
-                <dd>
-                  <button type="button" className="link" onClick={() => download(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `inputs-${r.method}-class${r.target}.json`)}>
-                    JSON
-                  </button>
-                </dd>
-              </div>
-            </dl>
+            <RunFacts result={r} fileName={`inputs-${r.method}-class${r.target}.json`} testId="inputs-facts" />
           </div>
         )}
       </Panel>

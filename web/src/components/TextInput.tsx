@@ -8,9 +8,9 @@ import { parseParams, type RouteState } from '../app/route';
 import { useAsync } from '../app/useAsync';
 import { api, type ModelSummary, type TextExplainRequest, type TextExplainResult } from '../services/api';
 import { parseTarget } from '../services/explain';
-import { download } from '../services/heat';
 import { ErrorBox, Panel, Spinner } from './common';
-import { ColorBar, fmt, fmtMs } from './Overlay';
+import { ColorBar } from './Overlay';
+import { RunFacts } from './RunFacts';
 import { TopKList } from './TopK';
 
 export function TextInput({ model, route, set }: { model: ModelSummary; route: RouteState; set: (p: Partial<RouteState>, mode?: 'push' | 'replace') => void }) {
@@ -69,38 +69,7 @@ export function TextInput({ model, route, set }: { model: ModelSummary; route: R
               ))}
             </p>
             <ColorBar cmap={route.cmap} scale={max} mode="blend" unit="relevance per token" />
-            <dl className="facts" data-testid="text-facts" data-target={r.target}>
-              <div>
-                <dt>explained class</dt>
-                <dd data-testid="explained-class">{r.target}</dd>
-              </div>
-              <div>
-                <dt>method</dt>
-                <dd>{r.composite ? `lrp · ${r.composite}` : r.method}</dd>
-              </div>
-              {Object.keys(r.params).length > 0 && (
-                <div>
-                  <dt>parameters</dt>
-                  <dd className="mono small">{Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' · ')}</dd>
-                </div>
-              )}
-              <div>
-                <dt>relevance sum</dt>
-                <dd>{fmt(r.relevanceSum)}</dd>
-              </div>
-              <div>
-                <dt>computed</dt>
-                <dd>on the server · {fmtMs(r.provenance.timingMs.total)}</dd>
-              </div>
-              <div>
-                <dt>download</dt>
-                <dd>
-                  <button type="button" className="link" onClick={() => download(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }), `text-${r.method}-class${r.target}.json`)} data-testid="download-json">
-                    JSON
-                  </button>
-                </dd>
-              </div>
-            </dl>
+            <RunFacts result={r} fileName={`text-${r.method}-class${r.target}.json`} testId="text-facts" classTestId="explained-class" downloadTestId="download-json" />
           </>
         )}
       </Panel>
