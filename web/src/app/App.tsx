@@ -9,6 +9,7 @@ import { EvalView } from '../views/EvalView';
 import { WorkersView } from '../views/WorkersView';
 import { ConceptsView } from '../views/ConceptsView';
 import { StrategiesView } from '../views/StrategiesView';
+import { CorrectionView } from '../views/CorrectionView';
 
 const TABS: { view: View; label: string }[] = [
   { view: 'models', label: 'Models' },
@@ -16,6 +17,7 @@ const TABS: { view: View; label: string }[] = [
   { view: 'compare', label: 'Compare' },
   { view: 'concepts', label: 'Concepts' },
   { view: 'strategies', label: 'Strategies' },
+  { view: 'correction', label: 'Correction' },
   { view: 'history', label: 'History' },
   { view: 'eval', label: 'Evaluation' },
   { view: 'workers', label: 'Workers' },
@@ -61,6 +63,7 @@ export function App() {
       {route.view === 'workers' && <WorkersView route={route} set={set} />}
       {route.view === 'concepts' && <ConceptsView route={route} set={set} />}
       {route.view === 'strategies' && <StrategiesView route={route} set={set} />}
+      {route.view === 'correction' && <CorrectionView route={route} set={set} />}
       <footer className="footer">
         {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
       </footer>
