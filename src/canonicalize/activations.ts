@@ -5,9 +5,11 @@ import type { ActivationRegion } from './types.js';
 import { opSpec } from '../ops/index.js';
 import { ACTIVATION_PATTERNS } from '../ops/activations.js';
 import { dynamicInputs } from '../ops/op.js';
+import { gateOperand } from '../ops/recurrent.js';
 
 /** Element-wise ops an activation written out as several nodes may be made of (the op registry says which). */
-const inPattern = (n: NodeProto): boolean => opSpec(n.opType)?.inActivationPattern === true;
+// Gate products of unrolled recurrent cells are never part of an activation (o ⊙ tanh(c) is not a SiLU).
+const inPattern = (n: NodeProto): boolean => opSpec(n.opType)?.inActivationPattern === true && gateOperand(n) === undefined;
 
 /**
  * Finds element-wise functions of one tensor spread over several nodes — x·sigmoid(x) (SiLU), x·hardsigmoid(x) or

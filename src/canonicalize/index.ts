@@ -3,15 +3,18 @@ import { inferShapes } from '../ops/shapes.js';
 import { type ValueInfo } from '../ir/shapes.js';
 import { findActivationRegions } from './activations.js';
 import { findNormRegions } from './normalization.js';
+import { controlFlow } from './control-flow.js';
 import { dequantize } from './dequantize.js';
 import { explicitPads } from './explicit-pads.js';
+import { foldConstants } from './fold-constants.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { normalizeGemm } from './normalize-gemm.js';
+import { recurrent } from './recurrent.js';
 import { removeIdentity } from './remove-identity.js';
 import { stackedSum } from './stacked-sum.js';
 import type { ActivationRegion, Canonicalizer, CanonReport, NormRegion } from './types.js';
 
-export const CANONICALIZERS: readonly Canonicalizer[] = [dequantize, removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
+export const CANONICALIZERS: readonly Canonicalizer[] = [controlFlow, dequantize, foldConstants, recurrent, removeIdentity, foldBatchNorm, normalizeGemm, explicitPads, stackedSum];
 
 export interface CanonicalForm {
   info: Map<string, ValueInfo>;

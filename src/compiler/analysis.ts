@@ -1,5 +1,5 @@
 import { constNumbers } from '../onnx/tensor.js';
-import type { Graph } from '../ir/graph.js';
+import { subgraphCaptures, type Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import { NON_DIFFERENTIABLE, opSpec } from '../ops/index.js';
 import type { SignContext } from '../ops/op.js';
@@ -11,7 +11,7 @@ export function activeTensors(g: Graph, info: Map<string, ValueInfo>, from: read
   const active = new Set(from);
   for (const n of g.nodes) {
     if (NON_DIFFERENTIABLE.has(n.opType)) continue;
-    if (!n.input.some((i) => active.has(i))) continue;
+    if (!n.input.some((i) => active.has(i)) && !(n.attribute.some((a) => a.g || a.graphs.length) && subgraphCaptures(n).some((i) => active.has(i)))) continue;
     for (const o of n.output) {
       if (!o) continue;
       const et = info.get(o)?.elemType ?? 0;
@@ -31,6 +31,8 @@ export function neededTensors(g: Graph, active: Set<string>, targets: readonly s
     const n = nodes[k]!;
     if (!n.output.some((o) => needed.has(o))) continue;
     for (const i of n.input) if (active.has(i)) needed.add(i);
+    // Control flow left in the graph reads outer tensors from its subgraphs.
+    if (n.attribute.some((a) => a.g || a.graphs.length)) for (const i of subgraphCaptures(n)) if (active.has(i)) needed.add(i);
   }
   return needed;
 }

@@ -1,5 +1,5 @@
 import type { NodeProto } from 'onnx-buf';
-import type { Graph } from '../ir/graph.js';
+import { subgraphCaptures, type Graph } from '../ir/graph.js';
 import type { ValueInfo } from '../ir/shapes.js';
 import type { RuleAssignment } from '../composites/resolve.js';
 import { UnsupportedNodeError } from '../errors.js';
@@ -49,6 +49,12 @@ class Cotangents {
 const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'SkipLayerNormalization', 'EmbedLayerNormalization', 'BiasGelu', 'FastGelu', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization', 'RotaryEmbedding', 'GemmFastGelu', 'QuickGelu']);
 
 function hintFor(opType: string, domain = ''): string {
+  if (['If', 'Loop', 'Scan'].includes(opType) && (domain === '' || domain === 'ai.onnx')) {
+    return `${opType} is inlined when its path is known at compile time (an If's condition constant or computed from static shapes, a Loop's trip count constant, a Scan's length static) and an If on a run-time value when both branches give outputs of the same rank; the 'control-flow' lines of \`xsys inspect\` show what was resolved. Explaining with the inputs at hand (\`xsys explain\`) compiles for their shapes and small integer values, which decides such Ifs`;
+  }
+  if (['LSTM', 'GRU', 'RNN'].includes(opType) && (domain === '' || domain === 'ai.onnx')) {
+    return `${opType} is unrolled into differentiable ops when its sequence length is known at compile time and its weights W, R (and B, P) are constants; the 'recurrent' line of \`xsys inspect\` says what is missing here (for a dynamic time axis, give the input a fixed length)`;
+  }
   if (domain === 'com.microsoft' && FUSED.has(opType)) {
     return `${opType} is a fused op of ONNX Runtime's transformer optimiser; explain the unfused export instead (e.g. optimum-cli export onnx without --optimize, or the model before onnxruntime.transformers.optimizer ran)`;
   }
@@ -150,6 +156,8 @@ export function emitBackward(
       const gOut = n.output.map((o) => (o && plan.needed.has(o) ? cot.take(o) : undefined));
       n.output.forEach((o) => o && capture(o));
       if (gOut.every((x) => !x)) continue;
+      // Control flow left in the graph reads the needed tensors through its subgraphs: it cannot be skipped.
+      if (n.attribute.some((a) => a.g || a.graphs.length) && subgraphCaptures(n).some((i) => plan.needed.has(i))) throw cannotPropagate(n);
       const needs = n.input.map((i) => !!i && plan.needed.has(i));
       if (!needs.some(Boolean)) continue;
       const res = vjpOf(n)(ctx, n, gOut, needs);

@@ -14,7 +14,7 @@ import { Emitter } from '../ir/emitter.js';
 import type { Unit } from './units.js';
 import type { TokenEmbedding } from './sources.js';
 import type { PropagationForm } from '../rules/types.js';
-import { planCompilation } from './plan.js';
+import { planCompilation, type Specialization } from './plan.js';
 
 export type BackwardKind = 'lrp' | 'gradient';
 
@@ -44,6 +44,8 @@ export interface CompileOptions {
    * offset with the pooled output — for runtimes without `Indices`, such as ONNX Runtime's WebGPU provider.
    */
   maxPoolRouting?: MaxPoolRouting;
+  /** Compile for these input shapes and small integer input values only (see Specialization in plan.ts). */
+  specialize?: Specialization;
 }
 
 export interface CompiledExplainer {
@@ -102,7 +104,7 @@ export function compileExplainer(model: ModelProto | Uint8Array, options: Compil
   } else if (options.composite !== undefined) {
     throw new InvalidArgumentError('--composite', `composites apply to method 'lrp' only, not '${options.method}'`);
   }
-  const plan = planCompilation(model, { output: options.output, explainProbabilities: options.explainProbabilities, tokenInput: options.tokenInput, relevanceAt: options.relevanceAt, composite });
+  const plan = planCompilation(model, { output: options.output, explainProbabilities: options.explainProbabilities, tokenInput: options.tokenInput, relevanceAt: options.relevanceAt, composite, specialize: options.specialize });
   const { g, canon, info, explained, token, sources, active, needed, units, assignments } = plan;
   const proto = g.model;
   const inputNames = plan.floatInputs;

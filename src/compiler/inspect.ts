@@ -1,4 +1,5 @@
-import type { ModelProto } from 'onnx-buf';
+import type { ModelProto, NodeProto } from 'onnx-buf';
+import { NON_DIFFERENTIABLE } from '../ops/index.js';
 import type { CanonReport } from '../canonicalize/index.js';
 import { namedComposite, type Composite, type RuleAssignment } from '../composites/index.js';
 import { Graph } from '../ir/graph.js';
@@ -13,6 +14,8 @@ export interface Inspection {
   outputs: { name: string; shape?: Dim[] }[];
   explained: string;
   ops: Record<string, number>;
+  /** Ops inside If branches and Loop/Scan bodies of the given model (nested ones included). */
+  subgraphOps: Record<string, number>;
   canonicalization: CanonReport[];
   composite: string;
   units: { name: string; op: string; kind: string; rule: string; output: string; shape?: Dim[] }[];
@@ -37,6 +40,14 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
   const given = new Graph(cloneModel(model));
   const ops: Record<string, number> = {};
   for (const n of given.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+  const subgraphOps: Record<string, number> = {};
+  const count = (nodes: readonly NodeProto[]): void => {
+    for (const n of nodes) for (const a of n.attribute) for (const sub of a.g ? [a.g, ...a.graphs] : a.graphs) {
+      for (const m of sub.node) subgraphOps[m.opType] = (subgraphOps[m.opType] ?? 0) + 1;
+      count(sub.node);
+    }
+  };
+  count(given.nodes);
   const comp = typeof composite === 'string' ? namedComposite(composite, params) : composite;
   // A model the compiler would refuse (nothing to explain) is still described, with every unit under 'gradient'.
   const plan = planCompilation(cloneModel(model), { composite: comp, requireExplainable: false });
@@ -49,6 +60,12 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
       if (nodeVjp(n)) continue;
       const e = cannotPropagate(n);
       unsupported.push({ node: n.name, op: n.opType, hint: e.hint ?? e.message });
+      // Control flow the canonicaliser could not resolve: what is inside it, and what inside has no gradient.
+      for (const [where, m] of subgraphNodes(n)) {
+        if (!nodeVjp(m) && !NON_DIFFERENTIABLE.has(m.opType) && !SUBGRAPH_OK.has(m.opType)) {
+          unsupported.push({ node: `${n.name}/${where}/${m.name || m.output[0]}`, op: m.opType, hint: `inside ${n.opType} '${n.name}' (${where}): ${cannotPropagate(m).hint ?? ''}` });
+        }
+      }
     }
   }
   return {
@@ -57,11 +74,29 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
     outputs: given.outputs.map((o) => ({ name: o.name, shape: info.get(o.name)?.shape })),
     explained: explained.skipped ? `${explained.scores} (input of the terminal ${explained.skipped})` : explained.scores,
     ops,
+    subgraphOps,
     canonicalization: plan.canon.reports,
     composite: comp.name,
     units: units.map((u) => ({ name: u.name, op: u.opType, kind: u.kind, rule: describeRule(rules.get(u)), output: u.output, shape: info.get(u.output)?.shape })),
     unsupported,
   };
+}
+
+/** Ops that may sit inside a subgraph without a gradient of their own (they produce no float values to differentiate). */
+const SUBGRAPH_OK = new Set(['Constant', 'Identity', 'If', 'Loop', 'Scan']);
+
+/** The nodes inside a node's subgraphs (nested ones too), each with the attribute path it sits under. */
+function subgraphNodes(n: NodeProto, prefix = ''): [string, NodeProto][] {
+  const out: [string, NodeProto][] = [];
+  for (const a of n.attribute) {
+    for (const sub of a.g ? [a.g, ...a.graphs] : a.graphs) {
+      for (const m of sub.node) {
+        out.push([`${prefix}${a.name}`, m]);
+        out.push(...subgraphNodes(m, `${prefix}${a.name}/${m.name || m.opType}/`));
+      }
+    }
+  }
+  return out;
 }
 
 const fmtShape = (s?: Dim[]) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '[?]');
@@ -75,6 +110,7 @@ export function formatInspection(x: Inspection): string {
   for (const o of x.outputs) lines.push(`  ${o.name} ${fmtShape(o.shape)}`);
   lines.push(`explained scores: ${x.explained}`);
   lines.push('ops: ' + Object.entries(x.ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join('  '));
+  if (Object.keys(x.subgraphOps).length) lines.push('ops inside If/Loop/Scan subgraphs: ' + Object.entries(x.subgraphOps).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join('  '));
   if (x.canonicalization.length) {
     lines.push('canonicalisation:');
     for (const r of x.canonicalization) lines.push(`  ${r.canonicalizer}: ${r.node} — ${r.detail}`);

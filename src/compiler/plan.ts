@@ -3,7 +3,10 @@
  * the compiler does: opset upgrade, canonicalisation, the explained output, the inputs relevance starts at (float
  * inputs and token embeddings), the tensors on the explained path, the units, and the composite's rule for each unit.
  */
-import type { ModelProto } from 'onnx-buf';
+import { create } from '@bufbuild/protobuf';
+import { TensorShapeProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
+import { makeNode } from '../onnx/attributes.js';
+import { int64Tensor } from '../onnx/tensor.js';
 import { canonicalize, resolveExplainedOutput, type CanonicalForm, type ExplainedOutput } from '../canonicalize/index.js';
 import { assignRules, type Composite, type RuleAssignment } from '../composites/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
@@ -35,6 +38,57 @@ export interface PlanOptions {
    * them). The compiler needs that; `inspect` reports such a model instead of refusing it. Default true.
    */
   requireExplainable?: boolean;
+  /** Specialise the compiled graph to the inputs of one run (see Specialization). */
+  specialize?: Specialization;
+}
+
+/**
+ * What the compiled graph may assume about its inputs. `shapes`: static dims for graph inputs (then Ifs that test a
+ * shape are decided and recurrent layers over a dynamic time axis are unrolled); `values`: the values of small
+ * integer inputs (Silero VAD's sample rate `sr`), used wherever the graph reads them, so that an If on such a value
+ * is decided at compile time. The input stays declared (the caller feeds it as before), and a graph compiled this
+ * way is valid only for those shapes and values: the explain session compiles one per distinct specialisation.
+ */
+export interface Specialization {
+  shapes?: Readonly<Record<string, readonly number[]>>;
+  values?: Readonly<Record<string, readonly number[]>>;
+}
+
+/** Applies a Specialization to the graph's declared inputs (names are checked). */
+export function specializeInputs(g: Graph, spec: Specialization): void {
+  for (const [name, dims] of Object.entries(spec.shapes ?? {})) {
+    const input = g.proto.input.find((i) => i.name === name);
+    if (!input || input.type?.value.case !== 'tensorType') throw new InvalidArgumentError('specialize.shapes', `no tensor input named '${name}'`, `inputs: ${g.inputs.map((i) => i.name).join(', ')}`);
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new InvalidArgumentError('specialize.shapes', `dims of '${name}' must be non-negative integers (got ${JSON.stringify(dims)})`);
+    input.type.value.value.shape = create(TensorShapeProtoSchema, { dim: dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) });
+  }
+  for (const [name, vals] of Object.entries(spec.values ?? {})) {
+    const input = g.proto.input.find((i) => i.name === name);
+    const et = input?.type?.value.case === 'tensorType' ? input.type.value.value.elemType : 0;
+    if (!input || (et !== 7 && et !== 6)) throw new InvalidArgumentError('specialize.values', `no int64 or int32 input named '${name}'`, 'only small integer inputs (a sample rate, a flag) can be bound');
+    if (vals.length > 16 || !vals.every(Number.isSafeInteger)) throw new InvalidArgumentError('specialize.values', `'${name}' takes at most 16 integers`);
+    const declared = input.type!.value.value as { shape?: { dim: unknown[] } };
+    const dims = declared.shape && declared.shape.dim.length === 0 && vals.length === 1 ? [] : [vals.length];
+    const bound = g.addInitializer(int64Tensor(g.fresh(`${name}_bound`), vals, dims));
+    const cast = et === 6 ? g.fresh(`${name}_bound_int32`) : bound;
+    if (et === 6) g.addNode(makeNode('Cast', [bound], [cast], g.fresh(`${name}_bound_cast`), { to: { int: 6 } }));
+    for (const n of g.nodes) if (n.output[0] !== cast) n.input = n.input.map((i) => (i === name ? cast : i));
+    replaceInSubgraphs(g.nodes, name, cast);
+  }
+  g.sortTopologically();
+  g.reindex();
+}
+
+/** Outer-scope references to an input inside If/Loop/Scan bodies follow the binding too. */
+function replaceInSubgraphs(nodes: readonly NodeProto[], from: string, to: string): void {
+  for (const n of nodes) {
+    for (const a of n.attribute) {
+      for (const sub of a.g ? [a.g, ...a.graphs] : a.graphs) {
+        for (const m of sub.node) m.input = m.input.map((i) => (i === from ? to : i));
+        replaceInSubgraphs(sub.node, from, to);
+      }
+    }
+  }
 }
 
 export interface CompilePlan {
@@ -69,6 +123,7 @@ export function planCompilation(model: ModelProto | Uint8Array, options: PlanOpt
   // Half-precision models are explained in float32 (parseModel converts already; a ModelProto given directly is not).
   convertToFloat32(proto);
   const g = new Graph(proto);
+  if (options.specialize) specializeInputs(g, options.specialize);
   upgradeOpset(g);
   const canon = canonicalize(g);
   const info = canon.info;

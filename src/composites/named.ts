@@ -10,6 +10,7 @@ type Params = Record<string, number>;
  * being scaled by the plain gradient; for nearest upsampling that is the relevance of the copies summed back. LayerNorm/RMSNorm (the op or
  * the decomposed layer) get AttnLRP's identity rule on normalisations — the statistic held constant, so the layer is
  * linear and relevance is conserved (up to what the shift β absorbs) — where the plain gradient would cancel it.
+ * Gate products of LSTM/GRU cells get Arras et al.'s signal-take-all (the gate passes no relevance).
  */
 function base(p: Params): CompositeEntry[] {
   return [
@@ -18,6 +19,7 @@ function base(p: Params): CompositeEntry[] {
     { match: { kind: ['avgpool', 'reduce', 'resize'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
     { match: { kind: 'batchnorm' }, rule: 'pass' },
     { match: { kind: 'norm' }, rule: 'norm-identity' },
+    { match: { kind: 'gate' }, rule: 'signal-take-all' },
   ];
 }
 
@@ -34,6 +36,8 @@ function attnLrp(p: Params): CompositeEntry[] {
     { match: { kind: 'activation' }, rule: 'identity', params: { epsilon: p.epsilon! } },
     { match: { kind: ['product', 'scores'] }, rule: 'uniform' },
     { match: { kind: 'norm' }, rule: 'norm-identity' },
+    // Recurrent cells (LSTM/GRU): Arras et al.'s rule, the standard for gates, under every LRP composite.
+    { match: { kind: 'gate' }, rule: 'signal-take-all' },
   ];
 }
 
@@ -77,6 +81,7 @@ export const NAMED_COMPOSITES: Readonly<Record<string, NamedComposite>> = {
       { match: { kind: 'sum' }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
       { match: { kind: ['avgpool', 'reduce', 'resize'] }, rule: 'norm', params: { stabilizer: p.stabilizer! } },
       { match: { kind: 'norm' }, rule: 'norm-identity' },
+      { match: { kind: 'gate' }, rule: 'signal-take-all' },
       { match: { kind: ['conv', 'dense'] }, rule: 'zplus', params: { stabilizer: p.stabilizer! } },
     ],
   },

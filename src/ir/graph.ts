@@ -124,6 +124,8 @@ export class Graph {
 
   addInitializer(t: TensorProto): string {
     this.proto.initializer.push(t);
+    // The name may have been asked about before, as a node's output (constant folding replaces that node).
+    this.constCache.delete(t.name);
     this.initMap.set(t.name, t);
     this.used.add(t.name);
     return t.name;
@@ -221,4 +223,25 @@ export class Graph {
 /** Name a node for messages even when the exporter left it unnamed. */
 export function nodeLabel(n: NodeProto): string {
   return n.name || `${n.opType}->${n.output[0] ?? '?'}`;
+}
+
+/**
+ * The outer-scope tensors a node's subgraphs (If branches, Loop/Scan bodies) read: names used inside and not
+ * defined there. They are inputs of the node as much as its listed ones (activity and reachability follow them).
+ */
+export function subgraphCaptures(n: NodeProto): string[] {
+  const out = new Set<string>();
+  const visit = (sub: GraphProto, outer: ReadonlySet<string>) => {
+    const defined = new Set(outer);
+    for (const i of sub.input) defined.add(i.name);
+    for (const t of sub.initializer) defined.add(t.name);
+    for (const m of sub.node) for (const o of m.output) defined.add(o);
+    for (const m of sub.node) {
+      for (const i of m.input) if (i && !defined.has(i)) out.add(i);
+      for (const a of m.attribute) for (const s of a.g ? [a.g, ...a.graphs] : a.graphs) visit(s, defined);
+    }
+    for (const o of sub.output) if (!defined.has(o.name)) out.add(o.name);
+  };
+  for (const a of n.attribute) for (const s of a.g ? [a.g, ...a.graphs] : a.graphs) visit(s, new Set());
+  return [...out];
 }

@@ -7,14 +7,15 @@ import type { ConstTensor } from '../onnx/tensor.js';
  */
 
 /** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
-export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'resize' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'other';
+export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'resize' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'gate' | 'other';
 /**
  * reduce: ReduceSum/ReduceMean of one non-constant tensor (a sum or average over axes, like pooling); resize: Resize
  * (nearest, linear, cubic interpolation: a linear map of x);
  * norm: LayerNorm/RMSNorm (op or recognised pattern); product: MatMul/Mul/Einsum of two non-constant tensors
- * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ).
+ * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ); gate: a gate ⊙ signal product of an
+ * unrolled LSTM/GRU cell (canonicalize/recurrent.ts marks them).
  */
-export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'resize', 'batchnorm', 'norm', 'product', 'scores', 'other'];
+export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'resize', 'batchnorm', 'norm', 'product', 'scores', 'gate', 'other'];
 
 /** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
 export interface LinearInfo {

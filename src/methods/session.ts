@@ -5,9 +5,10 @@
  * cached), target resolution, one-hot seeds and one-pass runs. The runtime is a port (runtime/port.ts): Node and the
  * browser each bring a small adapter. Browser-clean: nothing here reaches Node-only code.
  */
-import type { ModelProto } from 'onnx-buf';
+import type { GraphProto, ModelProto } from 'onnx-buf';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import { compileExplainer, type CompiledGraph, type CompileOptions } from '../compiler/compile.js';
+import type { Specialization } from '../compiler/plan.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import type { Composite } from '../composites/index.js';
 import { InputDataError, InvalidArgumentError } from '../errors.js';
@@ -130,6 +131,12 @@ export class ExplainSession {
   private readonly probes: ProbeCache<RuntimeSession>;
   private readonly compiledCache: CompiledCache<RuntimeSession>;
   private readonly scoresOf = new Map<string, string>();
+  /**
+   * Models with control flow or recurrent layers are compiled for the shapes (and small integer values) of the
+   * inputs at hand: Ifs on shapes or on a sample rate are then decided and time axes unrolled (one compiled graph per
+   * distinct specialisation, cached). Other models keep one graph for every shape.
+   */
+  private readonly specializes: boolean;
 
   constructor(
     readonly model: ModelProto,
@@ -147,6 +154,7 @@ export class ExplainSession {
     this.scoresName = resolveExplainedOutput(g).scores;
     this.embeddings = this.inputs.some((i) => i.elemType !== 1) ? findTokenEmbeddings(g, inferShapes(g)) : [];
     this.maxSequence = this.embeddings.length ? positionLimit(g, this.embeddings) : undefined;
+    this.specializes = hasControlFlowOrRecurrence(g.proto);
   }
 
   /** The tensor explained for a model output (default: the first): the logits before a terminal Softmax, else the output. */
@@ -259,6 +267,7 @@ export class ExplainSession {
       ...(options.tokenInput !== undefined ? { tokenInput: options.tokenInput } : {}),
       ...(options.relevanceAt?.length ? { relevanceAt: options.relevanceAt } : {}),
       ...(options.seedMode ? { seedMode: options.seedMode } : {}),
+      ...(this.specializes ? { specialize: specializationOf(feeds) } : {}),
     });
     const out = await this.runCompiled(c, feeds, this.seed(targets, full.dims, position, rows.dims[1]));
     const attributions: Record<string, Tensor> = {};
@@ -282,6 +291,23 @@ export class ExplainSession {
       timing: { compileMs: c.compiled.compileMs, sessionMs: c.sessionMs, runMs: performance.now() - t0 },
     };
   }
+}
+
+const SPECIALIZED_OPS = new Set(['If', 'Loop', 'Scan', 'LSTM', 'GRU', 'RNN']);
+
+function hasControlFlowOrRecurrence(g: GraphProto): boolean {
+  return g.node.some((n) => SPECIALIZED_OPS.has(n.opType) || n.attribute.some((a) => (a.g && hasControlFlowOrRecurrence(a.g)) || a.graphs.some(hasControlFlowOrRecurrence)));
+}
+
+/** The shapes of all feeds and the values of integer feeds of at most 16 elements (a sample rate, a flag). */
+export function specializationOf(feeds: Readonly<Record<string, Feed | Tensor>>): Specialization {
+  const shapes: Record<string, number[]> = {};
+  const values: Record<string, number[]> = {};
+  for (const [name, f] of Object.entries(feeds)) {
+    shapes[name] = [...f.dims];
+    if ((f.data instanceof BigInt64Array || f.data instanceof Int32Array) && f.data.length <= 16) values[name] = Array.from(f.data as ArrayLike<number | bigint>, Number);
+  }
+  return { shapes, values };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { NodeProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
 import { unbroadcast, unsupported, type Vjp } from './context.js';
 import { dynamicInputs, sameAsInput, type OpSpec, type UnitRule } from './op.js';
+import { gateOperand } from './recurrent.js';
 
 /** Trilu keeps a triangle: its transpose keeps the same triangle of the cotangent. */
 const trilu: Vjp = (ctx, node, [g]) => {
@@ -70,7 +71,9 @@ function feedsSoftmax(g: Graph, t: string, depth = 0): boolean {
  * The recognised pattern of attention: a product of two non-constant tensors is a 'product' unit (attn·v, gate·up),
  * a 'scores' unit when it feeds a Softmax (q·kᵀ); a product with a constant is an 'other' unit.
  */
-export function productKind(g: Graph, n: NodeProto): 'product' | 'scores' | 'other' {
+export function productKind(g: Graph, n: NodeProto): 'product' | 'scores' | 'gate' | 'other' {
+  // A gate ⊙ signal of an unrolled recurrent cell, even when the signal is a constant (a GRU's reset gate ⊙ Rb_h).
+  if (gateOperand(n) !== undefined) return 'gate';
   if (dynamicInputs(g, n).length < 2) return 'other';
   return feedsSoftmax(g, n.output[0]!) ? 'scores' : 'product';
 }

@@ -189,7 +189,7 @@ export const elementwiseOps: Record<string, OpSpec> = {
   Ceil: piecewiseConstant,
   Round: piecewiseConstant,
   Sign: piecewiseConstant,
-  Not: piecewiseConstant,
+  Not: { ...piecewiseConstant, value: ({ val }, n) => val(n.input[0])?.map((v) => (typeof v === 'number' ? (v ? 0 : 1) : null)) },
   IsNaN: piecewiseConstant,
   IsInf: piecewiseConstant,
   Identity: { kind: 'shape-only', vjp: identity, shape: sameAsInput, value: passValue, nonNegative: allInputs },

@@ -4,6 +4,7 @@ import { elementwiseOps } from './elementwise.js';
 import { linearOps } from './linear.js';
 import { normalizationOps } from './normalization.js';
 import { poolingOps } from './pooling.js';
+import { recurrentOps } from './recurrent.js';
 import { resizeOps } from './resize.js';
 import { sourceOps } from './sources.js';
 import { structuralOps } from './structural.js';
@@ -23,6 +24,7 @@ const FAMILIES: readonly Readonly<Record<string, OpSpec>>[] = [
   normalizationOps,
   attentionOps,
   resizeOps,
+  recurrentOps,
   sourceOps,
 ];
 

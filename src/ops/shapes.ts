@@ -1,5 +1,5 @@
 import type { NodeProto } from 'onnx-buf';
-import { constInts } from '../onnx/tensor.js';
+import { constInts, constNumbers } from '../onnx/tensor.js';
 import { LimitExceededError } from '../errors.js';
 import { MODEL_LIMITS } from '../onnx/limits.js';
 import type { Graph } from '../ir/graph.js';
@@ -10,14 +10,14 @@ import type { ShapeContext, ValueContext } from './op.js';
 /**
  * Static shape and type inference for the operators xsys handles, each op's rule read from the op registry. It is
  * deliberately partial: what it cannot prove is left unknown, and the compiler then emits shape-agnostic (dynamic)
- * backward ops instead.
+ * backward ops instead. `values` receives the values of the shape-describing tensors (see propagateValue), which is
+ * how an If whose condition tests a shape is decided at compile time.
  */
-export function inferShapes(g: Graph): Map<string, ValueInfo> {
+export function inferShapes(g: Graph, values: Map<string, Dim[]> = new Map()): Map<string, ValueInfo> {
   const info = new Map<string, ValueInfo>();
   for (const i of g.proto.input) info.set(i.name, fromValueInfo(i.type));
   for (const t of g.proto.initializer) info.set(t.name, { elemType: t.dataType, shape: validDims(t.dims.map(Number)) });
   for (const v of g.proto.valueInfo) if (!info.has(v.name)) info.set(v.name, fromValueInfo(v.type));
-  const values = new Map<string, Dim[]>();
   for (const n of g.nodes) {
     let out: ValueInfo[];
     try {
@@ -100,7 +100,9 @@ function inferNode(g: Graph, n: NodeProto, info: Map<string, ValueInfo>, values:
   const cnum = (k: number): number[] | undefined => {
     const c = g.constant(n.input[k] ?? '');
     // Shape-describing inputs (shapes, axes, pads, starts, splits) are integer tensors; anything else stays unknown.
-    return c ? constInts(c) : undefined;
+    // Slice ends of ±2⁶³ ("to the end", as exporters write them) are beyond 2⁵³: clamped, they mean the same.
+    if (!c) return undefined;
+    return constInts(c) ?? ((c.dataType === 7 || c.dataType === 6) ? constNumbers(c).map((v) => Math.max(-(2 ** 53), Math.min(2 ** 53, v))) : undefined);
   };
   const ctx: ShapeContext = {
     g,

@@ -52,7 +52,11 @@ export const sourceOps: Record<string, OpSpec> = {
   ConstantOfShape: source({ shape: constantOfShapeShape, value: constantOfShapeValue }),
   Range: source({ shape: ({ inp }) => [{ elemType: inp(0).elemType, shape: [null] }] }),
   Shape: source({ shape: shapeShape, value: shapeValue, nonNegative: always }),
-  Size: source({ shape: () => [{ elemType: 7, shape: [] }], nonNegative: always }),
+  // The element count of a tensor of static shape (`Size(Shape(x))` is x's rank: If conditions of exports test it).
+  Size: source({ shape: () => [{ elemType: 7, shape: [] }], nonNegative: always, value: ({ info }, n) => {
+    const s = info.get(n.input[0]!)?.shape;
+    return s && s.every((d) => typeof d === 'number') ? [(s as number[]).reduce((a, b) => a * b, 1)] : undefined;
+  } }),
   NonZero: source(),
   RandomNormal: source(),
   RandomUniform: source(),

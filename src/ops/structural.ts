@@ -78,12 +78,19 @@ const gather: Vjp = (ctx, node, [g], needs) => {
   return [scatterAddInto(ctx, x, idx, g, true), undefined];
 };
 
-/** Constant-mode Pad: its transpose crops the padding away again. */
+/** Constant-mode Pad: its transpose crops the padding away again; reflect/edge/wrap scatter back (see below). */
 const pad: Vjp = (ctx, node, [g]) => {
   const { em, g: graph } = ctx;
   if (!g) return node.input.map(() => undefined);
   const mode = attrString(node, 'mode', 'constant');
-  if (mode !== 'constant') unsupported(node, `Pad mode '${mode}' is not differentiated`, "only mode 'constant' is supported; reflect/edge padding would need a scatter rule");
+  if (mode === 'reflect' || mode === 'edge' || mode === 'wrap') {
+    // Every output element is a copy of one input element: the same Pad applied to a tensor of flat indices says
+    // which, and the cotangent is scatter-added back (a reflected element receives from each of its copies).
+    const x = node.input[0]!;
+    const idx = em.op('Pad', [flatIndexTensor(ctx, x), ...node.input.slice(1, 2), '', ...node.input.slice(3)].filter((v, k) => k < 3 || v), { mode: { string: mode } });
+    return [scatterAddInto(ctx, x, idx, g, true), undefined, undefined, undefined];
+  }
+  if (mode !== 'constant') unsupported(node, `Pad mode '${mode}' is not differentiated`, "modes 'constant', 'reflect', 'edge' and 'wrap' are");
   const padsC = !getAttr(node, 'pads') && node.input[1] ? graph.constant(node.input[1]) : undefined;
   const padsConst = getAttr(node, 'pads') ? attrInts(node, 'pads') : padsC ? integers(node, padsC, 'pads') : undefined;
   if (!padsConst) unsupported(node, 'pads are computed at run time', 'export with constant pads');

@@ -199,7 +199,7 @@ describe('canonicalize (all passes)', () => {
   });
 
   it('CANONICALIZERS run in order; the result computes the same numbers, and skip leaves a pass out', async () => {
-    expect(CANONICALIZERS.map((c) => c.name)).toEqual(['dequantize', 'remove-identity', 'fold-batchnorm', 'normalize-gemm', 'explicit-pads', 'stacked-sum']);
+    expect(CANONICALIZERS.map((c) => c.name)).toEqual(['control-flow', 'dequantize', 'fold-constants', 'recurrent', 'remove-identity', 'fold-batchnorm', 'normalize-gemm', 'explicit-pads', 'stacked-sum']);
     // Conv → BatchNorm → Identity → Relu(region) → Flatten → Gemm(alpha 0.5): every pass has something to do.
     const r = rng(11);
     const m = buildModel({

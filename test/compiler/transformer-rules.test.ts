@@ -62,7 +62,7 @@ describe('AttnLRP rules', () => {
     const entry = { match: { kind: 'dense' }, rule: 'gamma', params: { gamma: 0.25 } };
     const mixed = parseComposite({ name: 'attnlrp-gamma', extends: 'attnlrp', entries: [entry] });
     expect(mixed.form).toBe('gradient');
-    expect(mixed.entries.length).toBe(4);
+    expect(mixed.entries.length).toBe(5);
     const a = compileExplainer(model, { method: 'lrp', composite: mixed });
     // The composite propagates in gradient form, but what the explainer returns is relevance.
     expect(a.attributionKind).toBe('relevance');
