@@ -18,6 +18,7 @@ import { registerConcepts } from './concepts-command.js';
 import { registerWorker } from './worker-command.js';
 import { registerStrategies } from './strategies-command.js';
 import { registerLens } from './lens-command.js';
+import { registerCorrect } from './correct-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -61,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   registerWorker(program, run);
   registerStrategies(program, run);
   registerLens(program, run);
+  registerCorrect(program, run);
 
   program
     .command('conformance')

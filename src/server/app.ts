@@ -14,6 +14,7 @@ import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { sprayHandler } from '../jobs/spray.js';
 import { pcxHandler } from '../jobs/pcx.js';
 import { tcavHandler } from '../jobs/tcav.js';
+import { correctionHandler } from '../jobs/correction.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
 import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
@@ -145,6 +146,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
   jobs.register(tcavHandler({ models, datasets }));
+  jobs.register(correctionHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
   jobs.register(conceptReferencesHandler({ store, models, datasets, concepts }));
   const lens = new LensService(options.lensDir ?? mkdtempSync(join(tmpdir(), 'xsys-lens-')), models, datasets, concepts, options.threads);

@@ -10,6 +10,7 @@ import { WorkersView } from '../views/WorkersView';
 import { ConceptsView } from '../views/ConceptsView';
 import { StrategiesView } from '../views/StrategiesView';
 import { LensView } from '../views/LensView';
+import { CorrectionView } from '../views/CorrectionView';
 
 const TABS: { view: View; label: string }[] = [
   { view: 'models', label: 'Models' },
@@ -18,6 +19,7 @@ const TABS: { view: View; label: string }[] = [
   { view: 'concepts', label: 'Concepts' },
   { view: 'strategies', label: 'Strategies' },
   { view: 'lens', label: 'Lens' },
+  { view: 'correction', label: 'Correction' },
   { view: 'history', label: 'History' },
   { view: 'eval', label: 'Evaluation' },
   { view: 'workers', label: 'Workers' },
@@ -64,6 +66,7 @@ export function App() {
       {route.view === 'concepts' && <ConceptsView route={route} set={set} />}
       {route.view === 'strategies' && <StrategiesView route={route} set={set} />}
       {route.view === 'lens' && <LensView route={route} set={set} />}
+      {route.view === 'correction' && <CorrectionView route={route} set={set} />}
       <footer className="footer">
         {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
       </footer>

@@ -1672,6 +1672,21 @@ export interface operations {
                     seed?: number;
                     significance?: number;
                 } | {
+                    artefactClass?: number;
+                    clean: string;
+                    concept: string;
+                    count?: number;
+                    dataset: string;
+                    /** @constant */
+                    kind: "correction";
+                    layer: string;
+                    /** @enum {string} */
+                    mode?: "projection" | "mean-shift";
+                    modelId: string;
+                    pasted?: string;
+                    reactive?: boolean;
+                    test?: string;
+                } | {
                     /** @enum {string} */
                     composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                     dataset: string;
