@@ -93,7 +93,11 @@ async function main(): Promise<void> {
     await autocannon({ ...opts, duration: Math.min(5, DURATION) });
     const rssBefore = rssMiB(child.pid!);
 
-    const load = await autocannon({ ...opts, duration: DURATION });
+    // RSS once a second during the run: V8 collects the old generation only when it has grown (a sawtooth), so the
+    // value at the end depends on where in that cycle the run stops; the samples show the cycle.
+    const rssSamples: number[] = [];
+    const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid!)), 1000);
+    const load = await autocannon({ ...opts, duration: DURATION }).finally(() => clearInterval(sampler));
     const rssAfter = rssMiB(child.pid!);
 
     const report = {
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
         timeouts: load.timeouts,
         non2xx: load.non2xx,
       },
-      rss: { afterSequentialWarmupMiB: rssAfterWarmup, beforeMiB: rssBefore, afterMiB: rssAfter, growthPct: ((rssAfter - rssBefore) / rssBefore) * 100 },
+      rss: { afterSequentialWarmupMiB: rssAfterWarmup, beforeMiB: rssBefore, afterMiB: rssAfter, growthPct: ((rssAfter - rssBefore) / rssBefore) * 100, peakMiB: Math.max(...rssSamples), perSecondMiB: rssSamples.map((v) => Math.round(v)) },
     };
     const ok = {
       p50: report.single.p50Ms <= 30,
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
         `machine: ${report.machine}; method ${METHOD}; bundled MNIST CNN; loopback`,
         `single client (${SEQUENTIAL} sequential requests): p50 ${report.single.p50Ms.toFixed(1)} ms, p99 ${report.single.p99Ms.toFixed(1)} ms ${mark(ok.p50)} p50 ≤ 30 ms`,
         `${CONNECTIONS} clients × ${DURATION} s: ${report.load.requests} requests, ${report.load.throughputRps.toFixed(1)} req/s, latency p50 ${report.load.latencyP50Ms} ms, p99 ${report.load.latencyP99Ms} ms, errors ${report.load.errors}, timeouts ${report.load.timeouts}, non-2xx ${report.load.non2xx} ${mark(ok.errors)} zero errors`,
-        `server RSS: ${rssAfterWarmup.toFixed(1)} MiB after the sequential warm-up, ${rssBefore.toFixed(1)} MiB after a 5 s concurrent warm-up, ${rssAfter.toFixed(1)} MiB after the run (${report.rss.growthPct >= 0 ? '+' : ''}${report.rss.growthPct.toFixed(1)} %) ${mark(ok.rss)} growth < 10 %`,
+        `server RSS: ${rssAfterWarmup.toFixed(1)} MiB after the sequential warm-up, ${rssBefore.toFixed(1)} MiB after a 5 s concurrent warm-up, ${rssAfter.toFixed(1)} MiB after the run (${report.rss.growthPct >= 0 ? '+' : ''}${report.rss.growthPct.toFixed(1)} %) ${mark(ok.rss)} growth < 10 %; peak ${report.rss.peakMiB.toFixed(1)} MiB; per second: ${report.rss.perSecondMiB.join(' ')}`,
         'wrote bench/service-results.json',
       ].join('\n') + '\n',
     );

@@ -51,7 +51,7 @@ export { loadTokenizer, readTokenIds, idsFromJson, type TextTokenizer } from './
 export { tokensToHtml, tokensToAnsi, relevanceColor, displayToken, type TokenRelevance } from './render/tokens.js';
 // Concepts (issue 14): CRP conditional heatmaps, zennit-crp conformance.
 export { CrpExplainer, MAX_CONDITIONS_PER_RUN, type Condition, type ConditionLayer, type CrpOptions, type CrpResult, type CrpItem } from './concepts/crp.js';
-export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './concepts/crp-compile.js';
+export { compileCrp, type CompiledCrp, type CrpCompileOptions } from './compiler/crp.js';
 export { runCrpConformance, isCrpManifestJson } from './conformance/crp.js';
 export { conceptRelevance, subConcepts, rankChannels, type ConceptRelevance, type ChannelRelevance, type SubConcepts, type ConceptOptions } from './concepts/relevance.js';
 export { compileStatistics, LAYER_STATS, type StatisticsGraph, type LayerStat } from './concepts/statistics-graph.js';
@@ -72,3 +72,14 @@ export { tTestIndependent, type TTest } from './strategies/stats.js';
 export { relevanceFeatures, layerActivations, layerGradients, type RelevanceFeatures, type LayerReduce } from './strategies/features.js';
 export { pasteArtefact, readArtefactSpec, type ArtefactSpec } from './strategies/artefact.js';
 export { toPoints, pointsOf, type Points } from './strategies/points.js';
+export { insertClarc, CLARC_MODES, type ClarcSpec, type ClarcMode, type ClarcInsertion } from './weight-surgery/clarc.js';
+export { truncateAt } from './weight-surgery/truncate.js';
+export { fitArtefactCav, cavRelevance, relevanceMasks, maskIou, rankByArtefact, type ArtefactCav, type CavRelevance } from './correction/localise.js';
+export { correctModel, cavFile, parseCavFile, readCavFile, type CavFile, type CorrectionOptions } from './correction/correct.js';
+export { reevaluate, evaluateModel, regionShare, type Reevaluation, type ReevaluationSets, type ModelEvaluation } from './correction/reevaluate.js';
+export { pruneChannels, type PruneResult } from './weight-surgery/prune-channels.js';
+export { channelRelevance, filterMagnitudes, lowestChannels, pruningCurve, convLayers, artefactChannelScores, PRUNE_CRITERIA, type PruneCriterion, type CurvePoint } from './correction/prune.js';
+export { barChart, lineChart, reevaluationChart, type Curve, type BarGroup } from './correction/charts.js';
+export { prependLinear, VIRTUAL_LAYER, type PrependedLinear } from './weight-surgery/prepend-linear.js';
+export { dftSynthesis, dftCoefficients, binRelevance, stftLayout, stftCoefficients, stftSynthesis, type StftLayout } from './frequency/dft.js';
+export { frequencyModel, explainFrequency, virtualComposite, bandShare, DOMAINS, type Domain, type FrequencyModel, type FrequencyRelevance } from './frequency/dft-lrp.js';

@@ -26,7 +26,7 @@ import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
 
-interface DataFlags {
+export interface DataFlags {
   size?: string;
   grayscale?: boolean;
   mean?: string;
@@ -36,7 +36,7 @@ interface DataFlags {
 }
 
 /** Loading options; `input` = the one explained input, to which dataset-only flags (labels, limit) do not apply. */
-function dataOptions(f: DataFlags, input = false): DatasetOptions {
+export function dataOptions(f: DataFlags, input = false): DatasetOptions {
   const size = parseNumberList('--size', f.size);
   return {
     size: size ? (size.length === 1 ? size[0]! : [size[0]!, size[1]!]) : undefined,
@@ -48,13 +48,13 @@ function dataOptions(f: DataFlags, input = false): DatasetOptions {
   };
 }
 
-function int(flag: string, v: string, min: number, max: number): number {
+export function int(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(flag, `must be an integer in ${min}…${max}, got '${v}'`);
   return n;
 }
 
-function withData(cmd: Command): Command {
+export function withData(cmd: Command): Command {
   return cmd
     .option('--size <h,w>', 'resize images to this size')
     .option('--grayscale', 'load images as one channel')
@@ -64,12 +64,12 @@ function withData(cmd: Command): Command {
     .option('--limit <n>', 'only the first n samples of the dataset');
 }
 
-function sourceOf(ds: Dataset): SampleSource {
+export function sourceOf(ds: Dataset): SampleSource {
   return arraySource(ds.x, ds.shape, ds.labels);
 }
 
 /** What a person sees of sample i: its [0,1] intensity when the loader kept it, else the min–max scaled input. */
-function picture(ds: Dataset, i: number) {
+export function picture(ds: Dataset, i: number) {
   const per = ds.x.length / ds.shape[0]!;
   const src = ds.intensity ?? ds.x;
   return sampleImage(src.subarray(i * per, (i + 1) * per), ds.shape.slice(1), !!ds.intensity);

@@ -2,8 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ModelExplainer } from '../methods/explainer.js';
-import { explain } from '../methods/explain.js';
-import { getMethod, METHODS, METHOD_NAMES, type MethodName } from '../methods/registry.js';
+import { explainFeeds, type FeedsResult } from '../methods/explain.js';
+import { FEEDS_METHODS, type FeedsMethod } from '../methods/multi-input.js';
+import { ExplainSession } from '../methods/session.js';
+import { nodeRuntime } from '../runtime/node.js';
+import { getMethod, METHODS, METHOD_NAMES } from '../methods/registry.js';
+import { CONDITIONS_SYNTAX } from '../methods/conditions.js';
+import { formatRegion, parseRegion, REGION_SYNTAX } from '../compiler/region.js';
 import { compositeDeclarations, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { describeParam } from '../param-spec.js';
 import { COMPOSITE_NAMES } from '../composites/index.js';
@@ -16,7 +21,7 @@ import { COLORMAP_NAMES } from '../render/colormaps.js';
 import { InputDataError, InvalidArgumentError, UnsupportedModelError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { argMax, collect, parseNumberList, parseParams, parseTarget, parseThreads } from './options.js';
-import { runTextExplain } from './text-explain.js';
+import { loadTextSamples, writeTextResult, type TextSample } from './text-explain.js';
 import { cloneModel } from '../onnx/model.js';
 import { readModel } from '../onnx/file.js';
 import { precisionNote } from '../onnx/precision.js';
@@ -39,6 +44,8 @@ interface ExplainFlags {
   cmap: string;
   overlay?: boolean;
   layer?: string;
+  conditions?: string;
+  region?: string;
   threads?: string;
   json?: boolean;
   maxBatch?: string;
@@ -97,7 +104,7 @@ export function methodsHelp(): string {
     for (const p of m.params) lines.push(`      ${describeParam(p)}`);
     if (m.composite) lines.push('      the parameters of its composite (below)');
   }
-  lines.push('', `Composites (--composite, method lrp; default ${DEFAULT_COMPOSITE}):`);
+  lines.push('', `Composites (--composite, methods ${METHODS.filter((m) => m.composite).map((m) => m.name).join(', ')}; default ${DEFAULT_COMPOSITE}):`);
   for (const c of compositeDeclarations()) {
     lines.push(`  ${c.name.padEnd(28)}${c.description}`);
     for (const p of c.params) lines.push(`      ${describeParam(p)}`);
@@ -112,7 +119,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .argument('<model>', 'ONNX model file')
     .argument('[inputs...]', '.npy files (one sample or a batch) or images; for text models, token ids (.npy or a JSON list)')
     .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')} (see below)`, 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, DEFAULT_COMPOSITE)
+    .option('-c, --composite <name|file.json>', `LRP composite (lrp, crp): ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, DEFAULT_COMPOSITE)
     .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32; see below)', collect)
     .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
     .option('-o, --out <dir>', 'output directory', 'xsys-out')
@@ -124,6 +131,8 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--cmap <name>', `heatmap colour map: ${COLORMAP_NAMES.join(', ')}`, 'bwr')
     .option('--overlay', 'also write the heatmap blended over the image')
     .option('--layer <tensor>', 'grad-cam: layer to explain (default: input of the last GlobalAveragePool/Flatten)')
+    .option('--conditions <spec>', `crp: the channels relevance flows through, ${CONDITIONS_SYNTAX}, e.g. conv2:3,5;conv1:7`)
+    .option('--region <spec>', `segmentation/detection: explain the sum of the output over a region, ${REGION_SYNTAX}`)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--max-batch <n>', 'inputs per ONNX Runtime run for methods that evaluate many (integrated-gradients, smoothgrad, occlusion); default 32, never more than a batch size the model fixes')
@@ -145,60 +154,53 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             'export the model with float32 inputs (PyTorch: model.float() and a float32 example input before torch.onnx.export), or put a Cast to float32 after a float32 input',
           );
         }
-        const intInputs = declared.some((i) => i.dtype !== 'float32');
-        if (intInputs || flags.input || flags.text !== undefined || flags.tokenizer || flags.position !== undefined) {
-          return runTextExplain(proto, inputs, flags, cmd.getOptionValueSource('composite') !== 'default');
-        }
-        if (!inputs.length) throw new InvalidArgumentError('inputs', 'nothing to explain', 'pass .npy files or images');
-        getMethod(flags.method);
-        if (!COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
-        const params = parseParams(flags.param);
-        const target = parseTarget(flags.target);
+        // Text (token ids) and named-input models read their samples and write token relevance; the rest read images
+        // or arrays and write heatmaps. Both explain through one ExplainSession with explainFeeds.
+        const text = declared.some((i) => i.dtype !== 'float32') || !!flags.input || flags.text !== undefined || !!flags.tokenizer || flags.position !== undefined;
+        if (text && !FEEDS_METHODS.includes(flags.method as FeedsMethod)) throw new InvalidArgumentError('--method', `method '${flags.method}' is not available for text models`, `use one of: ${FEEDS_METHODS.join(', ')}`);
+        if (!text && !inputs.length) throw new InvalidArgumentError('inputs', 'nothing to explain', 'pass .npy files or images');
+        const method = getMethod(flags.method);
+        if (!text && !COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
+        // Text models default to AttnLRP unless a composite is given.
+        const composite = method.composite ? (text && cmd.getOptionValueSource('composite') === 'default' ? 'attnlrp' : flags.composite) : undefined;
+        const position = flags.position === undefined ? undefined : Number(flags.position);
+        const params = text ? undefined : parseParams(flags.param);
+        const target = text ? undefined : parseTarget(flags.target);
         const threads = parseThreads(flags.threads);
-        const mx = await ModelExplainer.load(proto, { threads });
-        const precision = [precisionNote(proto), quantisationNote(proto)].filter(Boolean).join('; ') || undefined;
+        const region = flags.region === undefined ? undefined : parseRegion(flags.region);
+        const session = new ExplainSession(proto, nodeRuntime(threads));
+        const single = text ? undefined : new ModelExplainer(session);
+        const precision = text ? undefined : [precisionNote(proto), quantisationNote(proto)].filter(Boolean).join('; ') || undefined;
         if (precision && !flags.json) process.stderr.write(`note: the model was ${precision}\n`);
-        const loaded = await loadInputs(inputs, flags);
+        const textSamples = text ? await loadTextSamples(session, inputs, flags) : undefined;
+        const loaded: Sample[] = textSamples ? textSamples.samples : (await loadInputs(inputs, flags)).map((l) => ({ ...l, feeds: { [single!.inputName]: l.tensor } }));
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
         await mkdir(flags.out, { recursive: true });
-        const bar = new ProgressBar('explaining', loaded.length);
+        const textParams = text ? parseParams(flags.param) : undefined;
+        const textTarget = text ? parseTarget(flags.target) : undefined;
+        const bar = text ? undefined : new ProgressBar('explaining', loaded.length);
         const summary: Record<string, unknown>[] = [];
         for (const [i, item] of loaded.entries()) {
-          const e = await explain(mx, item.tensor, {
-            method: flags.method as MethodName,
-            composite: flags.method === 'lrp' ? flags.composite : undefined,
-            params,
-            target: Array.isArray(target) ? target[i]! : target,
+          const e = await explainFeeds(session, item.feeds, {
+            method: method.name,
+            composite,
+            params: params ?? textParams,
+            target: text ? (Array.isArray(textTarget) && textTarget.length === 1 ? textTarget[0]! : textTarget) : Array.isArray(target) ? target[i]! : target,
             layer: flags.layer,
+            conditions: flags.conditions,
+            ...(region ? { region } : {}),
+            position,
+            tokenInput: flags.tokenInput,
+            multiInput: text,
             ...(flags.maxBatch !== undefined ? { maxBatch: positiveInt('--max-batch', flags.maxBatch) } : {}),
           });
-          const a = e.attribution;
-          await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
-          // Heatmaps need a picture: [C,H,W] or [H,W] per sample. Vector inputs (MLPs) get the .npy and summary only.
-          const sampleDims = a.dims.slice(1);
-          if (sampleDims.length === 2 || sampleDims.length === 3) {
-            const heat = attributionToHeatmap(a.data, sampleDims, { cmap: flags.cmap });
-            await writePng(join(flags.out, `${item.name}.png`), heat, upscaleFactor(heat.width, heat.height));
-            if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
-          }
-          let sum = 0;
-          for (const v of a.data) sum += v;
-          summary.push({
-            input: item.name,
-            method: e.method,
-            composite: e.composite,
-            target: e.targets[0],
-            prediction: argMax(e.scores.data),
-            ...scoresSummary(e.scores.data),
-            relevanceSum: sum,
-            attributionShape: a.dims,
-            ...(precision ? { precision } : {}),
-            timing: e.timing,
-          });
-          bar.update(i + 1);
+          if (textSamples) summary.push(...(await writeTextResult(item as TextSample, e, textSamples.tokenizer, flags)));
+          else summary.push(await writeHeatmaps(item as LoadedInput, e, flags, precision));
+          bar?.update(i + 1);
         }
         await writeFile(join(flags.out, 'summary.json'), JSON.stringify(summary, null, 2));
         if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        else if (text) process.stdout.write(`wrote ${summary.length} result(s) and summary.json to ${flags.out}\n`);
         else {
           for (const s of summary) {
             process.stdout.write(`${s.input}: predicted ${s.prediction}, explained class ${s.target}, relevance sum ${(s.relevanceSum as number).toPrecision(4)}\n`);
@@ -208,6 +210,36 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         return 0;
       }),
     );
+}
+
+type Sample = TextSample | (LoadedInput & { feeds: Record<string, Tensor> });
+
+/** One image or array sample's attribution (.npy), heatmap and overlay (.png); returns its summary record. */
+async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFlags, precision: string | undefined): Promise<Record<string, unknown>> {
+  const a = Object.values(e.attributions)[0]!;
+  await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
+  // Heatmaps need a picture: [C,H,W] or [H,W] per sample. Vector inputs (MLPs) get the .npy and summary only.
+  const sampleDims = a.dims.slice(1);
+  if (sampleDims.length === 2 || sampleDims.length === 3) {
+    const heat = attributionToHeatmap(a.data, sampleDims, { cmap: flags.cmap });
+    await writePng(join(flags.out, `${item.name}.png`), heat, upscaleFactor(heat.width, heat.height));
+    if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
+  }
+  let sum = 0;
+  for (const v of a.data) sum += v;
+  return {
+    input: item.name,
+    method: e.method,
+    composite: e.composite,
+    target: e.targets[0],
+    prediction: argMax(e.scores.data),
+    ...scoresSummary(e.scores.data),
+    relevanceSum: sum,
+    ...(e.region ? { region: formatRegion(e.region) } : {}),
+    attributionShape: a.dims,
+    ...(precision ? { precision } : {}),
+    timing: e.timing,
+  };
 }
 
 function positiveInt(flag: string, v: string): number {

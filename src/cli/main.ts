@@ -17,6 +17,8 @@ import { registerServe } from './serve-command.js';
 import { registerConcepts } from './concepts-command.js';
 import { registerWorker } from './worker-command.js';
 import { registerStrategies } from './strategies-command.js';
+import { registerLens } from './lens-command.js';
+import { registerCorrect } from './correct-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -59,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
   registerConcepts(program, run);
   registerWorker(program, run);
   registerStrategies(program, run);
+  registerLens(program, run);
+  registerCorrect(program, run);
 
   program
     .command('conformance')

@@ -24,7 +24,7 @@ import { tcav } from '../strategies/tcav.js';
 import { parseNumberList } from './options.js';
 import { DEFAULT_COMPOSITE } from '../composites/index.js';
 
-interface DataFlags {
+export interface DataFlags {
   labels?: string;
   limit?: string;
   offset?: string;
@@ -36,26 +36,26 @@ interface DataFlags {
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
 
-function int(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function int(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
   if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(flag, `must be an integer ${min}–${max}, got '${value}'`);
   return v;
 }
 
-function num(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+export function num(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
   if (!Number.isFinite(v) || v < min || v > max) throw new InvalidArgumentError(flag, `must be a number in [${min}, ${max}], got '${value}'`);
   return v;
 }
 
-function choice<T extends string>(flag: string, value: string, values: readonly T[]): T {
+export function choice<T extends string>(flag: string, value: string, values: readonly T[]): T {
   if (!values.includes(value as T)) throw new InvalidArgumentError(flag, `must be one of ${values.join(', ')}, got '${value}'`);
   return value as T;
 }
 
-function loadData(path: string, flags: DataFlags): Promise<Dataset> {
+export function loadData(path: string, flags: DataFlags): Promise<Dataset> {
   const sz = parseNumberList('--size', flags.size);
   return loadDataset(path, {
     labels: flags.labels,
@@ -68,7 +68,7 @@ function loadData(path: string, flags: DataFlags): Promise<Dataset> {
   });
 }
 
-function dataOptions(cmd: Command): Command {
+export function dataOptions(cmd: Command): Command {
   return cmd
     .option('--labels <file>', 'labels (.npy, IDX or JSON); IDX images find their sibling labels file')
     .option('--limit <n>', 'use at most n samples')
@@ -79,7 +79,7 @@ function dataOptions(cmd: Command): Command {
     .option('--std <s[,s,s]>', 'normalisation std (per channel)');
 }
 
-function tensorOf(ds: Dataset, indices?: readonly number[]): Tensor {
+export function tensorOf(ds: Dataset, indices?: readonly number[]): Tensor {
   const per = size(ds.shape.slice(1));
   if (!indices) return { data: ds.x, dims: ds.shape };
   const data = new Float32Array(indices.length * per);
@@ -87,11 +87,11 @@ function tensorOf(ds: Dataset, indices?: readonly number[]): Tensor {
   return { data, dims: [indices.length, ...ds.shape.slice(1)] };
 }
 
-async function modelId(path: string): Promise<string> {
+export async function modelId(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
 }
 
-async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
+export async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, JSON.stringify(value, null, 2) + '\n');
   return file;

@@ -5,13 +5,20 @@
 import type { ParamSpec } from '../param-spec.js';
 import { NAMED_COMPOSITES } from './named.js';
 
-const PARAMS: Readonly<Record<string, Omit<ParamSpec, 'name' | 'default'>>> = {
+/**
+ * Type, range and description of every composite parameter: the one source of their bounds — the limits table
+ * (src/methods/limits.ts) takes its LRP-family entries from here, so the server's checks and the declarations agree.
+ */
+export const COMPOSITE_PARAM_SPECS: Readonly<Record<string, Omit<ParamSpec, 'name' | 'default'> & { min: number; max: number }>> = {
   epsilon: { type: 'number', min: 0, max: 1e6, description: 'ε of the Epsilon rule: absorbs weak or contradictory relevance' },
   stabilizer: { type: 'number', min: 0, max: 1e6, description: 'added to denominators to keep them away from zero' },
   gamma: { type: 'number', min: 0, max: 1e6, description: 'γ of the Gamma rule: how much positive contributions are favoured' },
+  alpha: { type: 'number', min: 0, max: 1e6, description: 'α of the AlphaBeta rule: weight of the positive part' },
+  beta: { type: 'number', min: 0, max: 1e6, description: 'β of the AlphaBeta rule: weight of the negative part' },
   low: { type: 'number', min: -1e6, max: 1e6, description: 'ZBox lower input bound (default: the input batch minimum)' },
   high: { type: 'number', min: -1e6, max: 1e6, description: 'ZBox upper input bound (default: the input batch maximum)' },
 };
+const PARAMS = COMPOSITE_PARAM_SPECS;
 
 /** The declared parameters of a named composite; a NaN default (ZBox bounds: from the input) is published as none. */
 export function compositeParams(name: string): ParamSpec[] {

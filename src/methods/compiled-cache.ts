@@ -4,7 +4,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
-import type { CompileOptions } from '../compiler/compile.js';
+import { compileExplainer, type CompileOptions } from '../compiler/compile.js';
 import type { Graph } from '../ir/graph.js';
 import { createSession } from '../runtime/session.js';
 import { CompiledCache, ProbeCache, type SessionCompiled } from './session.js';
@@ -17,7 +17,7 @@ const nodeSessions = (threads: number | undefined) => (model: ModelProto, compil
 export class CompiledSessionCache {
   private readonly cache: CompiledCache<ort.InferenceSession>;
   constructor(model: ModelProto, threads: number | undefined) {
-    this.cache = new CompiledCache(model, nodeSessions(threads));
+    this.cache = new CompiledCache(model, nodeSessions(threads), async (m, o: CompileOptions) => compileExplainer(m, o));
   }
 
   get(options: CompileOptions): Promise<CompiledSession> {

@@ -8,6 +8,7 @@ import type { BackwardKind } from '../compiler/compile.js';
 import type { Composite } from '../composites/index.js';
 import type { ParamSpec } from '../param-spec.js';
 import type { Tensor } from '../runtime/tensor.js';
+import type { Condition, ConditionalItem } from './conditions.js';
 
 /** What one run of a compiled explainer returns for the explained float input. */
 export interface BackwardResult {
@@ -30,6 +31,8 @@ export interface MethodContext {
   composite?: Composite;
   /** grad-cam: the tensor to explain, when given. */
   layer?: string;
+  /** crp: the condition (its `conditions` parameter, parsed): channels of layers, highest layer first. */
+  conditions?: Condition;
   /** Intermediate tensors whose relevance is also wanted (one-pass methods). */
   relevanceAt?: string[];
   /** Most inputs in one runtime call, for methods that evaluate many perturbed copies. */
@@ -37,6 +40,11 @@ export interface MethodContext {
   onProgress?: (done: number, total: number) => void;
   /** One run of the compiled explainer (`method` 'gradient' or 'lrp') on a batch, seeded with one-hot targets. */
   backward(batch: Tensor, targets: number[], options: { method: BackwardKind; composite?: Composite; relevanceAt?: string[] }): Promise<BackwardResult>;
+  /**
+   * The conditional-relevance hook (CRP, zennit-crp's exclude_parallel): the relevance of a batch seeded with one-hot
+   * targets, restricted to each condition's channels (the context's composite); one run for all conditions.
+   */
+  conditional(batch: Tensor, targets: number[], conditions: readonly Condition[], options?: { record?: readonly string[] }): Promise<ConditionalItem[]>;
   /** Explained scores of a batch, with the plain forward graph. */
   scoresOf(batch: Tensor): Promise<Tensor>;
   /** The value of an intermediate tensor of the model for a batch. */

@@ -3,12 +3,17 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { ModelExplainer } from './explainer.js';
+import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from './multi-input.js';
+import type { ExplainSession } from './session.js';
+import type { Region } from '../compiler/region.js';
+import type { Feed } from '../runtime/feeds.js';
 import type { Explanation, ExplainOptions } from './types.js';
 import { resolveComposite } from '../composites/file.js';
 import { checkMethodParams, checkWork } from './limits.js';
 import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { numericDefaults } from '../param-spec.js';
 import { getMethod, METHODS, type MethodName } from './registry.js';
+import { parseConditions } from './conditions.js';
 import type { BackwardResult, MethodContext, MethodDefinition } from './define.js';
 
 /** The numeric parameters of each method with their defaults (from the methods' declarations). */
@@ -32,7 +37,14 @@ function methodParams(method: MethodDefinition, given: Record<string, number>): 
  */
 export async function explain(model: string | Uint8Array | ModelProto | ModelExplainer, input: Tensor, options: ExplainOptions = {}): Promise<Explanation> {
   const method = getMethod(options.method ?? 'lrp');
-  const mx = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
+  const loaded = model instanceof ModelExplainer ? model : await ModelExplainer.load(model, { threads: options.threads });
+  if (options.region) {
+    // The explained score is the region's sum: the derived model's one output, class 0.
+    const { region, output: _output, ...rest } = options;
+    const target = rest.target === undefined || rest.target === 'pred' ? 0 : rest.target;
+    return { ...(await explain(new ModelExplainer(loaded.session.forRegion(region, options.output)), input, { ...rest, target })), region };
+  }
+  const mx = loaded;
   mx.validate(input);
   const params = methodParams(method, options.params ?? {});
   // Invalid values are errors and every parameter has a maximum (src/methods/limits.ts): checked before any work.
@@ -52,6 +64,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
     params,
     composite,
     layer: options.layer,
+    conditions: typeof options.conditions === 'string' ? parseConditions(options.conditions) : options.conditions,
     relevanceAt: options.relevanceAt,
     maxBatch: batchLimit(mx.inputShape, options.maxBatch),
     onProgress: options.onProgress,
@@ -70,6 +83,8 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
       return { attribution: out[c.compiled.attributionNames[mx.inputName]!]!, relevanceAt };
     },
     scoresOf: (batch) => mx.scores(batch, options.output),
+    conditional: (batch, batchTargets, conditions, o = {}) =>
+      mx.session.conditional({ [mx.inputName]: batch }, mx.seed(batchTargets, [batch.dims[0]!, ...scores.dims.slice(1)]), conditions, { composite, output: options.output, record: o.record }),
     forwardTensor: (batch, name) => mx.forwardTensor(batch, name),
     defaultCamLayer: () => defaultCamLayer(mx.model),
   };
@@ -103,4 +118,65 @@ export function batchLimit(inputShape: readonly (number | string | null)[] | und
   const fixed = typeof inputShape?.[0] === 'number' && inputShape[0] > 0 ? inputShape[0] : undefined;
   const wanted = Math.max(1, Math.floor(maxBatch ?? 32));
   return fixed !== undefined ? Math.min(fixed, wanted) : wanted;
+}
+
+export interface FeedsOptions extends Omit<ExplainOptions, 'method'> {
+  method?: MethodName;
+  /** Generative models (scores [batch, tokens, vocab]): the position whose next-token score is explained. */
+  position?: number;
+  /** Token models: the id input whose embedding gives per-token relevance (default: found from the graph). */
+  tokenInput?: string;
+  /** Explain through the multi-input face even for a model with one float input (feeds given by name). */
+  multiInput?: boolean;
+}
+
+/** What explainFeeds returns, whichever face of the session explained. */
+export interface FeedsResult {
+  method: MethodName;
+  composite?: string;
+  /** A model with one float input: its scores as the model returns them; otherwise the explained rows [batch, classes]. */
+  scores: Tensor;
+  targets: number[];
+  position?: number;
+  /** Attribution of every float input (one entry for a single-input model). */
+  attributions: Record<string, Tensor>;
+  relevanceAt: Record<string, Tensor>;
+  /** Token models: per-token relevance [batch, tokens] and the id input it belongs to. */
+  tokenRelevance?: Tensor;
+  tokenInput?: string;
+  /** The region whose sum was explained, when one was given. */
+  region?: Region;
+  timing: { compileMs: number; sessionMs: number; runMs: number };
+}
+
+/**
+ * Explains named feeds of one ExplainSession with any method: a model with one float input and nothing else (images,
+ * vectors) runs every method of the registry through explain(); models with token ids or several inputs run the
+ * registry's one-pass `tokenInputs` methods through the session's multi-input face. The CLI's `xsys explain` is this
+ * one call per sample, whatever the model.
+ */
+export async function explainFeeds(base: ExplainSession, feeds: Readonly<Record<string, Feed | Tensor>>, given: FeedsOptions = {}): Promise<FeedsResult> {
+  const method = getMethod(given.method ?? 'lrp');
+  // A region: every method explains the region's sum, the derived model's one output (class 0).
+  const session = given.region ? base.forRegion(given.region, given.output) : base;
+  const { region: _region, ...options }: FeedsOptions = given.region ? { ...given, output: undefined, target: given.target === undefined || given.target === 'pred' ? 0 : given.target } : given;
+  const single = !options.multiInput && session.floatInputs.length === 1 && session.inputs.length === 1 && options.position === undefined;
+  if (single) {
+    const input = session.floatInputs[0]!;
+    const x = feeds[input];
+    if (!x) throw new InvalidArgumentError('--input', `input '${input}' is missing`);
+    const e = await explain(new ModelExplainer(session), { data: x.data as Float32Array, dims: x.dims }, { ...options, method: method.name });
+    return { method: e.method, composite: e.composite, scores: e.scores, targets: e.targets, attributions: { [input]: e.attribution }, relevanceAt: e.relevanceAt, timing: e.timing, ...(given.region ? { region: given.region } : {}) };
+  }
+  if (!method.tokenInputs) throw new InvalidArgumentError('--method', `method '${method.name}' is not available for text models`, `use one of: ${FEEDS_METHODS.join(', ')}`);
+  const e = await new MultiInputExplainer(session).explain(feeds as Record<string, Feed>, {
+    method: method.name as FeedsMethod,
+    composite: options.composite,
+    params: options.params,
+    target: options.target,
+    position: options.position,
+    output: options.output,
+    tokenInput: options.tokenInput,
+  });
+  return { ...e, relevanceAt: {}, ...(given.region ? { region: given.region } : {}) };
 }

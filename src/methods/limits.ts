@@ -7,6 +7,7 @@
  * `<method>.<param>` and `input.<name>`. Beyond a maximum the server answers 422 and the CLI exits 2. The README's
  * governance section lists the defaults; keep the two in step.
  */
+import { COMPOSITE_PARAM_SPECS } from '../composites/params.js';
 import { InvalidArgumentError, LimitExceededError } from '../errors.js';
 
 export interface ParamLimit {
@@ -19,16 +20,13 @@ export interface ParamLimit {
   description: string;
 }
 
-/** Composite parameters (LRP rules); the same bounds apply under every LRP-family composite. */
-const COMPOSITE_PARAMS: Record<string, ParamLimit> = {
-  epsilon: { min: 0, max: 1e6, description: 'epsilon rule stabiliser added to the denominators' },
-  stabilizer: { min: 0, max: 1e6, description: 'small constant keeping denominators away from zero' },
-  gamma: { min: 0, max: 1e6, description: 'gamma rule: weight of the positive contributions' },
-  alpha: { min: 0, max: 1e6, description: 'alpha-beta rule: weight of the positive part' },
-  beta: { min: 0, max: 1e6, description: 'alpha-beta rule: weight of the negative part' },
-  low: { min: -1e6, max: 1e6, description: 'ZBox lower input bound' },
-  high: { min: -1e6, max: 1e6, description: 'ZBox upper input bound' },
-};
+/**
+ * Composite parameters (LRP rules): their bounds are declared once, with the composites (src/composites/params.ts);
+ * the same bounds apply under every method that takes a composite (lrp, crp).
+ */
+const COMPOSITE_PARAMS: Record<string, ParamLimit> = Object.fromEntries(
+  Object.entries(COMPOSITE_PARAM_SPECS).map(([k, s]) => [k, { min: s.min, max: s.max, description: s.description }]),
+);
 
 export const METHOD_LIMITS: Readonly<Record<string, Readonly<Record<string, ParamLimit>>>> = {
   lrp: COMPOSITE_PARAMS,
@@ -49,6 +47,7 @@ export const METHOD_LIMITS: Readonly<Record<string, Readonly<Record<string, Para
     fill: { min: -1e6, max: 1e6, description: 'value written into the occluded window' },
   },
   'grad-cam': {},
+  crp: COMPOSITE_PARAMS,
 };
 
 /** Bounds on the inputs of one request. */

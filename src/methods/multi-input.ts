@@ -10,7 +10,8 @@ import type { DeclaredInput, Feed } from '../runtime/feeds.js';
 import { nodeRuntime } from '../runtime/node.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { getMethod, METHODS } from './registry.js';
-import { ExplainSession, type SessionCompiled, type Target } from './session.js';
+import { ExplainSession, type CompileFn, type SessionCompiled, type Target } from './session.js';
+import type { ExplainRuntime } from '../runtime/port.js';
 
 /** The methods that explain models with token (integer) or several inputs: the registry's `tokenInputs` methods. */
 export type FeedsMethod = 'lrp' | 'gradient' | 'gradient-x-input';
@@ -73,9 +74,10 @@ export class MultiInputExplainer {
     return this.session.model;
   }
 
-  static async load(source: string | Uint8Array | ModelProto, options: { threads?: number } = {}): Promise<MultiInputExplainer> {
+  /** `runtime`, `compile`: where ONNX Runtime runs and how explainers compile (defaults: this thread; the server passes its worker threads). */
+  static async load(source: string | Uint8Array | ModelProto, options: { threads?: number; runtime?: ExplainRuntime; compile?: CompileFn } = {}): Promise<MultiInputExplainer> {
     const model = typeof source === 'string' ? await readModel(source) : source instanceof Uint8Array ? parseModel(source) : source;
-    return new MultiInputExplainer(new ExplainSession(model, nodeRuntime(options.threads)));
+    return new MultiInputExplainer(new ExplainSession(model, options.runtime ?? nodeRuntime(options.threads), { compile: options.compile }));
   }
 
   /** Rejects feeds that cannot be right, naming the input: unknown/missing names, dtypes, shapes, ids, lengths. */

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { MethodDefinition } from './define.js';
+import { crp } from './crp.js';
 import { gradCam } from './grad-cam.js';
 import { gradient, gradientXInput } from './gradient.js';
 import { integratedGradients } from './integrated-gradients.js';
@@ -23,6 +24,7 @@ export const METHODS = [
   integratedGradients,
   occlusion,
   gradCam,
+  crp,
 ] as const;
 
 export type MethodName = (typeof METHODS)[number]['name'];

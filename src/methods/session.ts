@@ -8,6 +8,8 @@
 import type { GraphProto, ModelProto } from 'onnx-buf';
 import { resolveExplainedOutput } from '../canonicalize/index.js';
 import { compileExplainer, type CompiledGraph, type CompileOptions } from '../compiler/compile.js';
+import { compileCrp, type CompiledCrp, type CrpCompileOptions } from '../compiler/crp.js';
+import { regionModel, type Region } from '../compiler/region.js';
 import type { Specialization } from '../compiler/plan.js';
 import { findTokenEmbeddings, type TokenEmbedding } from '../compiler/sources.js';
 import type { Composite } from '../composites/index.js';
@@ -20,6 +22,7 @@ import { declaredInputs, validateFeed, type DeclaredInput, type Feed } from '../
 import type { ExplainRuntime, RuntimeSession } from '../runtime/port.js';
 import { argmaxRows, size, type Tensor } from '../runtime/tensor.js';
 import type { OnePass } from './define.js';
+import { validateChannels, type Condition, type ConditionalItem } from './conditions.js';
 
 /** What to explain: a class index per sample, one index for all, or 'pred' (the arg-max of the scores). */
 export type Target = number | number[] | 'pred';
@@ -27,25 +30,29 @@ export type Target = number | number[] | 'pred';
 /** Compiles an explainer; by default here, synchronously (the server passes one that runs in a worker thread). */
 export type CompileFn = (model: ModelProto, options: CompileOptions) => Promise<CompiledGraph>;
 
-export interface SessionCompiled<S = RuntimeSession> {
-  compiled: CompiledGraph;
+/** Compiles a CRP graph; by default here (the server passes one that runs in a worker thread). */
+export type CrpCompileFn = (model: ModelProto, options: CrpCompileOptions) => Promise<CompiledCrp>;
+
+export interface SessionCompiled<S = RuntimeSession, C = CompiledGraph> {
+  compiled: C;
   session: S;
   sessionMs: number;
 }
 
 /**
- * Compiled explainers of one model with their sessions, created on first use per set of compile options. A failed
- * compile is forgotten, so a later call with the same options reports its error again instead of a stale rejection.
+ * Compiled graphs of one model (explainers, CRP graphs) with their sessions, created on first use per set of compile
+ * options. A failed compile is forgotten, so a later call with the same options reports its error again instead of a
+ * stale rejection.
  */
-export class CompiledCache<S> {
-  private readonly entries = new Map<string, Promise<SessionCompiled<S>>>();
+export class CompiledCache<S, O = CompileOptions, C extends { model: ModelProto } = CompiledGraph> {
+  private readonly entries = new Map<string, Promise<SessionCompiled<S, C>>>();
   constructor(
     private readonly model: ModelProto,
     private readonly create: (model: ModelProto, compiledGraph: boolean) => Promise<S>,
-    private readonly compile: CompileFn = async (m, o) => compileExplainer(m, o),
+    private readonly compile: (model: ModelProto, options: O) => Promise<C>,
   ) {}
 
-  get(options: CompileOptions): Promise<SessionCompiled<S>> {
+  get(options: O): Promise<SessionCompiled<S, C>> {
     const key = JSON.stringify(options);
     let entry = this.entries.get(key);
     if (!entry) {
@@ -119,6 +126,11 @@ export interface OnePassResult {
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }
 
+export interface ConditionalOptions extends Pick<CrpCompileOptions, 'composite' | 'params' | 'record' | 'output'> {
+  /** Test hook and server use: run with this compiled CRP graph instead of looking one up. */
+  compiled?: SessionCompiled<RuntimeSession, CompiledCrp>;
+}
+
 export class ExplainSession {
   readonly inputs: DeclaredInput[];
   /** Float32 graph inputs (attributions are computed for each). */
@@ -130,6 +142,7 @@ export class ExplainSession {
   readonly maxSequence?: number;
   private readonly probes: ProbeCache<RuntimeSession>;
   private readonly compiledCache: CompiledCache<RuntimeSession>;
+  private readonly crpCache: CompiledCache<RuntimeSession, CrpCompileOptions, CompiledCrp>;
   private readonly scoresOf = new Map<string, string>();
   /**
    * Models with control flow or recurrent layers are compiled for the shapes (and small integer values) of the
@@ -138,16 +151,19 @@ export class ExplainSession {
    */
   private readonly specializes: boolean;
 
+  private readonly regions = new Map<string, ExplainSession>();
+
   constructor(
     readonly model: ModelProto,
     readonly runtime: ExplainRuntime,
-    options: { compile?: CompileFn } = {},
+    private readonly options: { compile?: CompileFn; compileCrp?: CrpCompileFn } = {},
   ) {
     // A ModelProto handed in directly may still be in half precision: probes, compiled graphs and inputs use float32.
     convertToFloat32(model);
     const create = (m: ModelProto, compiledGraph: boolean) => runtime.createSession(m, { compiledGraph });
     this.probes = new ProbeCache(model, create);
-    this.compiledCache = new CompiledCache(model, create, options.compile);
+    this.compiledCache = new CompiledCache(model, create, options.compile ?? (async (m, o) => compileExplainer(m, o)));
+    this.crpCache = new CompiledCache(model, create, options.compileCrp ?? (async (m, o) => compileCrp(m, o)));
     const g = new Graph(cloneModel(model));
     this.inputs = declaredInputs(g.inputs);
     this.floatInputs = this.inputs.filter((i) => i.elemType === 1).map((i) => i.name);
@@ -206,6 +222,71 @@ export class ExplainSession {
   compiled(options: CompileOptions): Promise<SessionCompiled> {
     const routing = this.runtime.maxPoolRouting;
     return this.compiledCache.get(routing && options.maxPoolRouting === undefined ? { ...options, maxPoolRouting: routing } : options);
+  }
+
+  /**
+   * The session of the model whose one output is the sum of an output map over a region ([N, 1], class 0): maps as
+   * outputs (segmentation, detection; compiler/region.ts). Same runtime and compilers; cached per region (the last 8).
+   */
+  forRegion(region: Region, output?: string): ExplainSession {
+    const key = JSON.stringify([region.channel ?? null, region.box ?? null, output ?? null]);
+    let s = this.regions.get(key);
+    if (!s) {
+      s = new ExplainSession(regionModel(this.model, region, output), this.runtime, this.options);
+      this.regions.set(key, s);
+      while (this.regions.size > 8) this.regions.delete(this.regions.keys().next().value!);
+    }
+    return s;
+  }
+
+  /** The compiled CRP graph conditioning these tensors, with its session (cached). */
+  compiledCrp(options: CrpCompileOptions): Promise<SessionCompiled<RuntimeSession, CompiledCrp>> {
+    return this.crpCache.get({ ...options, conditioned: [...options.conditioned], ...(options.record?.length ? { record: [...options.record] } : { record: undefined }) });
+  }
+
+  /**
+   * The conditional-relevance hook (CRP, zennit-crp's exclude_parallel): relevance of the feeds' batch (B rows,
+   * seeded with `seed`, shaped like the scores) restricted to each condition's channels. All conditions condition
+   * the same tensors; they are evaluated in one run — the forward pass once, the backward pass batched over them.
+   */
+  async conditional(feeds: Readonly<Record<string, Feed | Tensor>>, seed: Tensor, conditions: readonly Condition[], options: ConditionalOptions = {}): Promise<ConditionalItem[]> {
+    if (conditions.length === 0) throw new InvalidArgumentError('conditions', 'no conditions given');
+    const tensors = conditions[0]!.map((l) => l.tensor);
+    conditions.forEach((c, i) => {
+      if (c.length === 0) throw new InvalidArgumentError('conditions', `condition ${i} conditions no layer`);
+      if (JSON.stringify(c.map((l) => l.tensor)) !== JSON.stringify(tensors)) throw new InvalidArgumentError('conditions', `condition ${i} conditions other tensors than condition 0`, 'evaluate conditions over different layers in separate runs');
+    });
+    const { compiled, session } = options.compiled ?? (await this.compiledCrp({ conditioned: tensors, record: options.record, composite: options.composite, params: options.params, output: options.output }));
+    conditions.forEach((c, i) => validateChannels(c, compiled.channelsOf, i));
+    const K = conditions.length;
+    const B = seed.dims[0]!;
+    const run: Record<string, Feed | Tensor> = { ...feeds, [compiled.seedName]: seed };
+    compiled.masks.forEach((m, j) => {
+      const data = new Float32Array(K * m.channels);
+      conditions.forEach((c, k) => {
+        for (const ch of c[j]!.channels) data[k * m.channels + ch] = 1;
+      });
+      run[m.input] = { data, dims: [K, m.channels] };
+    });
+    const out = await session.run(run);
+    const hm = out[compiled.heatmapName]!;
+    const per = size(hm.dims) / K;
+    // Rows are condition-major: row k·B + b is condition k of sample b.
+    return conditions.map((condition, k) => {
+      const channelRelevance: Record<string, Float32Array> = {};
+      compiled.masks.forEach((m, j) => {
+        const t = out[compiled.channelRelevance[m.tensor]!]!;
+        // The highest tensor's relevance comes before any mask: B rows, shared by all conditions.
+        const row = j === 0 ? 0 : k * B;
+        channelRelevance[m.tensor] = t.data.slice(row * m.channels, (row + B) * m.channels);
+      });
+      const recordRelevance: Record<string, Float32Array> = {};
+      for (const [t, name] of Object.entries(compiled.recordRelevance)) {
+        const c = compiled.channelsOf[t]!;
+        recordRelevance[t] = out[name]!.data.slice(k * B * c, (k + 1) * B * c);
+      }
+      return { condition, heatmap: { data: hm.data.slice(k * per, (k + 1) * per), dims: [B, ...hm.dims.slice(1)] }, channelRelevance, recordRelevance };
+    });
   }
 
   /** Explained scores of a model output (default: the first) for a batch, with the plain forward graph. */

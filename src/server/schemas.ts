@@ -140,12 +140,23 @@ const methodFields = {
   params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };
+/** Maps as outputs (segmentation, detection; compiler/region.ts): the region whose output sum is explained. */
+const region = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'segmentation/detection models: explain the sum of the output over this region (a channel on axis 1, a half-open box on the last two axes, or both) instead of one class; the target is then 0',
+  properties: {
+    channel: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    box: { type: 'array', minItems: 2, maxItems: 4, items: { type: 'integer', minimum: 0, maximum: 1_000_000 }, description: '[y0, x0, y1, x1] (or [x0, x1] on the last axis)' },
+  },
+};
 
 export const explainRequestSchema = {
   type: 'object',
   required: ['modelId', 'input', 'method'],
   additionalProperties: false,
-  properties: { modelId: SHA256, input: inputSpecSchema, preprocess: preprocessSchema, target, ...methodFields },
+  properties: { modelId: SHA256, input: inputSpecSchema, preprocess: preprocessSchema, target, region, ...methodFields },
 };
 
 export const compareRequestSchema = {
@@ -231,6 +242,7 @@ export const components: Record<string, Record<string, unknown>> = {
           composite: { type: ['string', 'null'] },
           params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
           target,
+          region,
           xsysVersion: { type: 'string' },
           ortVersion: { type: 'string' },
           reproducedFrom: ULID,

@@ -47,8 +47,6 @@ export function referenceSetId(modelId: string, dataset: string, spec: Reference
 }
 
 export class ConceptService {
-  private readonly crps = new Map<string, Promise<CrpExplainer>>();
-
   constructor(
     readonly dir: string,
     private readonly models: ModelService,
@@ -56,14 +54,12 @@ export class ConceptService {
     private readonly threads?: number,
   ) {}
 
+  /**
+   * The CRP face of the model service's explainer: its ONNX Runtime sessions live in the server's worker thread and
+   * its CRP graphs compile in worker threads, so concept explanations never run on the event loop.
+   */
   crp(modelId: string): Promise<CrpExplainer> {
-    let p = this.crps.get(modelId);
-    if (!p) {
-      p = this.models.bytes(modelId).then((b) => CrpExplainer.load(parseModel(b), { threads: this.threads }));
-      this.crps.set(modelId, p);
-      p.catch(() => this.crps.delete(modelId));
-    }
-    return p;
+    return this.models.crp(modelId);
   }
 
   async layers(modelId: string): Promise<ChannelLayer[]> {

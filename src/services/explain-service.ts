@@ -92,13 +92,13 @@ export interface ExplainedSample {
 export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: MethodSpec, target: number | 'pred', limits: LimitOverrides = {}): Promise<ExplainedSample> {
   if (!METHOD_NAMES.includes(spec.method as MethodName)) throw new InvalidArgumentError('method', `unknown method '${spec.method}'`, `methods: ${METHOD_NAMES.join(', ')}`);
   const method = spec.method as MethodName;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
+  const composite = getMethod(method).composite ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   // Every parameter, defaults filled in (Grad-CAM's layer too): provenance says exactly what produced the result.
   const params = completeParams(method, composite, spec.params ?? {}, limits);
   if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
-  const { numeric, layer } = splitParams(params);
+  const { numeric, layer, conditions } = splitParams(params);
   const tRun = performance.now();
-  const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, limits });
+  const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, conditions, limits, ...(spec.region ? { region: spec.region } : {}) });
   const runMs = performance.now() - tRun;
   const a = e.attribution;
   const sampleDims = a.dims.slice(1);
@@ -125,10 +125,10 @@ export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: Me
  */
 function requestKey(modelId: string, inputId: string, spec: MethodSpec, target: number | 'pred', mx: ModelExplainer, limits: LimitOverrides): unknown[] {
   const method = getMethod(spec.method, 'method').name;
-  const composite = method === 'lrp' ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
+  const composite = getMethod(method).composite ? checkComposite(spec.composite ?? DEFAULT_COMPOSITE) : null;
   const params = completeParams(method, composite, spec.params ?? {}, limits);
   if (method === 'grad-cam' && params.layer === undefined) params.layer = defaultCamLayer(mx.model);
-  return [modelId, inputId, method, composite, params, target];
+  return [modelId, inputId, method, composite, params, target, ...(spec.region ? [spec.region] : [])];
 }
 
 export class ExplainService {
@@ -242,7 +242,7 @@ export class ExplainService {
       const again = seen && (await this.store.results.repeat(seen.id));
       if (again) return again;
     }
-    const key = `${model.id}|${spec.method}|${spec.composite ?? ''}|${JSON.stringify(spec.params ?? {})}`;
+    const key = `${model.id}|${spec.method}|${spec.composite ?? ''}|${JSON.stringify(spec.params ?? {})}|${JSON.stringify(spec.region ?? null)}`;
     const cached = this.compiledKeys.has(key);
     const explained = await this.limiter.run(() => explainSample(mx, input.tensor, spec, target, this.limits));
     this.compiledKeys.add(key);
@@ -290,6 +290,7 @@ export class ExplainService {
         composite: e.composite,
         params: e.params,
         target,
+        ...(spec.region ? { region: { ...(spec.region.channel !== undefined ? { channel: spec.region.channel } : {}), ...(spec.region.box ? { box: [...spec.region.box] } : {}) } } : {}),
         xsysVersion: VERSION,
         ortVersion: ORT_VERSION,
         timingMs: { compile: compileMs, run: Math.max(0, e.runMs - compileMs), total: 0 },
@@ -328,7 +329,7 @@ export class ExplainService {
     const source: InputSource = original.provenance.inputSource ?? (inputRecord.source.kind === 'sample' ? inputRecord.source : { kind: inputRecord.source.kind });
     const input: ResolvedInput = { tensor: { data: toFloat32(arr), dims: arr.shape }, record: inputRecord, source };
     // The resolved target, not 'pred': a reproduction explains the same class even if the prediction changed.
-    const again = await this.compute(model, mx, input, { method: original.method, composite: original.composite ?? undefined, params: original.params }, original.target, performance.now(), undefined, resultId);
+    const again = await this.compute(model, mx, input, { method: original.method, composite: original.composite ?? undefined, params: original.params, ...(original.provenance.region ? { region: original.provenance.region } : {}) }, original.target, performance.now(), undefined, resultId);
     const before = toFloat32(parseNpy(attrBytes.bytes, 'attribution'));
     const afterBytes = (await this.store.artefacts.get(again.artefacts.attribution))!.bytes;
     const after = toFloat32(parseNpy(afterBytes, 'attribution'));

@@ -6,13 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { inspectModel } from '../compiler/inspect.js';
 import { compileExplainer } from '../compiler/compile.js';
+import { compileCrp } from '../compiler/crp.js';
 import { DEFAULT_COMPOSITE } from '../composites/index.js';
 import { UnsupportedModelError, XsysError } from '../errors.js';
 import { ModelExplainer } from '../methods/explainer.js';
 import { MultiInputExplainer } from '../methods/multi-input.js';
 import { parseModel } from '../onnx/model.js';
 import { createSession } from '../runtime/session.js';
-import type { CompiledSummary, WorkerReply, WorkerTask } from './offload.js';
+import type { CompiledCrpSummary, CompiledSummary, WorkerReply, WorkerTask } from './offload.js';
 
 async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
   if (task.kind === 'inspect') return { value: inspectModel(parseModel(task.bytes, task.name), task.composite, {}), transfer: [] };
@@ -35,6 +36,12 @@ async function run(task: WorkerTask): Promise<{ value: unknown; transfer: ArrayB
       throw new UnsupportedModelError(`${task.name}: ONNX Runtime cannot load this model: ${e instanceof XsysError ? ((e.cause as Error | undefined)?.message ?? e.message) : (e as Error).message}`, 'check the model with onnx.checker.check_model and onnxruntime.InferenceSession in Python, or export it again with a supported opset');
     }
     return { value: inspection, transfer: [] };
+  }
+  if (task.kind === 'compile-crp') {
+    const c = compileCrp(parseModel(task.bytes, task.name), task.options);
+    const bytes = c.bytes();
+    const { model: _model, bytes: _bytes, ...summary } = c;
+    return { value: { bytes, summary: summary satisfies CompiledCrpSummary }, transfer: [bytes.buffer as ArrayBuffer] };
   }
   const c = compileExplainer(parseModel(task.bytes, task.name), task.options);
   const bytes = c.bytes();

@@ -6,9 +6,13 @@
 import type { Inspection } from '../compiler/inspect.js';
 import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
-import { parseModel } from '../onnx/model.js';
+import { parseModel, serializeModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
-import { checkModelOffThread, compileOffThread, inspectOffThread } from './offload.js';
+import { checkModelOffThread, compileCrpOffThread, compileOffThread, inspectOffThread } from './offload.js';
+import type { ModelProto } from 'onnx-buf';
+import type { CompileOptions } from '../compiler/compile.js';
+import type { CrpCompileOptions } from '../compiler/crp.js';
+import { CrpExplainer } from '../concepts/crp.js';
 import { workerRuntime } from '../runtime/worker-runtime.js';
 import { MultiInputExplainer } from '../methods/multi-input.js';
 import { sha256Hex } from '../store/artefact-files.js';
@@ -156,6 +160,25 @@ export class ModelService {
     return p;
   }
 
+  /**
+   * Where a stored model's ONNX Runtime work and compilation happen: the worker-thread runtime (one thread holds every
+   * session) and one worker per compile (explainers and CRP graphs), never the event loop.
+   */
+  private offThread(b: Uint8Array, id: string, stored: ModelProto) {
+    // The stored bytes for the model itself; a model derived from it (a region's sum, compiler/region.ts) is sent.
+    const bytesOf = (m: ModelProto) => (m === stored ? b : serializeModel(m));
+    return {
+      runtime: this.runtime,
+      compile: (m: ModelProto, options: CompileOptions) => compileOffThread(bytesOf(m), id, options),
+      compileCrp: (m: ModelProto, options: CrpCompileOptions) => compileCrpOffThread(bytesOf(m), id, options),
+    };
+  }
+
+  /** The CRP face of a model's prepared explainer (same session, runtime and caches): concept analyses. */
+  async crp(id: string): Promise<CrpExplainer> {
+    return CrpExplainer.of(await this.explainer(id));
+  }
+
   /** The prepared explainer of a model (loaded on first use, least recently used ones are dropped). */
   explainer(id: string): Promise<ModelExplainer> {
     let p = this.explainers.get(id);
@@ -165,7 +188,10 @@ export class ModelService {
       return p;
     }
     // Explainers are compiled in a worker thread from the stored bytes (the model's first compile may take seconds).
-    p = this.bytes(id).then((b) => ModelExplainer.load(parseModel(b, id), { runtime: this.runtime, compile: (_model, options) => compileOffThread(b, id, options) }));
+    p = this.bytes(id).then((b) => {
+      const m = parseModel(b, id);
+      return ModelExplainer.load(m, this.offThread(b, id, m));
+    });
     this.explainers.set(id, p);
     p.catch(() => this.explainers.delete(id));
     while (this.explainers.size > this.maxLoaded) this.explainers.delete(this.explainers.keys().next().value!);
@@ -176,7 +202,10 @@ export class ModelService {
   feeds(id: string): Promise<MultiInputExplainer> {
     let p = this.feedExplainers.get(id);
     if (p) return p;
-    p = this.bytes(id).then((b) => MultiInputExplainer.load(parseModel(b, id), { threads: this.threads }));
+    p = this.bytes(id).then((b) => {
+      const m = parseModel(b, id);
+      return MultiInputExplainer.load(m, this.offThread(b, id, m));
+    });
     this.feedExplainers.set(id, p);
     p.catch(() => this.feedExplainers.delete(id));
     while (this.feedExplainers.size > this.maxLoaded) this.feedExplainers.delete(this.feedExplainers.keys().next().value!);

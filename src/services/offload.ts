@@ -10,6 +10,7 @@ import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { Worker } from 'node:worker_threads';
 
 import type { CompiledGraph, CompileOptions } from '../compiler/compile.js';
+import type { CompiledCrp, CrpCompileOptions } from '../compiler/crp.js';
 import type { Inspection } from '../compiler/inspect.js';
 import * as errors from '../errors.js';
 import { LimitExceededError, XsysError } from '../errors.js';
@@ -17,11 +18,13 @@ import { MODEL_LIMITS } from '../onnx/limits.js';
 import { workerScript } from '../runtime/worker-runtime.js';
 
 export type CompiledSummary = Omit<CompiledGraph, 'model' | 'bytes'>;
+export type CompiledCrpSummary = Omit<CompiledCrp, 'model' | 'bytes'>;
 
 export type WorkerTask =
   | { kind: 'check'; bytes: Uint8Array; name: string }
   | { kind: 'inspect'; bytes: Uint8Array; name: string; composite: string }
-  | { kind: 'compile'; bytes: Uint8Array; name: string; options: CompileOptions };
+  | { kind: 'compile'; bytes: Uint8Array; name: string; options: CompileOptions }
+  | { kind: 'compile-crp'; bytes: Uint8Array; name: string; options: CrpCompileOptions };
 export type WorkerReply =
   | { ok: true; value: unknown }
   | { ok: false; error: { name: string; message: string; stack: string; props: Record<string, unknown>; xsys: boolean } };
@@ -49,7 +52,7 @@ export interface OffloadOptions {
 function runTask<T>(task: WorkerTask, options: OffloadOptions, transfer: ArrayBuffer[] = []): Promise<T> {
   const timeoutMs = options.timeoutMs ?? MODEL_LIMITS.workerSeconds * 1000;
   const heapMb = options.heapMb ?? MODEL_LIMITS.workerHeapMb;
-  const what = task.kind === 'compile' ? `compiling an explainer of ${task.name}` : `${task.kind === 'check' ? 'checking' : 'inspecting'} model ${task.name}`;
+  const what = task.kind === 'compile' ? `compiling an explainer of ${task.name}` : task.kind === 'compile-crp' ? `compiling a CRP graph of ${task.name}` : `${task.kind === 'check' ? 'checking' : 'inspecting'} model ${task.name}`;
   return new Promise<T>((resolve, reject) => {
     const { entry, eval: isEval } = workerScript(SCRIPT);
     const worker = new Worker(entry, { eval: isEval, workerData: task, transferList: transfer, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
@@ -89,6 +92,13 @@ export function inspectOffThread(bytes: Uint8Array, name: string, composite: str
 /** Compiles an explainer in a worker; the compiled graph comes back as bytes and is decoded here (linear, no analysis). */
 export async function compileOffThread(bytes: Uint8Array, name: string, compileOptions: CompileOptions, options: OffloadOptions = {}): Promise<CompiledGraph> {
   const { bytes: out, summary } = await runTask<{ bytes: Uint8Array; summary: CompiledSummary }>({ kind: 'compile', bytes, name, options: compileOptions }, options);
+  const model: ModelProto = fromBinary(ModelProtoSchema, out);
+  return { ...summary, model, bytes: () => out };
+}
+
+/** Compiles a CRP graph (compiler/crp.ts) in a worker; like compileOffThread, the graph comes back as bytes. */
+export async function compileCrpOffThread(bytes: Uint8Array, name: string, crpOptions: CrpCompileOptions, options: OffloadOptions = {}): Promise<CompiledCrp> {
+  const { bytes: out, summary } = await runTask<{ bytes: Uint8Array; summary: CompiledCrpSummary }>({ kind: 'compile-crp', bytes, name, options: crpOptions }, options);
   const model: ModelProto = fromBinary(ModelProtoSchema, out);
   return { ...summary, model, bytes: () => out };
 }

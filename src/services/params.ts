@@ -48,9 +48,9 @@ export function completeParams(method: MethodName, composite: string | null, giv
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The numeric values (what the library's explain() takes) and Grad-CAM's layer name. */
-export function splitParams(params: ParamValues): { numeric: Record<string, number>; layer?: string } {
+/** The numeric values (what the library's explain() takes), Grad-CAM's layer name and CRP's conditions. */
+export function splitParams(params: ParamValues): { numeric: Record<string, number>; layer?: string; conditions?: string } {
   const numeric: Record<string, number> = {};
   for (const [k, v] of Object.entries(params)) if (typeof v === 'number') numeric[k] = v;
-  return { numeric, ...(typeof params.layer === 'string' ? { layer: params.layer } : {}) };
+  return { numeric, ...(typeof params.layer === 'string' ? { layer: params.layer } : {}), ...(typeof params.conditions === 'string' ? { conditions: params.conditions } : {}) };
 }

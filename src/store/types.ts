@@ -60,6 +60,8 @@ export interface Provenance {
   composite: string | null;
   params: Record<string, number | string>;
   target: number | 'pred';
+  /** Segmentation/detection: the region whose output sum was explained (compiler/region.ts). */
+  region?: { channel?: number; box?: number[] };
   xsysVersion: string;
   ortVersion: string;
   timingMs: { compile: number; run: number; total: number };

@@ -30,16 +30,18 @@ describe('route state in the URL', () => {
     expect(parseParams(undefined)).toEqual({});
   });
 
-  it('forms take the method’s declarations, plus the composite’s for lrp; other methods’ values are dropped', () => {
+  it('forms take the method’s declarations, plus the composite’s for methods that take one (lrp, crp); other methods’ values are dropped', () => {
     const decl = {
       methods: [
-        { name: 'lrp', params: [] },
+        { name: 'lrp', params: [], composite: true },
+        { name: 'crp', params: [{ name: 'conditions', type: 'string' as const, description: '' }], composite: true },
         { name: 'integrated-gradients', params: [{ name: 'steps', type: 'integer' as const, default: 20, description: '' }] },
       ],
       composites: [{ name: 'epsilon-gamma-box', params: [{ name: 'gamma', type: 'number' as const, default: 0.25, description: '' }] }],
     };
     expect(specsFor(decl, 'integrated-gradients').map((p) => p.name)).toEqual(['steps']);
     expect(specsFor(decl, 'lrp', 'epsilon-gamma-box').map((p) => p.name)).toEqual(['gamma']);
+    expect(specsFor(decl, 'crp', 'epsilon-gamma-box').map((p) => p.name)).toEqual(['conditions', 'gamma']);
     expect(specsFor(decl, 'integrated-gradients', 'epsilon-gamma-box').map((p) => p.name)).toEqual(['steps']);
     expect(valuesFor(specsFor(decl, 'integrated-gradients'), { steps: 8, gamma: 1 })).toEqual({ steps: 8 });
     expect(specsFor(undefined, 'lrp')).toEqual([]);

@@ -332,7 +332,7 @@ describe('explain: arguments', () => {
   });
 
   it('METHOD_NAMES lists every method explain() accepts', async () => {
-    expect([...METHOD_NAMES].sort()).toEqual(['grad-cam', 'gradient', 'gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion', 'smoothgrad']);
+    expect([...METHOD_NAMES].sort()).toEqual(['crp', 'grad-cam', 'gradient', 'gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion', 'smoothgrad']);
   });
 });
 

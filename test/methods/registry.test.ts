@@ -14,7 +14,7 @@ import { startBench, violations, type TestBench } from '../server/helpers.js';
 
 describe('method declarations', () => {
   it('name every method once, with a description, and flags that match how each method runs', () => {
-    expect([...METHOD_NAMES]).toEqual(['lrp', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients', 'occlusion', 'grad-cam']);
+    expect([...METHOD_NAMES]).toEqual(['lrp', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients', 'occlusion', 'grad-cam', 'crp']);
     for (const m of METHODS) {
       expect(m.description.length, m.name).toBeGreaterThan(10);
       for (const p of m.params) expect(p.description.length, `${m.name}.${p.name}`).toBeGreaterThan(5);
@@ -22,8 +22,8 @@ describe('method declarations', () => {
     const flag = (k: 'onePass' | 'device' | 'tokenInputs' | 'composite') => METHODS.filter((m) => m[k]).map((m) => m.name);
     expect(flag('device')).toEqual(['lrp', 'gradient', 'gradient-x-input']);
     expect(flag('tokenInputs')).toEqual(['lrp', 'gradient', 'gradient-x-input']);
-    expect(flag('onePass')).toEqual(['lrp', 'gradient', 'gradient-x-input', 'grad-cam']);
-    expect(flag('composite')).toEqual(['lrp']);
+    expect(flag('onePass')).toEqual(['lrp', 'gradient', 'gradient-x-input', 'grad-cam', 'crp']);
+    expect(flag('composite')).toEqual(['lrp', 'crp']);
     // One-pass methods that other front ends (several inputs, the device) run declare their compiled graph.
     expect(METHODS.filter((m) => m.pass).map((m) => [m.name, m.pass])).toEqual([
       ['lrp', { backward: 'lrp', timesInput: false }],

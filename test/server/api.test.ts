@@ -124,7 +124,7 @@ describe('service basics', () => {
     expect(Object.keys(doc.paths['/api/models'])).toEqual(['get', 'post']);
     expect(doc.paths['/api/explain'].post.requestBody.content['application/json'].schema.required).toEqual(['modelId', 'input', 'method']);
     const jobBody = doc.paths['/api/jobs'].post.requestBody.content['application/json'].schema;
-    expect(jobBody.oneOf.map((k: { properties: { kind: { const: string } } }) => k.properties.kind.const)).toEqual(['explain-dataset', 'evaluate', 'spray', 'pcx', 'tcav', 'concept-references']);
+    expect(jobBody.oneOf.map((k: { properties: { kind: { const: string } } }) => k.properties.kind.const)).toEqual(['explain-dataset', 'evaluate', 'spray', 'pcx', 'tcav', 'correction', 'concept-references', 'lens-embed']);
     expect(jobBody.oneOf[0].required).toEqual(['kind', 'modelId', 'dataset', 'method']);
   });
 

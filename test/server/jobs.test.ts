@@ -135,7 +135,7 @@ describe('jobs', () => {
 
   it('validates job requests', async () => {
     const kinds = (await api('GET', '/api/jobs/kinds')).json;
-    expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['explain-dataset', 'evaluate', 'spray', 'pcx', 'tcav', 'concept-references']);
+    expect(kinds.map((k: { kind: string }) => k.kind)).toEqual(['explain-dataset', 'evaluate', 'spray', 'pcx', 'tcav', 'correction', 'concept-references', 'lens-embed']);
     expect((await api('POST', '/api/jobs', { kind: 'evaluate', modelId, dataset: 'mnist-samples' })).status).toBe(400);
     expect((await api('POST', '/api/jobs', { kind: 'no-such-kind', modelId })).status).toBe(400);
     const bad = await api('POST', '/api/jobs', { kind: 'explain-dataset', modelId, dataset: 'nope', method: 'lrp' });

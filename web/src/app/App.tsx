@@ -9,6 +9,8 @@ import { EvalView } from '../views/EvalView';
 import { WorkersView } from '../views/WorkersView';
 import { ConceptsView } from '../views/ConceptsView';
 import { StrategiesView } from '../views/StrategiesView';
+import { LensView } from '../views/LensView';
+import { CorrectionView } from '../views/CorrectionView';
 
 const TABS: { view: View; label: string }[] = [
   { view: 'models', label: 'Models' },
@@ -16,6 +18,8 @@ const TABS: { view: View; label: string }[] = [
   { view: 'compare', label: 'Compare' },
   { view: 'concepts', label: 'Concepts' },
   { view: 'strategies', label: 'Strategies' },
+  { view: 'lens', label: 'Lens' },
+  { view: 'correction', label: 'Correction' },
   { view: 'history', label: 'History' },
   { view: 'eval', label: 'Evaluation' },
   { view: 'workers', label: 'Workers' },
@@ -61,6 +65,8 @@ export function App() {
       {route.view === 'workers' && <WorkersView route={route} set={set} />}
       {route.view === 'concepts' && <ConceptsView route={route} set={set} />}
       {route.view === 'strategies' && <StrategiesView route={route} set={set} />}
+      {route.view === 'lens' && <LensView route={route} set={set} />}
+      {route.view === 'correction' && <CorrectionView route={route} set={set} />}
       <footer className="footer">
         {wb.health ? `xsys ${wb.health.version} · onnxruntime ${wb.health.ortVersion}` : ''}
       </footer>

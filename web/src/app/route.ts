@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 
-export const VIEWS = ['models', 'explain', 'compare', 'concepts', 'strategies', 'history', 'eval', 'workers'] as const;
+export const VIEWS = ['models', 'explain', 'compare', 'concepts', 'strategies', 'lens', 'correction', 'history', 'eval', 'workers'] as const;
 export type View = (typeof VIEWS)[number];
 export type Device = 'local' | 'server';
 

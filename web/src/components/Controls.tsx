@@ -28,7 +28,7 @@ export function MethodControls(props: { route: RouteState; set: (p: Partial<Rout
       <Field label="Method" hint={methodInfo?.description}>
         <Select value={route.method} onChange={(method) => set({ method, params: undefined })} options={methodOptions(local)} testId="method" />
       </Field>
-      {route.method === 'lrp' && (
+      {methodInfo?.composite && (
         <Field label="Composite" hint={comp ? `${comp.description}${comp.family === 'transformer' ? '. Meant for attention models; on a CNN it is gradient × input with identity activations.' : ''}` : 'which LRP rule each layer uses'}>
           <Select value={route.composite} onChange={(composite) => set({ composite, params: undefined })} options={compositeOptions(methods?.composites)} testId="composite" />
         </Field>

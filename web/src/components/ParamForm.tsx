@@ -51,11 +51,12 @@ export function ParamForm(props: { specs: ParamSpec[]; values: Values; onChange:
   );
 }
 
-/** The declarations that apply to a method (and, for lrp, its composite). */
-export function specsFor(methods: { methods: { name: string; params: ParamSpec[] }[]; composites: { name: string; params: ParamSpec[] }[] } | undefined, method: string, composite?: string): ParamSpec[] {
+/** The declarations that apply to a method (and, for a method that takes a composite — lrp, crp —, its composite's). */
+export function specsFor(methods: { methods: { name: string; params: ParamSpec[]; composite?: boolean }[]; composites: { name: string; params: ParamSpec[] }[] } | undefined, method: string, composite?: string): ParamSpec[] {
   if (!methods) return [];
-  const m = methods.methods.find((x) => x.name === method)?.params ?? [];
-  const c = method === 'lrp' && composite ? methods.composites.find((x) => x.name === composite)?.params ?? [] : [];
+  const decl = methods.methods.find((x) => x.name === method);
+  const m = decl?.params ?? [];
+  const c = decl?.composite && composite ? methods.composites.find((x) => x.name === composite)?.params ?? [] : [];
   return [...m, ...c];
 }
 

@@ -294,6 +294,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lens/foundations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** registered foundation models (image encoder, optional text encoder) that components can be embedded with */
+        get: operations["getApiLensFoundations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** lens indexes (built by the lens-embed job): components of a model embedded with a foundation model */
+        get: operations["getApiLensIndexes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** audit a class: the share of its relevance at a layer through components labelled with the concepts it should and should not rely on, the spurious components and the samples that activate them */
+        post: operations["postApiLensIndexesIdAudit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/component": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** one component: clarity, polysemanticity hint, its nearest component (redundancy) and its reference samples */
+        get: operations["getApiLensIndexesIdComponent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** automatic labels: per component the best concept of a vocabulary (calibrated score, margin), none below the threshold */
+        post: operations["postApiLensIndexesIdLabels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/pure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** PURE: a component's circuits (relevance into a lower layer) on its top reference samples, clustered into virtual components with their own samples, embedding and clarity */
+        post: operations["postApiLensIndexesIdPure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** components ranked by cosine to a text (calibrated against neutral prompts) or to a dataset image (region), each with its reference samples; labels from a vocabulary when given */
+        post: operations["postApiLensIndexesIdSearch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lens/indexes/{id}/steer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** activation steering: components scaled by a factor (0 suppresses) compiled into the graph; one sample's prediction and LRP heatmap before and after; save registers the steered model */
+        post: operations["postApiLensIndexesIdSteer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/methods": {
         parameters: {
             query?: never;
@@ -670,6 +806,12 @@ export interface components {
                 params: {
                     [key: string]: number | string;
                 };
+                /** @description segmentation/detection models: explain the sum of the output over this region (a channel on axis 1, a half-open box on the last two axes, or both) instead of one class; the target is then 0 */
+                region?: {
+                    /** @description [y0, x0, y1, x1] (or [x0, x1] on the last axis) */
+                    box?: number[];
+                    channel?: number;
+                };
                 reproducedFrom?: string;
                 target?: number | "pred";
                 timingMs: {
@@ -766,7 +908,7 @@ export interface operations {
                          */
                         composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                         /** @enum {string} */
-                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         /** @description composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all */
                         params?: {
                             [key: string]: number | string;
@@ -1134,7 +1276,7 @@ export interface operations {
                         kind: "sample";
                     };
                     /** @enum {string} */
-                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     /** @description composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all */
                     params?: {
@@ -1155,6 +1297,12 @@ export interface operations {
                         mean?: number[];
                         size?: number[];
                         std?: number[];
+                    };
+                    /** @description segmentation/detection models: explain the sum of the output over this region (a channel on axis 1, a half-open box on the last two axes, or both) instead of one class; the target is then 0 */
+                    region?: {
+                        /** @description [y0, x0, y1, x1] (or [x0, x1] on the last axis) */
+                        box?: number[];
+                        channel?: number;
                     };
                     target?: number | "pred";
                 };
@@ -1440,7 +1588,7 @@ export interface operations {
                     /** @constant */
                     kind: "explain-dataset";
                     /** @enum {string} */
-                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     params?: {
                         [key: string]: number | string;
@@ -1469,7 +1617,7 @@ export interface operations {
                          */
                         composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                         /** @enum {string} */
-                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                        method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         params?: {
                             [key: string]: number;
                         };
@@ -1497,7 +1645,7 @@ export interface operations {
                     kind: "spray";
                     maxClusters?: number;
                     /** @enum {string} */
-                    method?: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam";
+                    method?: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                     modelId: string;
                     neighbors?: number;
                     pool?: number;
@@ -1536,6 +1684,21 @@ export interface operations {
                     seed?: number;
                     significance?: number;
                 } | {
+                    artefactClass?: number;
+                    clean: string;
+                    concept: string;
+                    count?: number;
+                    dataset: string;
+                    /** @constant */
+                    kind: "correction";
+                    layer: string;
+                    /** @enum {string} */
+                    mode?: "projection" | "mean-shift";
+                    modelId: string;
+                    pasted?: string;
+                    reactive?: boolean;
+                    test?: string;
+                } | {
                     /** @enum {string} */
                     composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
                     dataset: string;
@@ -1546,6 +1709,16 @@ export interface operations {
                     modelId: string;
                     /** @enum {unknown} */
                     targets?: "prediction" | "label";
+                } | {
+                    foundation: string;
+                    /** @constant */
+                    kind: "lens-embed";
+                    layers?: string[];
+                    referenceSet: string;
+                    samples?: number;
+                    /** @enum {unknown} */
+                    stat?: "relevance" | "activation" | "activation-max";
+                    threshold?: number;
                 };
             };
         };
@@ -1679,6 +1852,394 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, unknown>[];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getApiLensFoundations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description foundation models */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dim: number;
+                        hasText: boolean;
+                        name: string;
+                        neutralPrompts: string[];
+                        vocabulary: string[];
+                    }[];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getApiLensIndexes: {
+        parameters: {
+            query?: {
+                modelId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description indexes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        components: number;
+                        dataset: string;
+                        foundation: string;
+                        id: string;
+                        meanClarity: number;
+                        modelId: string;
+                        referenceSet: string;
+                        skipped: number;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                    }[];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiLensIndexesIdAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cls: number;
+                    layer: string;
+                    should?: string[];
+                    shouldNot?: string[];
+                    threshold?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the audit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cls: number;
+                        groups: unknown[];
+                        layer: string;
+                        samples: number;
+                        spurious: unknown[];
+                        spuriousShare: number;
+                        strips: {
+                            [key: string]: unknown;
+                        };
+                        total: number;
+                        validShare: number;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getApiLensIndexesIdComponent: {
+        parameters: {
+            query: {
+                channel: number;
+                layer: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the component */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        channel: number;
+                        clarity: number;
+                        layer: string;
+                        nearest?: {
+                            [key: string]: unknown;
+                        } | null;
+                        polysemanticity: {
+                            [key: string]: unknown;
+                        };
+                        samples: unknown[];
+                        strip: string;
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiLensIndexesIdLabels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    threshold?: number;
+                    vocabulary: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description one label per component */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        best: string;
+                        channel: number;
+                        label: string | null;
+                        layer: string;
+                        margin: number;
+                        score: number;
+                    }[];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiLensIndexesIdPure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    channel: number;
+                    k?: number;
+                    layer: string;
+                    lower: string;
+                    samples?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the split */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        clarity: number;
+                        clearer: boolean;
+                        clusters: unknown[];
+                        k: number;
+                        samples: unknown[];
+                        silhouette: number;
+                        splitClarity: number;
+                        strips: string[];
+                        tried?: unknown[];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiLensIndexesIdSearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    image?: {
+                        box?: number[];
+                        dataset: string;
+                        index: number;
+                    };
+                    layers?: string[];
+                    /** @enum {unknown} */
+                    rankBy?: "cosine" | "calibrated";
+                    text?: string;
+                    threshold?: number;
+                    top?: number;
+                    vocabulary?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description best first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        query: string;
+                        results: {
+                            calibrated: number;
+                            channel: number;
+                            clarity: number;
+                            cosine: number;
+                            label?: string | null;
+                            layer: string;
+                            polysemantic?: boolean;
+                            rank: number;
+                            /** @description PNG data URL of the reference samples */
+                            strip: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postApiLensIndexesIdSteer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    channels: number[];
+                    dataset: string;
+                    factor: number;
+                    index: number;
+                    layer: string;
+                    save?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description before and after */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        after: {
+                            [key: string]: unknown;
+                        };
+                        before: {
+                            [key: string]: unknown;
+                        };
+                        channels: number[];
+                        factor: number;
+                        layer: string;
+                        modelId?: string;
+                    };
                 };
             };
             /** @description error */

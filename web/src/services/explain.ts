@@ -46,7 +46,8 @@ export async function fromRecord(r: ResultRecord | ExplainResult): Promise<Expla
 }
 
 export async function explainOne(s: ExplainSpec): Promise<Explained> {
-  const composite = s.method === 'lrp' ? s.composite : undefined;
+  // The methods that take a composite (their declaration's `composite`, GET /api/methods): lrp and crp.
+  const composite = s.method === 'lrp' || s.method === 'crp' ? s.composite : undefined;
   if (s.device === 'local') {
     const tensor = await deviceInput(s.input, s.model, s.datasets, s.prep);
     return explainLocally(s.model.id, tensor, { method: s.method, composite, target: s.target });

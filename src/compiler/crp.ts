@@ -6,12 +6,12 @@ import { Graph } from '../ir/graph.js';
 import type { Dim, ValueInfo } from '../ir/shapes.js';
 import { namedComposite, type Composite, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { InvalidArgumentError, XsysError } from '../errors.js';
-import { neededTensors } from '../compiler/analysis.js';
-import { emitBackward, type BackwardPlan } from '../compiler/backward.js';
+import { neededTensors } from './analysis.js';
+import { emitBackward, type BackwardPlan } from './backward.js';
 import { Emitter } from '../ir/emitter.js';
-import { planCompilation } from '../compiler/plan.js';
-import { placeSeedIndependentNodes } from '../compiler/schedule.js';
-import { SEED_NAME } from '../compiler/compile.js';
+import { planCompilation } from './plan.js';
+import { placeSeedIndependentNodes } from './schedule.js';
+import { SEED_NAME } from './compile.js';
 
 /**
  * Compiles Concept Relevance Propagation (Achtibat et al. 2023) with zennit-crp's `exclude_parallel` semantics into
