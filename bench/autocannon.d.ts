@@ -38,6 +38,7 @@ declare module 'autocannon' {
     duration: number;
     '2xx': number;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** Without a callback autocannon returns its running instance, which is a thenable: `await` works, `.finally` does not exist. */
+  function autocannon(options: Options): PromiseLike<Result>;
   export default autocannon;
 }

@@ -97,7 +97,14 @@ async function main(): Promise<void> {
     // value at the end depends on where in that cycle the run stops; the samples show the cycle.
     const rssSamples: number[] = [];
     const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid!)), 1000);
-    const load = await autocannon({ ...opts, duration: DURATION }).finally(() => clearInterval(sampler));
+    // autocannon's result is a thenable without `finally`: a `.finally(…)` on it throws, which killed the server
+    // under load and then waited for it forever.
+    let load: Awaited<ReturnType<typeof autocannon>>;
+    try {
+      load = await autocannon({ ...opts, duration: DURATION });
+    } finally {
+      clearInterval(sampler);
+    }
     const rssAfter = rssMiB(child.pid!);
 
     const report = {
@@ -137,8 +144,14 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    // A server that no longer runs (crashed) or does not stop within 10 s must not hang the benchmark.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
