@@ -10,6 +10,7 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { serializeModel } from '../../src/onnx/model.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
 import { startBench, type TestBench } from '../server/helpers.js';
+import { healthGapsDuring } from '../helpers/health-gaps.js';
 
 let wb: TestBench;
 beforeAll(async () => {
@@ -45,30 +46,6 @@ function deepCnn(n: number): Uint8Array {
   return serializeModel(buildModel({ nodes, initializers: inits, inputs: [valueInfo('x', ['N', 1, 28, 28])], outputs: [valueInfo(y, ['N', 2])] }));
 }
 
-/** Polls /api/health every 25 ms until `work` settles; returns the longest time between two answers. */
-async function healthGapsDuring<T>(work: Promise<T>): Promise<{ result: T; maxGapMs: number; answers: number; workMs: number }> {
-  const t0 = performance.now();
-  let done = false;
-  let last = performance.now();
-  let maxGapMs = 0;
-  let answers = 0;
-  const poll = (async () => {
-    while (!done) {
-      const res = await wb.app.inject({ url: '/api/health' });
-      expect(res.statusCode).toBe(200);
-      const now = performance.now();
-      maxGapMs = Math.max(maxGapMs, now - last);
-      last = now;
-      answers++;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
-  const result = await work.finally(() => (done = true));
-  const workMs = performance.now() - t0;
-  await poll;
-  return { result, maxGapMs, answers, workMs };
-}
-
 async function upload(bytes: Uint8Array, name: string): Promise<string> {
   const res = await wb.app.inject({ method: 'POST', url: `/api/models?name=${name}`, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) });
   expect(res.statusCode, res.body).toBe(201);
@@ -87,14 +64,14 @@ describe('several inputs and concepts off the event loop', () => {
   it('POST /api/explain-inputs: health answers while a deep two-input model compiles and runs', async () => {
     const id = await upload(twoInputMlp(600), 'two-inputs.onnx');
     const npy = (v: number[]) => ({ npy: Buffer.from(encodeNpy(Float32Array.from(v), [1, 4])).toString('base64') });
-    const r = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/explain-inputs', payload: { modelId: id, inputs: { x: npy([1, 2, 3, 4]), z: npy([0, 0, 0, 1]) }, method: 'gradient' } }));
+    const r = await healthGapsDuring(wb.app, wb.app.inject({ method: 'POST', url: '/api/explain-inputs', payload: { modelId: id, inputs: { x: npy([1, 2, 3, 4]), z: npy([0, 0, 0, 1]) }, method: 'gradient' } }));
     expect(r.result.statusCode, r.result.body).toBe(200);
     expectResponsive(r, 'explain-inputs');
   }, 300_000);
 
   it('POST /api/concepts/explain: health answers while a deep CNN’s CRP graph compiles and runs', async () => {
     const id = await upload(deepCnn(300), 'deep-cnn.onnx');
-    const r = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/concepts/explain', payload: { modelId: id, dataset: 'mnist-samples', index: 0, layer: 'c', top: 2 } }));
+    const r = await healthGapsDuring(wb.app, wb.app.inject({ method: 'POST', url: '/api/concepts/explain', payload: { modelId: id, dataset: 'mnist-samples', index: 0, layer: 'c', top: 2 } }));
     expect(r.result.statusCode, r.result.body).toBe(200);
     const b = r.result.json() as { channels: number; total: number; concepts: { relevance: number }[] };
     expect(b.channels).toBe(2);

@@ -9,6 +9,7 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { serializeModel } from '../../src/onnx/model.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
 import { startBench, type TestBench } from '../server/helpers.js';
+import { healthGapsDuring } from '../helpers/health-gaps.js';
 
 let wb: TestBench;
 beforeAll(async () => {
@@ -29,38 +30,14 @@ function deepMlp(n: number): Uint8Array {
   return serializeModel(buildModel({ nodes, initializers: inits, inputs: [valueInfo('x', [1, 4])], outputs: [valueInfo(x, [1, 4])] }));
 }
 
-/** Polls /api/health every 25 ms until `work` settles; returns the longest time between two answers. */
-async function healthGapsDuring<T>(work: Promise<T>): Promise<{ result: T; maxGapMs: number; answers: number; workMs: number }> {
-  const t0 = performance.now();
-  let done = false;
-  let last = performance.now();
-  let maxGapMs = 0;
-  let answers = 0;
-  const poll = (async () => {
-    while (!done) {
-      const res = await wb.app.inject({ url: '/api/health' });
-      expect(res.statusCode).toBe(200);
-      const now = performance.now();
-      maxGapMs = Math.max(maxGapMs, now - last);
-      last = now;
-      answers++;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
-  const result = await work.finally(() => (done = true));
-  const workMs = performance.now() - t0;
-  await poll;
-  return { result, maxGapMs, answers, workMs };
-}
-
 describe('heavy model work off the event loop (defect 5)', () => {
   it('health answers while a slow model is checked on upload and while its explainer compiles', async () => {
     const bytes = deepMlp(2000);
-    const upload = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/models?name=deep.onnx', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) }));
+    const upload = await healthGapsDuring(wb.app, wb.app.inject({ method: 'POST', url: '/api/models?name=deep.onnx', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) }));
     expect(upload.result.statusCode, upload.result.body).toBe(201);
     const id = upload.result.json().id as string;
     const npy = Buffer.from(encodeNpy(new Float32Array([1, 2, 3, 4]), [1, 4])).toString('base64');
-    const explain = await healthGapsDuring(wb.app.inject({ method: 'POST', url: '/api/explain', payload: { modelId: id, input: { kind: 'npy', npy }, method: 'gradient' } }));
+    const explain = await healthGapsDuring(wb.app, wb.app.inject({ method: 'POST', url: '/api/explain', payload: { modelId: id, input: { kind: 'npy', npy }, method: 'gradient' } }));
     expect(explain.result.statusCode, explain.result.body).toBe(200);
     // A blocked event loop would have answered health once, after the work: its longest gap would be the whole
     // work time. The check is relative, so a faster machine (CI ran the upload in 990 ms) does not fail it; the

@@ -11,8 +11,9 @@ import { useAsync } from '../app/useAsync';
 import { useWorkbench } from '../app/workbench';
 import { Empty, ErrorBox, Field, Panel, Spinner } from '../components/common';
 import { ModelSelect } from '../components/ModelSelect';
+import { useFollowJob } from '../app/useFollowJob';
 import { api, type Job } from '../services/api';
-import { conceptsApi, followJob, type ChannelLayer, type ChannelShare, type ConceptSummary, type ReferenceSet } from '../services/concepts-api';
+import { conceptsApi, type ChannelLayer, type ChannelShare, type ConceptSummary, type ReferenceSet } from '../services/concepts-api';
 
 const TOP = 6;
 
@@ -233,17 +234,7 @@ function ReferencesPanel(props: { modelId: string; layers: readonly ChannelLayer
   const [error, setError] = useState<unknown>();
   const running = job && (job.state === 'queued' || job.state === 'running');
   const onChange = props.onChange;
-  useEffect(() => {
-    if (!job || !running) return;
-    const ctl = new AbortController();
-    followJob(job.id, (j) => setJob(j), ctl.signal).then((j) => {
-      if (j.state !== 'running' && j.state !== 'queued') onChange();
-      if (j.state === 'failed') setError(new Error(j.error || 'the job failed'));
-    }, setError);
-    return () => ctl.abort();
-    // Follow each job once.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [job?.id]);
+  useFollowJob(job, setJob, (j) => j.state !== 'running' && j.state !== 'queued' && onChange(), setError);
   const existing = useMemo(() => props.sets.filter((s) => s.dataset === ds?.name), [props.sets, ds?.name]);
   const partial = existing.find((s) => !s.complete);
   const start = async () => {

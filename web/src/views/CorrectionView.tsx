@@ -5,7 +5,7 @@
  * re-evaluate (accuracy on a clean test set and its artefact-pasted twin, flips to the shortcut's class, the
  * artefact's relevance share — before and after). One `correction` job does the last three steps.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { RouteState } from '../app/route';
 import { formatRoute } from '../app/route';
 import { useAsync } from '../app/useAsync';
@@ -13,8 +13,9 @@ import { useWorkbench } from '../app/workbench';
 import { Empty, ErrorBox, Field, Panel, Spinner } from '../components/common';
 import { ModelSelect } from '../components/ModelSelect';
 import { Overlay } from '../components/Overlay';
+import { useFollowJob } from '../app/useFollowJob';
 import { api, type Job } from '../services/api';
-import { conceptsApi, followJob } from '../services/concepts-api';
+import { conceptsApi } from '../services/concepts-api';
 import { classesOf, layerName } from './ConceptsView';
 
 interface Evaluation {
@@ -74,17 +75,7 @@ export function CorrectionView(props: { route: RouteState; set: (p: Partial<Rout
   const job = done.find((j) => j.kind === 'correction');
   const tcav = done.find((j) => j.kind === 'tcav');
 
-  useEffect(() => {
-    if (!running || (running.state !== 'queued' && running.state !== 'running')) return;
-    const ctl = new AbortController();
-    followJob(running.id, setRunning, ctl.signal).then((j) => {
-      if (j.state === 'failed') setError(new Error(j.error || 'the job failed'));
-      setRefresh((n) => n + 1);
-    }, setError);
-    return () => ctl.abort();
-    // Follow each job once.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [running?.id]);
+  useFollowJob(running, setRunning, () => setRefresh((n) => n + 1), setError);
 
   const start = async () => {
     if (!modelId || !layer) return;

@@ -12,8 +12,9 @@ import { useWorkbench } from '../app/workbench';
 import { Empty, ErrorBox, Field, Panel, Spinner } from '../components/common';
 import { ModelSelect } from '../components/ModelSelect';
 import { Overlay } from '../components/Overlay';
+import { useFollowJob } from '../app/useFollowJob';
 import { api, type Job } from '../services/api';
-import { conceptsApi, followJob, type PcxResult, type SprayResult } from '../services/concepts-api';
+import { conceptsApi, type PcxResult, type SprayResult } from '../services/concepts-api';
 import { classesOf, layerName } from './ConceptsView';
 
 const COLORS = ['#4f46e5', '#e11d48', '#059669', '#d97706', '#0891b2', '#7c3aed', '#65a30d', '#db2777', '#0d9488', '#9333ea'];
@@ -46,17 +47,7 @@ export function StrategiesView(props: { route: RouteState; set: (p: Partial<Rout
   const [conceptChoice, setConcept] = useState<string>();
   const conceptDs = wb.datasets.find((d) => d.name === conceptChoice) ?? wb.datasets.find((d) => d.name !== dataset?.name && !d.labels) ?? wb.datasets.find((d) => d.name !== dataset?.name);
 
-  useEffect(() => {
-    if (!running || (running.state !== 'queued' && running.state !== 'running')) return;
-    const ctl = new AbortController();
-    followJob(running.id, setRunning, ctl.signal).then((j) => {
-      if (j.state === 'failed') setError(new Error(j.error || 'the job failed'));
-      setRefresh((n) => n + 1);
-    }, setError);
-    return () => ctl.abort();
-    // Follow each job once.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [running?.id]);
+  useFollowJob(running, setRunning, () => setRefresh((n) => n + 1), setError);
 
   const start = async (kind: Kind) => {
     if (!modelId || !dataset) return;
