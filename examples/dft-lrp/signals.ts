@@ -28,6 +28,18 @@ export async function loadSignals(): Promise<SignalExample> {
 }
 
 /**
+ * The mel example (scripts/train_mel_signals.py): a model that computes its own log-mel spectrogram from the raw
+ * waveform (reflect pad, STFT conv, Pow, mel MatMul, Log), its 200 test waveforms and the class bands (DFT bins of the
+ * length-512 signal).
+ */
+export async function loadMelSignals(): Promise<SignalExample & { sampleRate: number }> {
+  const info = JSON.parse(readFileSync(`${HERE}mel-bands.json`, 'utf8')) as { bands: [number, number][]; length: number; sampleRate: number };
+  const x = await readNpy(`${HERE}mel-test-signals.npy`);
+  const y = await readNpy(`${HERE}mel-test-labels.npy`);
+  return { model: await readModel(`${HERE}mel-cnn.onnx`), signals: { data: x.data as Float32Array, dims: x.shape }, labels: Array.from(y.data as BigInt64Array, Number), bands: info.bands, n: info.length, sampleRate: info.sampleRate };
+}
+
+/**
  * Per class: the mean share of positive relevance inside the class's band widened by one bin (in the bins of the
  * relevance: a length-W STFT window has bins N/W apart), and the bin where the class's mean relevance peaks.
  */

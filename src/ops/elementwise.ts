@@ -150,6 +150,21 @@ const whereValue: ValueRule = ({ val }, n) => {
 /** Add/Sum of two or more non-constant tensors joins branches (a residual connection): a 'sum' unit. */
 const sumUnit: UnitRule = (g, n) => ({ kind: dynamicInputs(g, n).length >= 2 ? 'sum' : 'other' });
 
+/**
+ * An element-wise function of one non-constant tensor — Log, Sqrt, Exp, Abs, Reciprocal, Neg, Pow with a constant
+ * exponent — is an activation unit, like Tanh: LRP composites pass relevance through it unchanged (Zennit's Pass on
+ * activations; for Neg, the z-rule of y = −x gives exactly that), AttnLRP's identity rule applies in the gradient form.
+ * As an 'other' unit it would get the plain gradient, which scales relevance by f'(x) and breaks conservation: in a
+ * log-mel front end, Log(mel + 1e-6) multiplies the relevance by 1/(mel + 1e-6) (up to 10⁶ on a quiet mel bin) and the
+ * power Pow(re, 2) by 2·re (signed), so what reaches the waveform no longer adds up to the score. (x·x, the power written
+ * as a Mul, is already an activation region: canonicalize/activations.ts.) A Pow with a computed exponent is not.
+ */
+const unaryActivationUnit: UnitRule = (g, n) => {
+  const x = n.input[0];
+  const single = !!x && !g.isConstant(x) && n.input.slice(1).every((i) => !i || g.isConstant(i));
+  return { kind: single ? 'activation' : 'other' };
+};
+
 const unary = (vjp: Vjp | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'elementwise', vjp, shape: sameAsInput, ...extra });
 const binary = (vjp: Vjp | undefined, extra: Partial<OpSpec> = {}): OpSpec => ({ kind: 'elementwise', vjp, shape: broadcast(), ...extra });
 const comparison: OpSpec = { kind: 'source', differentiable: false, shape: broadcast('bool') };
@@ -161,7 +176,7 @@ export const elementwiseOps: Record<string, OpSpec> = {
   Sub: binary(sub, { value: arithmeticValue, inActivationPattern: true }),
   Mul: binary(mul, { value: arithmeticValue, nonNegative: allInputs, unit: productUnit, inActivationPattern: true }),
   Div: binary(div, { value: arithmeticValue, nonNegative: allInputs, inActivationPattern: true }),
-  Pow: binary(pow, { inActivationPattern: true }),
+  Pow: binary(pow, { unit: unaryActivationUnit, inActivationPattern: true }),
   // max(a, b) ≥ a: one non-negative operand suffices.
   Max: binary(maxMin, { nonNegative: (ctx, p) => p.input.some((i) => i && ctx.check(i)), inActivationPattern: true }),
   Min: binary(maxMin, { nonNegative: allInputs, inActivationPattern: true }),
@@ -177,12 +192,12 @@ export const elementwiseOps: Record<string, OpSpec> = {
   Or: comparison,
   Xor: { kind: 'source', differentiable: false },
   Mod: { kind: 'source', differentiable: false, shape: broadcast() },
-  Neg: unary(neg, { inActivationPattern: true }),
-  Sqrt: unary(sqrt, { nonNegative: always, inActivationPattern: true }),
-  Exp: unary(exp, { nonNegative: always, inActivationPattern: true }),
-  Log: unary(log, { inActivationPattern: true }),
-  Reciprocal: unary(reciprocal, { inActivationPattern: true }),
-  Abs: unary(abs, { nonNegative: always, inActivationPattern: true }),
+  Neg: unary(neg, { unit: unaryActivationUnit, inActivationPattern: true }),
+  Sqrt: unary(sqrt, { nonNegative: always, unit: unaryActivationUnit, inActivationPattern: true }),
+  Exp: unary(exp, { nonNegative: always, unit: unaryActivationUnit, inActivationPattern: true }),
+  Log: unary(log, { unit: unaryActivationUnit, inActivationPattern: true }),
+  Reciprocal: unary(reciprocal, { unit: unaryActivationUnit, inActivationPattern: true }),
+  Abs: unary(abs, { nonNegative: always, unit: unaryActivationUnit, inActivationPattern: true }),
   Sin: unary(undefined),
   Cos: unary(undefined),
   Floor: piecewiseConstant,

@@ -4,7 +4,7 @@
  * relevance propagated to the new input lands on frequency (or time-frequency) components.
  */
 import { create } from '@bufbuild/protobuf';
-import { ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
+import { ValueInfoProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { InvalidArgumentError } from '../errors.js';
 import { Graph } from '../ir/graph.js';
 import { makeNode } from '../onnx/attributes.js';
@@ -45,9 +45,23 @@ export function prependLinear(model: ModelProto, synthesis: Float32Array, n: num
   const node = g.fresh(VIRTUAL_LAYER);
   const signal = g.fresh(`${input}_synthesised`);
   for (const c of [...g.consumers(input!)]) c.input = c.input.map((i) => (i === input ? signal : i));
+  // If/Loop bodies read the input from the outer scope without declaring it (Silero VAD's whole network sits in an If
+  // on the sample rate): those references follow too, or the body would read the coefficients' old name, now unbound.
+  renameInSubgraphs(g.proto.node, input!, signal);
   g.proto.node.unshift(makeNode('MatMul', [name, w], [signal], node));
   const newDims = dims.map((d, i) => (i === dims.length - 1 ? { value: { case: 'dimValue' as const, value: BigInt(f) } } : d));
   g.proto.input = g.proto.input.map((i) => (i.name === input ? create(ValueInfoProtoSchema, { name, type: { value: { case: 'tensorType', value: { elemType: 1, shape: { dim: newDims } } } } }) : i));
   g.reindex();
   return { model: copy, input: name, node };
+}
+
+function renameInSubgraphs(nodes: readonly NodeProto[], from: string, to: string): void {
+  for (const n of nodes) {
+    for (const a of n.attribute) {
+      for (const sub of a.g ? [a.g, ...a.graphs] : a.graphs) {
+        for (const m of sub.node) m.input = m.input.map((i) => (i === from ? to : i));
+        renameInSubgraphs(sub.node, from, to);
+      }
+    }
+  }
 }
