@@ -3,7 +3,9 @@
  * their class in the frequency domain (inverse DFT as the virtual inspection layer) and in time-frequency (inverse
  * STFT, Hann window 32, hop 16). Writes docs/dft-lrp/dft-lrp.json (the band check), spectra.svg/png (mean relevance
  * spectrum per class, bands marked in the legend) and spectrograms.png (mean time-frequency relevance per class,
- * frequency upwards, time to the right).
+ * frequency upwards, time to the right). Then the log-mel model of scripts/train_mel_signals.py (its own STFT, power,
+ * mel filterbank and Log inside the graph) on its 200 test waveforms: the band check and conservation through the front
+ * end in docs/dft-lrp/mel.json, the mean relevance spectra in mel-spectra.svg/png.
  *
  *   node --import tsx scripts/dft-lrp-example.ts
  */
@@ -13,7 +15,7 @@ import { lineChart } from '../src/correction/charts.js';
 import { svgToPng } from '../src/evaluation/report/chart.js';
 import { writePng } from '../src/render/png.js';
 import { heatmapStrip } from '../src/render/strategy-images.js';
-import { bandCheck, loadSignals, meanSpectrum } from '../examples/dft-lrp/signals.js';
+import { bandCheck, loadMelSignals, loadSignals, meanSpectrum } from '../examples/dft-lrp/signals.js';
 
 const OUT = 'docs/dft-lrp';
 const ex = await loadSignals();
@@ -48,3 +50,38 @@ const report = {
 await writeFile(`${OUT}/dft-lrp.json`, JSON.stringify(report, null, 2) + '\n');
 for (const c of report.frequency) process.stdout.write(`class ${c.class}: ${(100 * c.share).toFixed(1)} % of positive relevance in bins ${c.band.join('–')}, peak at bin ${c.peak}\n`);
 for (const c of report.timeFrequency.check) process.stdout.write(`  STFT class ${c.class}: ${(100 * c.share).toFixed(1)} % in STFT bins ${c.band.join('–')}, peak ${c.peak}\n`);
+
+// The log-mel model: DFT-LRP on its waveform input, relevance at the log-mel features to check conservation.
+const mel = await loadMelSignals();
+const mf = await explainFrequency(mel.model, mel.signals, { target: mel.labels, relevanceAt: ['/Log_output_0'] });
+const melRows = (c: number) => mel.labels.flatMap((l, i) => (l === c ? [i] : []));
+const melSvg = lineChart('DFT-LRP through a log-mel front end: mean relevance per frequency bin, by class', `log-mel CNN on ${mel.labels.length} raw waveforms (8 kHz, 512 samples); class bands ${mel.bands.map(([a, b]) => `${a}–${b}`).join(', ')}; distractor 190–220 in every class`, 'DFT bin (15.625 Hz)', 'relevance / Σ|R|', mel.bands.map((_, c) => ({ name: `class ${c} (bins ${mel.bands[c]![0]}–${mel.bands[c]![1]})`, points: Array.from(meanSpectrum(mf, melRows(c)), (v, k) => [k, v] as const) })));
+await writeFile(`${OUT}/mel-spectra.svg`, melSvg);
+await writeFile(`${OUT}/mel-spectra.png`, await svgToPng(melSvg));
+const logmel = mf.relevanceAt['/Log_output_0']!;
+const perSig = logmel.length / mel.labels.length;
+let worst = 0;
+let binsTotal = 0;
+let logits = 0;
+for (let i = 0; i < mel.labels.length; i++) {
+  let rf = 0;
+  for (let k = 0; k < mf.bins; k++) rf += mf.relevance[i * mf.bins + k]!;
+  let rl = 0;
+  let abs = 0;
+  for (let j = i * perSig; j < (i + 1) * perSig; j++) {
+    rl += logmel[j]!;
+    abs += Math.abs(logmel[j]!);
+  }
+  worst = Math.max(worst, Math.abs(rf - rl) / abs);
+  binsTotal += rf;
+  logits += mf.scores.data[i * 4 + mel.labels[i]!]!;
+}
+const melReport = {
+  model: 'examples/dft-lrp/mel-cnn.onnx',
+  composite: 'epsilon-plus (ε on the virtual layer and on the STFT conv, pass on Pow and Log, ε on the mel MatMul)',
+  frequency: bandCheck(mf, mel).map((c, k) => ({ class: k, ...c })),
+  conservation: { worstPerSignal: worst, note: '|ΣR over bins − ΣR at the log-mel features| / Σ|R at the log-mel features|, worst signal', binsOverLogits: binsTotal / logits },
+};
+await writeFile(`${OUT}/mel.json`, JSON.stringify(melReport, null, 2) + '\n');
+for (const c of melReport.frequency) process.stdout.write(`mel class ${c.class}: ${(100 * c.share).toFixed(1)} % in bins ${c.band.join('–')}, peak ${c.peak}\n`);
+process.stdout.write(`mel conservation: worst ${worst.toExponential(2)}, ΣR/Σlogit ${(binsTotal / logits).toFixed(3)}\n`);

@@ -74,7 +74,8 @@ describe('op registry', () => {
     expect(info.get('f')!.shape).toEqual(['batch', 64]);
     expect(info.get('y')!.shape).toEqual(['batch', 3]);
     const units = buildUnits(g, []);
-    expect(Object.fromEntries(units.map((u) => [u.name, u.kind]))).toEqual({ conv: 'conv', relu: 'activation', pool: 'other', flat: 'other', 'fc+bias': 'dense', neg: 'other' });
+    // Neg is an element-wise function of one tensor: an activation unit (relevance passes, as the z-rule of y = −x gives).
+    expect(Object.fromEntries(units.map((u) => [u.name, u.kind]))).toEqual({ conv: 'conv', relu: 'activation', pool: 'other', flat: 'other', 'fc+bias': 'dense', neg: 'activation' });
     expect(units.find((u) => u.name === 'fc+bias')!.linear!.bias!.data).toEqual(Float32Array.from([1, 2, 3]));
     const sign = new NonNegativity(g);
     expect([sign.check('c'), sign.check('r'), sign.check('p'), sign.check('f'), sign.check('y'), sign.check('n')]).toEqual([false, true, true, true, false, false]);
