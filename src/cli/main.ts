@@ -19,6 +19,7 @@ import { registerWorker } from './worker-command.js';
 import { registerStrategies } from './strategies-command.js';
 import { registerLens } from './lens-command.js';
 import { registerCorrect } from './correct-command.js';
+import { registerFrequency } from './frequency-command.js';
 import { inspectModel, formatInspection } from '../compiler/inspect.js';
 import { collect, parseParams } from './options.js';
 import { VERSION } from '../version.js';
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStrategies(program, run);
   registerLens(program, run);
   registerCorrect(program, run);
+  registerFrequency(program, run);
 
   program
     .command('conformance')
