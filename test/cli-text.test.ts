@@ -118,7 +118,7 @@ describe('xsys explain on text models: bad input', () => {
     ['unknown input name', () => ['--input', `inputs_ids=${join(tmp, 'b_ids.npy')}`], /--input: the model has no input named 'inputs_ids'/],
     ['float ids', () => { return ['--input', `input_ids=${join(tmp, 'f.npy')}`]; }, /input 'input_ids': the model takes int64/],
     ['sequence too long', () => { writeFileSync(join(tmp, 'long.json'), JSON.stringify(new Array(20).fill(4))); return [join(tmp, 'long.json')]; }, /20 tokens is longer than the model allows \(16\)/],
-    ['--position on a classifier', () => [join(tmp, 'ids.json'), '--position', '2'], /--position: .*no token axis/],
+    ['--position on a classifier', () => [join(tmp, 'ids.json'), '--position', '2'], /--position: .*no sequence axis/],
   ];
   beforeAll(async () => {
     await writeNpy(join(tmp, 'f.npy'), Float32Array.from([2, 4, 3]), [1, 3]);

@@ -15,6 +15,7 @@ import { COMPOSITE_NAMES } from '../composites/index.js';
 import { toFloat32 } from '../io/npy.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
 import { isImagePath, loadImage } from '../io/image.js';
+import { layoutFromShape, parseLayout, sampleToChw, toNhwc, type ImageLayout } from '../io/layout.js';
 import { attributionToHeatmap, overlay, upscaleFactor, type RgbImage } from '../render/heatmap.js';
 import { writePng } from '../render/png.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
@@ -54,6 +55,7 @@ interface ExplainFlags {
   tokenizer?: string;
   position?: string;
   tokenInput?: string;
+  layout?: string;
 }
 
 interface LoadedInput {
@@ -65,7 +67,7 @@ interface LoadedInput {
 /** ONNX float types other than float32, by elem_type. */
 const OTHER_FLOATS: Partial<Record<number, string>> = { 10: 'float16', 11: 'float64', 16: 'bfloat16' };
 
-async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedInput[]> {
+async function loadInputs(files: string[], flags: ExplainFlags, layout: ImageLayout | undefined): Promise<LoadedInput[]> {
   const size = parseNumberList('--size', flags.size);
   const out: LoadedInput[] = [];
   for (const f of files) {
@@ -78,7 +80,8 @@ async function loadInputs(files: string[], flags: ExplainFlags): Promise<LoadedI
         std: parseNumberList('--std', flags.std),
         channelOrder: flags.bgr ? 'bgr' : 'rgb',
       });
-      out.push({ name: stem, tensor: { data: img.tensor, dims: [...img.shape] }, display: img.display });
+      // The loader gives [1, C, H, W]; a channels-last model takes [1, H, W, C].
+      out.push({ name: stem, tensor: layout === 'nhwc' ? toNhwc(img.tensor, img.shape) : { data: img.tensor, dims: [...img.shape] }, display: img.display });
     } else if (extname(f).toLowerCase() === '.npy') {
       const a = await readNpy(f);
       if (a.shape.length === 0) throw new InputDataError(`${f}: holds a single number (shape []), not a sample`, 'save the sample with its batch axis, e.g. shape [1, C, H, W] (numpy: x[None])');
@@ -135,11 +138,12 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--region <spec>', `segmentation/detection: explain the sum of the output over a region, ${REGION_SYNTAX}`)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print the summary as JSON on stdout')
+    .option('--layout <nchw|nhwc>', "image inputs: the model's tensor layout (default: read off its input shape, nhwc when it is [N, H, W, 1|3|4]); nhwc: channels last, as TensorFlow/Keras exports take images")
     .option('--max-batch <n>', 'inputs per ONNX Runtime run for methods that evaluate many (integrated-gradients, smoothgrad, occlusion); default 32, never more than a batch size the model fixes')
     .option('--input <name=file>', 'text models: a named model input (.npy or JSON list), repeatable, e.g. input_ids=ids.npy attention_mask=mask.npy', collect)
     .option('--text <text>', 'text models: text to tokenize with --tokenizer')
     .option('--tokenizer <tokenizer.json>', "text models: the model's Hugging Face tokenizer.json (loaded offline)")
-    .option('--position <n>', 'generative models: explain the next-token score at this position (negative: from the end; default: last)')
+    .option('--position <n>', 'sequence outputs [1, positions, classes] (generative models, CTC recognisers), any input type: explain the score of --target at this position (negative: from the end; --target pred: the arg-max at that position). Default: text models the last position; other models the flattened scores')
     .option('--token-input <name>', 'text models: the id input whose embedding gives per-token relevance (default: found from the graph)')
     .addHelpText('after', methodsHelp())
     .action((model: string, inputs: string[], flags: ExplainFlags, cmd: Command) =>
@@ -156,14 +160,17 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         }
         // Text (token ids) and named-input models read their samples and write token relevance; the rest read images
         // or arrays and write heatmaps. Both explain through one ExplainSession with explainFeeds.
-        const text = declared.some((i) => i.dtype !== 'float32') || !!flags.input || flags.text !== undefined || !!flags.tokenizer || flags.position !== undefined;
+        // --position alone does not make a model a text model: image models with sequence outputs (CTC) take it too.
+        const text = declared.some((i) => i.dtype !== 'float32') || !!flags.input || flags.text !== undefined || !!flags.tokenizer;
         if (text && !FEEDS_METHODS.includes(flags.method as FeedsMethod)) throw new InvalidArgumentError('--method', `method '${flags.method}' is not available for text models`, `use one of: ${FEEDS_METHODS.join(', ')}`);
         if (!text && !inputs.length) throw new InvalidArgumentError('inputs', 'nothing to explain', 'pass .npy files or images');
         const method = getMethod(flags.method);
         if (!text && !COLORMAP_NAMES.includes(flags.cmap as (typeof COLORMAP_NAMES)[number])) throw new InvalidArgumentError('--cmap', `unknown colour map '${flags.cmap}'`, `colour maps: ${COLORMAP_NAMES.join(', ')}`);
         // Text models default to AttnLRP unless a composite is given.
         const composite = method.composite ? (text && cmd.getOptionValueSource('composite') === 'default' ? 'attnlrp' : flags.composite) : undefined;
-        const position = flags.position === undefined ? undefined : Number(flags.position);
+        const position = parsePosition(flags.position);
+        // Image layout: --layout, else read off the float input's declared shape (tf2onnx exports take [N, H, W, C]).
+        const layout = text ? undefined : parseLayout(flags.layout) ?? layoutFromShape(declared.find((i) => i.dtype === 'float32')?.shape);
         const params = text ? undefined : parseParams(flags.param);
         const target = text ? undefined : parseTarget(flags.target);
         const threads = parseThreads(flags.threads);
@@ -173,7 +180,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         const precision = text ? undefined : [precisionNote(proto), quantisationNote(proto)].filter(Boolean).join('; ') || undefined;
         if (precision && !flags.json) process.stderr.write(`note: the model was ${precision}\n`);
         const textSamples = text ? await loadTextSamples(session, inputs, flags) : undefined;
-        const loaded: Sample[] = textSamples ? textSamples.samples : (await loadInputs(inputs, flags)).map((l) => ({ ...l, feeds: { [single!.inputName]: l.tensor } }));
+        const loaded: Sample[] = textSamples ? textSamples.samples : (await loadInputs(inputs, flags, layout)).map((l) => ({ ...l, feeds: { [single!.inputName]: l.tensor } }));
         if (Array.isArray(target) && target.length !== loaded.length) throw new InvalidArgumentError('--target', `${target.length} targets for ${loaded.length} inputs`);
         await mkdir(flags.out, { recursive: true });
         const textParams = text ? parseParams(flags.param) : undefined;
@@ -195,7 +202,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             ...(flags.maxBatch !== undefined ? { maxBatch: positiveInt('--max-batch', flags.maxBatch) } : {}),
           });
           if (textSamples) summary.push(...(await writeTextResult(item as TextSample, e, textSamples.tokenizer, flags)));
-          else summary.push(await writeHeatmaps(item as LoadedInput, e, flags, precision));
+          else summary.push(await writeHeatmaps(item as LoadedInput, e, flags, { precision, layout, output: session.outputNameOf() }));
           bar?.update(i + 1);
         }
         await writeFile(join(flags.out, 'summary.json'), JSON.stringify(summary, null, 2));
@@ -203,7 +210,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         else if (text) process.stdout.write(`wrote ${summary.length} result(s) and summary.json to ${flags.out}\n`);
         else {
           for (const s of summary) {
-            process.stdout.write(`${s.input}: predicted ${s.prediction}, explained class ${s.target}, relevance sum ${(s.relevanceSum as number).toPrecision(4)}\n`);
+            process.stdout.write(`${s.input}: predicted ${s.prediction}, explained ${s.explained as string}, relevance sum ${(s.relevanceSum as number).toPrecision(4)}\n`);
           }
           process.stdout.write(`wrote ${summary.length} attribution(s), heatmap(s) and summary.json to ${flags.out}\n`);
         }
@@ -215,31 +222,60 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
 type Sample = TextSample | (LoadedInput & { feeds: Record<string, Tensor> });
 
 /** One image or array sample's attribution (.npy), heatmap and overlay (.png); returns its summary record. */
-async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFlags, precision: string | undefined): Promise<Record<string, unknown>> {
+async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFlags, info: { precision?: string; layout?: ImageLayout; output: string }): Promise<Record<string, unknown>> {
   const a = Object.values(e.attributions)[0]!;
   await writeNpy(join(flags.out, `${item.name}.npy`), a.data, a.dims);
-  // Heatmaps need a picture: [C,H,W] or [H,W] per sample. Vector inputs (MLPs) get the .npy and summary only.
-  const sampleDims = a.dims.slice(1);
-  if (sampleDims.length === 2 || sampleDims.length === 3) {
-    const heat = attributionToHeatmap(a.data, sampleDims, { cmap: flags.cmap });
+  // Heatmaps need a picture: [C,H,W] or [H,W] per sample (a channels-last attribution is transposed to [C,H,W]
+  // first). Vector inputs (MLPs) get the .npy and summary only.
+  const plane = sampleToChw(a.data, a.dims.slice(1), info.layout);
+  if (plane.dims.length === 2 || plane.dims.length === 3) {
+    const heat = attributionToHeatmap(plane.data, plane.dims, { cmap: flags.cmap });
     await writePng(join(flags.out, `${item.name}.png`), heat, upscaleFactor(heat.width, heat.height));
     if (flags.overlay && item.display) await writePng(join(flags.out, `${item.name}-overlay.png`), overlay(item.display, heat, 0.6), upscaleFactor(item.display.width, item.display.height));
   }
   let sum = 0;
   for (const v of a.data) sum += v;
+  const target = e.targets[0]!;
   return {
     input: item.name,
     method: e.method,
     composite: e.composite,
-    target: e.targets[0],
+    target,
+    ...(e.position !== undefined ? { position: e.position } : {}),
+    explained: explainedScore(e, target, info.output),
     prediction: argMax(e.scores.data),
     ...scoresSummary(e.scores.data),
     relevanceSum: sum,
     ...(e.region ? { region: formatRegion(e.region) } : {}),
     attributionShape: a.dims,
-    ...(precision ? { precision } : {}),
+    ...(info.layout === 'nhwc' ? { layout: info.layout } : {}),
+    ...(info.precision ? { precision: info.precision } : {}),
     timing: e.timing,
   };
+}
+
+/**
+ * What score was explained, in words: a class, a class at a position of a sequence output, or — a sequence output
+ * explained without --position — an index into the flattened scores, with the position and class it stands for.
+ */
+function explainedScore(e: FeedsResult, target: number, output: string): string {
+  if (e.region) return `the sum of output '${output}' over region ${formatRegion(e.region)}`;
+  if (e.position !== undefined) return `class ${target} at position ${e.position} of output '${output}'`;
+  const perSample = e.scores.dims.slice(1);
+  if (perSample.length === 2) {
+    const [positions, classes] = perSample as [number, number];
+    return `score ${target} of output '${output}' [${e.scores.dims.join(', ')}] flattened: class ${target % classes} at position ${Math.floor(target / classes)} of ${positions} (pick a position with --position)`;
+  }
+  if (perSample.length > 2) return `score ${target} of output '${output}' [${e.scores.dims.join(', ')}] flattened`;
+  return `class ${target}`;
+}
+
+/** `--position n`: an integer (negative: from the end); undefined when not given. */
+function parsePosition(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError('--position', `'${value}' is not an integer`, 'give a position in the sequence, e.g. 0, 5 or −1 for the last');
+  return n;
 }
 
 function positiveInt(flag: string, v: string): number {

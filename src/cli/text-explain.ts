@@ -59,7 +59,6 @@ export interface TextSamples {
  * or --text with a tokenizer.json, with the model's other inputs filled with their defaults (attention masks …).
  */
 export async function loadTextSamples(session: ExplainSession, files: string[], flags: TextExplainFlags): Promise<TextSamples> {
-  if (flags.position !== undefined && !Number.isInteger(Number(flags.position))) throw new InvalidArgumentError('--position', `'${flags.position}' is not an integer`);
   const inputs = session.inputs;
   const tokenInput = pickTokenEmbedding(session.embeddings, flags.tokenInput)?.input;
   const tokenizer: TextTokenizer | undefined = flags.tokenizer ? await loadTokenizer(flags.tokenizer) : undefined;

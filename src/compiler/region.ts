@@ -85,7 +85,11 @@ export function regionModel(model: ModelProto, region: Region, output?: string, 
   const shapes = inferShapes(g);
   // A probability map (a terminal Sigmoid: text detectors, binary masks) is explained at its logits, as a terminal
   // Softmax is: saturated probabilities (≈ 0 on background) would leave every method almost nothing to propagate.
-  const sigmoid = g.producer(scores);
+  // Half-precision exports keep float32 outputs with a Cast after the Sigmoid (onnxconverter-common's keep_io_types):
+  // looked through, so that the fp16 and float32 versions of a model explain the same logits.
+  const last = g.producer(scores);
+  const cast = last?.opType === 'Cast' && g.consumers(last.input[0]!).length === 1 ? last : undefined;
+  const sigmoid = cast ? g.producer(cast.input[0]!) : last;
   // (Sigmoid keeps the shape: where inference lost the logits' shape, the output's declared one is theirs.)
   const declaredOut = g.outputs.find((o) => o.name === scores);
   let known = shapes.get(scores)?.shape;

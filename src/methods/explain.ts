@@ -1,10 +1,10 @@
 import type { ModelProto } from 'onnx-buf';
 import { InvalidArgumentError } from '../errors.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { size, type Tensor } from '../runtime/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { ModelExplainer } from './explainer.js';
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from './multi-input.js';
-import type { ExplainSession } from './session.js';
+import { scoreRows, type ExplainSession } from './session.js';
 import type { Region } from '../compiler/region.js';
 import type { Feed } from '../runtime/feeds.js';
 import type { Explanation, ExplainOptions } from './types.js';
@@ -52,15 +52,22 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   checkWork(method.name, params, input.dims, options.limits);
   const t0 = performance.now();
   // The scores of the output being explained: targets, class counts and the seed's shape all come from them.
-  const scores = await mx.scores(input, options.output);
-  const targets = mx.resolveTargets(options.target ?? 'pred', scores);
+  const full = await mx.scores(input, options.output);
+  // A sequence output ([batch, positions, classes]) with a position: the class scores at that position are the
+  // explained rows and 'pred' their arg-max; the methods, which index each sample's flattened scores, get the flat
+  // index position·classes + class. Without a position the scores are explained flattened, as they are.
+  const { rows, position } = options.position === undefined ? { rows: full, position: undefined } : scoreRows(full, options.position, mx.session.outputNameOf(options.output));
+  const targets = mx.resolveTargets(options.target ?? 'pred', rows);
+  const classes = size(rows.dims) / rows.dims[0]!;
+  const flatTargets = position === undefined ? targets : targets.map((t) => position * classes + t);
+  const scores = full;
   const timing = { compileMs: 0, sessionMs: 0 };
   // A composite may name a JSON file here (Node); the compiler itself takes names or objects only.
   const composite = method.composite ? resolveComposite(options.composite ?? DEFAULT_COMPOSITE, options.params) : undefined;
   const ctx: MethodContext = {
     input,
     scores,
-    targets,
+    targets: flatTargets,
     params,
     composite,
     layer: options.layer,
@@ -93,8 +100,9 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
     method: method.name,
     composite: method.composite ? options.composite ?? DEFAULT_COMPOSITE : undefined,
     attribution: result.attribution,
-    scores,
+    scores: rows,
     targets,
+    ...(position !== undefined ? { position } : {}),
     relevanceAt: result.relevanceAt ?? {},
     timing: { ...timing, runMs: performance.now() - t0 },
   };
@@ -122,8 +130,6 @@ export function batchLimit(inputShape: readonly (number | string | null)[] | und
 
 export interface FeedsOptions extends Omit<ExplainOptions, 'method'> {
   method?: MethodName;
-  /** Generative models (scores [batch, tokens, vocab]): the position whose next-token score is explained. */
-  position?: number;
   /** Token models: the id input whose embedding gives per-token relevance (default: found from the graph). */
   tokenInput?: string;
   /** Explain through the multi-input face even for a model with one float input (feeds given by name). */
@@ -134,7 +140,7 @@ export interface FeedsOptions extends Omit<ExplainOptions, 'method'> {
 export interface FeedsResult {
   method: MethodName;
   composite?: string;
-  /** A model with one float input: its scores as the model returns them; otherwise the explained rows [batch, classes]. */
+  /** The explained scores: rows [batch, classes] (at `position` for a sequence output); a model with one float input and no position: as the model returns them. */
   scores: Tensor;
   targets: number[];
   position?: number;
@@ -160,13 +166,13 @@ export async function explainFeeds(base: ExplainSession, feeds: Readonly<Record<
   // A region: every method explains the region's sum, the derived model's one output (class 0).
   const session = given.region ? base.forRegion(given.region, given.output) : base;
   const { region: _region, ...options }: FeedsOptions = given.region ? { ...given, output: undefined, target: given.target === undefined || given.target === 'pred' ? 0 : given.target } : given;
-  const single = !options.multiInput && session.floatInputs.length === 1 && session.inputs.length === 1 && options.position === undefined;
+  const single = !options.multiInput && session.floatInputs.length === 1 && session.inputs.length === 1;
   if (single) {
     const input = session.floatInputs[0]!;
     const x = feeds[input];
     if (!x) throw new InvalidArgumentError('--input', `input '${input}' is missing`);
     const e = await explain(new ModelExplainer(session), { data: x.data as Float32Array, dims: x.dims }, { ...options, method: method.name });
-    return { method: e.method, composite: e.composite, scores: e.scores, targets: e.targets, attributions: { [input]: e.attribution }, relevanceAt: e.relevanceAt, timing: e.timing, ...(given.region ? { region: given.region } : {}) };
+    return { method: e.method, composite: e.composite, scores: e.scores, targets: e.targets, ...(e.position !== undefined ? { position: e.position } : {}), attributions: { [input]: e.attribution }, relevanceAt: e.relevanceAt, timing: e.timing, ...(given.region ? { region: given.region } : {}) };
   }
   if (!method.tokenInputs) throw new InvalidArgumentError('--method', `method '${method.name}' is not available for text models`, `use one of: ${FEEDS_METHODS.join(', ')}`);
   const e = await new MultiInputExplainer(session).explain(feeds as Record<string, Feed>, {

@@ -100,7 +100,7 @@ export interface OnePassOptions {
   /** lrp: the composite, resolved by the caller (Node callers may read JSON files; the session cannot). */
   composite?: Composite;
   target?: Target;
-  /** Scores with a token axis ([batch, tokens, vocab]): the position whose next-token score is explained. */
+  /** Scores with a sequence axis ([batch, positions, classes]): the position whose score is explained (default: last). */
   position?: number;
   seedMode?: 'logit' | 'direct';
   output?: string;
@@ -171,6 +171,11 @@ export class ExplainSession {
     this.embeddings = this.inputs.some((i) => i.elemType !== 1) ? findTokenEmbeddings(g, inferShapes(g)) : [];
     this.maxSequence = this.embeddings.length ? positionLimit(g, this.embeddings) : undefined;
     this.specializes = hasControlFlowOrRecurrence(g.proto);
+  }
+
+  /** The name of the explained model output (default: the first), as errors name it. */
+  outputNameOf(output?: string): string {
+    return output ?? this.model.graph?.output[0]?.name ?? 'output';
   }
 
   /** The tensor explained for a model output (default: the first): the logits before a terminal Softmax, else the output. */
@@ -339,7 +344,7 @@ export class ExplainSession {
   async onePass(feeds: Readonly<Record<string, Feed | Tensor>>, pass: OnePass, options: OnePassOptions = {}): Promise<OnePassResult> {
     const t0 = performance.now();
     const full = await this.scores(feeds, options.output);
-    const { rows, position } = scoreRows(full, options.position);
+    const { rows, position } = scoreRows(full, options.position, this.outputNameOf(options.output));
     const targets = this.resolveTargets(options.target ?? 'pred', rows, options.targetArg);
     const c = await this.compiled({
       method: pass.backward,
@@ -392,20 +397,24 @@ export function specializationOf(feeds: Readonly<Record<string, Feed | Tensor>>)
 }
 
 /**
- * The scores per sample: [batch, classes] as they are, or, with a token axis ([batch, tokens, vocab]), the row at
- * `position` (default: last).
+ * The scores per sample: [batch, classes] as they are, or, with a sequence axis ([batch, positions, classes]: the
+ * next-token scores of a generative model, the per-position class scores of a CTC recogniser), the row at `position`
+ * (default: last; negative counts from the end). `output` names the model output in errors.
  */
-export function scoreRows(scores: Tensor, position?: number): { rows: Tensor; position?: number } {
+export function scoreRows(scores: Tensor, position?: number, output?: string): { rows: Tensor; position?: number } {
   const [n, ...rest] = scores.dims as [number, ...number[]];
+  const of = output === undefined ? "the model's scores" : `output '${output}'`;
   if (rest.length <= 1) {
-    if (position !== undefined) throw new InvalidArgumentError('--position', `the model's scores have shape [${scores.dims.join(', ')}], with no token axis to pick a position on`, 'drop --position for classifiers');
+    if (position !== undefined) throw new InvalidArgumentError('--position', `${of} has shape [${scores.dims.join(', ')}], with no sequence axis to pick a position on`, 'drop --position for classifiers');
     return { rows: { data: scores.data, dims: [n, rest[0] ?? 1] } };
   }
-  if (rest.length !== 2) throw new InvalidArgumentError('--output', `cannot explain scores of shape [${scores.dims.join(', ')}]`, 'explain an output of shape [batch, classes] or [batch, tokens, vocab]');
+  if (rest.length !== 2) throw new InvalidArgumentError('--output', `cannot explain scores of shape [${scores.dims.join(', ')}]`, 'explain an output of shape [batch, classes] or [batch, positions, classes]');
   const [tokens, vocab] = rest as [number, number];
   const p = position ?? -1;
   const pos = p < 0 ? tokens + p : p;
-  if (!Number.isInteger(pos) || pos < 0 || pos >= tokens) throw new InvalidArgumentError('--position', `position ${p} is outside the sequence of ${tokens} tokens`);
+  if (!Number.isInteger(pos) || pos < 0 || pos >= tokens) {
+    throw new InvalidArgumentError('--position', `position ${p} is outside the sequence of ${tokens} positions of ${of} (shape [${scores.dims.join(', ')}])`, `give 0 … ${tokens - 1}, or −1 … −${tokens} to count from the end`);
+  }
   const data = new Float32Array(n * vocab);
   for (let b = 0; b < n; b++) data.set(scores.data.subarray((b * tokens + pos) * vocab, (b * tokens + pos + 1) * vocab), b * vocab);
   return { rows: { data, dims: [n, vocab] }, position: pos };

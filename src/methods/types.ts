@@ -43,6 +43,13 @@ export interface ExplainOptions {
   /** Which model output to explain (default the first). */
   output?: string;
   /**
+   * Sequence outputs ([batch, positions, classes]: a generative model's next-token scores, a CTC recogniser's
+   * per-position class scores): explain the score of the target class at this position (negative: from the end);
+   * 'pred' is then the arg-max at that position. Without it, single-input models explain the flattened scores
+   * (the target indexes all positions × classes); models with token inputs default to the last position.
+   */
+  position?: number;
+  /**
    * Maps as outputs (segmentation, detection; L-CRP): explain the sum of the output over this region — a channel
    * (class) on axis 1, a box on the last two axes, or both — instead of one class score. The target is then class 0.
    */
@@ -61,9 +68,12 @@ export interface Explanation {
   composite?: string;
   /** Attribution for the input, same shape as the input (grad-cam: [N, 1, h, w] at the layer). */
   attribution: Tensor;
-  /** The explained scores (logits) of the unperturbed input. */
+  /** The explained scores (logits) of the unperturbed input; with `position`, the rows at that position [N, classes]. */
   scores: Tensor;
+  /** The explained class per sample (with `position`: the class at that position). */
   targets: number[];
+  /** The position explained in a sequence output, when one was asked for (counted from the start). */
+  position?: number;
   /** Relevance at requested intermediate tensors. */
   relevanceAt: Record<string, Tensor>;
   /** The region whose sum was explained (the scores are then the region score, [N, 1]). */

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 
 import { InvalidArgumentError, XsysError } from '../errors.js';
 import { loadImage } from '../io/image.js';
+import { layoutFromShape, sampleToChw, toNhwc } from '../io/layout.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../io/npy.js';
 import { defaultCamLayer, explain } from '../methods/explain.js';
 import type { LimitOverrides } from '../methods/limits.js';
@@ -50,14 +51,6 @@ interface ResolvedInput {
 
 const NPY = 'application/x-npy';
 const PNG = 'image/png';
-
-/** [1, C, H, W] → [1, H, W, C] (models exported from TensorFlow/Keras take channels last). */
-export function toNhwc(data: Float32Array, shape: readonly number[]): Tensor {
-  const [, c = 1, h = 1, w = 1] = shape;
-  const out = new Float32Array(data.length);
-  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = data[k * h * w + p]!;
-  return { data: out, dims: [1, h, w, c] };
-}
 
 /** The error with a private scratch path (and its directory) replaced by the name the client knows. */
 function withoutPath(e: XsysError, path: string, name: string): XsysError {
@@ -101,8 +94,9 @@ export async function explainSample(mx: ModelExplainer, tensor: Tensor, spec: Me
   const e = await explain(mx, tensor, { method, composite: composite ?? undefined, params: numeric, target, layer, conditions, limits, ...(spec.region ? { region: spec.region } : {}) });
   const runMs = performance.now() - tRun;
   const a = e.attribution;
-  const sampleDims = a.dims.slice(1);
-  const png = sampleDims.length === 2 || sampleDims.length === 3 ? await heatmapPng(a.data, sampleDims, 'bwr') : undefined;
+  // A channels-last model's attribution is [1, H, W, C]: drawn from [C, H, W] (read as is it would be a sliver).
+  const plane = sampleToChw(a.data, a.dims.slice(1), layoutFromShape(mx.inputShape));
+  const png = plane.dims.length === 2 || plane.dims.length === 3 ? await heatmapPng(plane.data, plane.dims, 'bwr') : undefined;
   let relevanceSum = 0;
   for (const v of a.data) relevanceSum += v;
   return {

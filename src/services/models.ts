@@ -18,6 +18,7 @@ import { MultiInputExplainer } from '../methods/multi-input.js';
 import { sha256Hex } from '../store/artefact-files.js';
 import type { ModelRecord, Preprocess, Store, TensorSpec } from '../store/types.js';
 import { HttpProblem, notFound } from './problem.js';
+import { layoutFromShape } from '../io/layout.js';
 
 const DTYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
 
@@ -42,18 +43,16 @@ function specs(list: Inspection['inputs'] | Inspection['outputs']): TensorSpec[]
   }));
 }
 
-/** Default image preprocessing read off the input shape: [N, C, H, W] → size H×W, greyscale when C = 1. */
+/** Default image preprocessing read off the input shape: [N, C, H, W] → size H×W, greyscale when C = 1; channels last (layoutFromShape) → layout 'nhwc'. */
 export function preprocessFromShape(shape: (number | string)[]): Preprocess {
-  if (shape.length !== 4) return {};
+  const layout = layoutFromShape(shape);
+  if (!layout) return {};
   const [, a, b, last] = shape;
-  // Channels last (TensorFlow/Keras exports): [N, H, W, 1|3] where the second axis is not a channel count.
-  if ((last === 1 || last === 3) && typeof a === 'number' && typeof b === 'number' && a > 4 && b > 4) {
-    return { size: [a, b], ...(last === 1 ? { grayscale: true } : {}), layout: 'nhwc' };
-  }
-  const [, c, h, w] = shape;
+  const [c, h, w] = layout === 'nhwc' ? [last, a, b] : [a, b, last];
   return {
     ...(typeof h === 'number' && typeof w === 'number' ? { size: [h, w] as [number, number] } : {}),
     ...(c === 1 ? { grayscale: true } : {}),
+    ...(layout === 'nhwc' ? { layout } : {}),
   };
 }
 

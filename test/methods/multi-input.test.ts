@@ -165,9 +165,10 @@ describe('scoreRows', () => {
 
   it('rejects positions outside the sequence, positions for classifiers and other ranks', () => {
     const s = { data: new Float32Array(12), dims: [2, 3, 2] };
-    expect(() => scoreRows(s, 3)).toThrow(/position 3 is outside the sequence of 3 tokens/);
+    expect(() => scoreRows(s, 3)).toThrow(/position 3 is outside the sequence of 3 positions of the model's scores \(shape \[2, 3, 2\]\)/);
+    expect(() => scoreRows(s, -4, 'logits')).toThrow(/position -4 is outside the sequence of 3 positions of output 'logits'/);
     expect(() => scoreRows(s, -4)).toThrow(InvalidArgumentError);
-    expect(() => scoreRows({ data: new Float32Array(6), dims: [2, 3] }, 0)).toThrow(/no token axis/);
+    expect(() => scoreRows({ data: new Float32Array(6), dims: [2, 3] }, 0)).toThrow(/no sequence axis/);
     expect(() => scoreRows({ data: new Float32Array(24), dims: [2, 3, 2, 2] })).toThrow(/cannot explain scores of shape \[2, 3, 2, 2\]/);
   });
 });

@@ -70,6 +70,22 @@ describe('region seeds on a tiny segmentation model', () => {
     expect(Array.from(whole.attribution.data)).toEqual(close([1, 2, 3, 4]));
   });
 
+  it('a Sigmoid map behind a Cast (fp16 exports keep float32 outputs) is explained at its logits, as without the Cast', async () => {
+    const sigmoidModel = (cast: boolean) =>
+      buildModel({
+        nodes: [makeNode('Conv', ['x', 'k'], ['l'], 'conv'), makeNode('Sigmoid', ['l'], [cast ? 'p' : 'y'], 'sigmoid'), ...(cast ? [makeNode('Cast', ['p'], ['y'], 'graph_output_cast', { to: { int: 1 } })] : [])],
+        initializers: [floatTensor('k', Float32Array.of(1, -2), [2, 1, 1, 1])],
+        inputs: [valueInfo('x', ['N', 1, 2, 2])],
+        outputs: [valueInfo('y', ['N', 2, 2, 2])],
+      });
+    for (const cast of [false, true]) {
+      const g = await explain(await ModelExplainer.load(sigmoidModel(cast)), x, { method: 'gradient', region });
+      // The logits' sum over the region, −2·(1 + 2), not the sum of the probabilities.
+      expect(Array.from(g.scores.data)).toEqual([-6]);
+      expect(Array.from(g.attribution.data)).toEqual(close([-2, -2, 0, 0]));
+    }
+  });
+
   it('bad regions are clear errors naming the region', async () => {
     expect(() => parseRegion('1@0,0,1')).toThrow(/a box has 4 numbers/);
     expect(() => parseRegion('@0,2,1,1')).toThrow(/is empty: each start must be below its end/);

@@ -3,12 +3,13 @@
  * exactly as the library does (README's example), image preprocessing stored with a model, and the errors.
  */
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadTokenizer } from '../../src/io/tokens.js';
 import { MultiInputExplainer } from '../../src/methods/multi-input.js';
-import { toNhwc } from '../../src/services/explain-service.js';
+import { toNhwc } from '../../src/io/layout.js';
 import { preprocessFromShape } from '../../src/services/models.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { serializeModel } from '../../src/onnx/model.js';
@@ -146,6 +147,22 @@ describe('preprocessing stored with a model', () => {
     expect((await post(`/api/models/${id}/preprocess`, { std: [0] })).statusCode).toBe(400);
     expect((await post(`/api/models/${id}/preprocess`, { layout: 'chw' })).statusCode).toBe(400);
     expect((await post(`/api/models/${'0'.repeat(64)}/preprocess`, {})).statusCode).toBe(404);
+  });
+
+  it('a channels-last model (torch export taking [1, 12, 16, 3]): uploads are transposed, the heatmap is 12×16 (not a sliver)', async () => {
+    const up = await wb.app.inject({ method: 'POST', url: '/api/models?name=nhwc-cnn.onnx', headers: { 'content-type': 'application/octet-stream' }, payload: readFileSync('test/fixtures/inputs/nhwc-cnn.onnx') });
+    expect(up.statusCode).toBe(201);
+    expect(up.json().preprocess).toEqual({ size: [12, 16], layout: 'nhwc' });
+    const raw = Buffer.alloc(16 * 12 * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 251;
+    const png = (await sharp(raw, { raw: { width: 16, height: 12, channels: 3 } }).png().toBuffer()).toString('base64');
+    const r = (await post('/api/explain', { modelId: up.json().id, input: { kind: 'image', png }, method: 'gradient' })).json();
+    const attribution = parseNpy(new Uint8Array((await wb.app.inject({ url: `/api/artefacts/${r.artefacts.attribution}` })).rawPayload), 'a');
+    expect(attribution.shape).toEqual([1, 12, 16, 3]);
+    const heat = await sharp((await wb.app.inject({ url: `/api/artefacts/${r.artefacts.heatmap}` })).rawPayload).metadata();
+    const k = heat.width! / 16;
+    expect(Number.isInteger(k)).toBe(true);
+    expect([heat.width, heat.height]).toEqual([16 * k, 12 * k]);
   });
 
   it('channels-last models get an NHWC layout; the transpose is exact', () => {
