@@ -122,7 +122,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .argument('<model>', 'ONNX model file')
     .argument('[inputs...]', '.npy files (one sample or a batch) or images; for text models, token ids (.npy or a JSON list)')
     .option('-m, --method <name>', `attribution method: ${METHOD_NAMES.join(', ')} (see below)`, 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite (lrp, crp): ${COMPOSITE_NAMES.join(', ')}, or a JSON file (text models: attnlrp unless given)`, DEFAULT_COMPOSITE)
+    .option('-c, --composite <name|file.json>', `LRP composite (lrp, crp): ${COMPOSITE_NAMES.join(', ')} (Zennit's exactly: zennit:<name>), or a JSON file (text models: attnlrp unless given)`, DEFAULT_COMPOSITE)
     .option('-p, --param <k=v>', 'composite/method parameter, repeatable (e.g. epsilon=1e-6, gamma=0.25, steps=32; see below)', collect)
     .option('-t, --target <class|pred>', "class index, comma-separated list (one per input) or 'pred'", 'pred')
     .option('-o, --out <dir>', 'output directory', 'xsys-out')

@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<model>', 'ONNX model file')
     .requiredOption('-o, --output <file>', 'where to write the explainer .onnx')
     .option('-m, --method <lrp|gradient>', 'backward pass kind', 'lrp')
-    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`, DEFAULT_COMPOSITE)
+    .option('-c, --composite <name|file.json>', `LRP composite: ${COMPOSITE_NAMES.join(', ')} (Zennit's exactly: zennit:<name>), or a JSON file`, DEFAULT_COMPOSITE)
     .option('-p, --param <k=v>', 'composite parameter, repeatable', collect)
     .option('--seed-mode <logit|direct>', "how xsys_seed becomes the output relevance: 'logit' (seed × scores, LRP default) or 'direct'")
     .option('--relevance-at <tensor>', 'also output the relevance at this intermediate tensor, repeatable', collect)

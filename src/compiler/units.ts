@@ -49,7 +49,7 @@ export function buildUnits(g: Graph, regions: readonly ActivationRegion[], norms
       absorbed.add(match.absorb);
       const a = match.absorb;
       units.push({ kind: match.kind, name: `${n.name}+${a.name}`, opType: n.opType, nodes: [n, a], last: a, output: a.output[0]!, linear: match.linear });
-    } else units.push({ kind: match.kind, name: n.name, opType: n.opType, nodes: [n], last: n, output: n.output[0]!, linear: match.linear });
+    } else units.push({ kind: match.kind, name: n.name, opType: n.opType, nodes: [n], last: n, output: n.output[0]!, linear: match.linear, ...(match.gate ? { gate: match.gate } : {}) });
   }
   return units;
 }

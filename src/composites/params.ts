@@ -3,7 +3,7 @@
  * description per parameter name; each composite's defaults stay in named.ts. GET /api/methods publishes these.
  */
 import type { ParamSpec } from '../param-spec.js';
-import { NAMED_COMPOSITES } from './named.js';
+import { NAMED_COMPOSITES, ZENNIT_PREFIX } from './named.js';
 
 /**
  * Type, range and description of every composite parameter: the one source of their bounds — the limits table
@@ -22,7 +22,7 @@ const PARAMS = COMPOSITE_PARAM_SPECS;
 
 /** The declared parameters of a named composite; a NaN default (ZBox bounds: from the input) is published as none. */
 export function compositeParams(name: string): ParamSpec[] {
-  const def = NAMED_COMPOSITES[name];
+  const def = NAMED_COMPOSITES[name.startsWith(ZENNIT_PREFIX) ? name.slice(ZENNIT_PREFIX.length) : name];
   if (!def) return [];
   return Object.entries(def.params).map(([k, v]) => ({
     name: k,

@@ -14,7 +14,7 @@ import { readModel } from '../onnx/file.js';
 import { collectRange, StatisticsEngine, type ReferenceSpec } from '../concepts/references.js';
 import { arraySource } from '../concepts/sources.js';
 import type { TopK } from '../concepts/topk.js';
-import { runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
+import { referenceComposite, runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
 
 export interface CrpReferenceCase {
   id: string;
@@ -63,7 +63,7 @@ export function compareTopK(got: TopK, indices: ArrayLike<number | bigint>, valu
 }
 
 export async function runCrpReferencesConformance(manifestPath: string, options: { filter?: string; onCase?: (r: ConformanceCaseResult) => void } = {}): Promise<ConformanceReport> {
-  let manifest: { tolerance?: { relative_linf?: number }; cases?: CrpReferenceCase[] };
+  let manifest: { reference?: unknown; tolerance?: { relative_linf?: number }; cases?: CrpReferenceCase[] };
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
@@ -79,7 +79,7 @@ export async function runCrpReferencesConformance(manifestPath: string, options:
       if (c.mode === 'activation' && (c.max_target ?? 'sum') !== 'sum') throw new XsysError(`case '${c.id}': only max_target 'sum' is compared`);
       const model = await readModel(resolve(base, c.model));
       const data = await readNpy(resolve(base, c.data));
-      const spec: ReferenceSpec = { layers: [c.tensor], k: c.top, composite: c.composite, targets: c.targets, absNorm: c.abs_norm ?? true };
+      const spec: ReferenceSpec = { layers: [c.tensor], k: c.top, composite: referenceComposite(manifest.reference, c.composite), targets: c.targets, absNorm: c.abs_norm ?? true };
       const engine = await StatisticsEngine.create(model, spec);
       const source = arraySource(toFloat32(data), data.shape);
       const state = await collectRange(engine, source, spec, 0, source.size);

@@ -10,7 +10,7 @@ import { FileFormatError, XsysError } from '../errors.js';
 import { toFloat32 } from '../io/npy.js';
 import { readNpy } from '../io/npy-file.js';
 import { CrpExplainer, type Condition } from '../concepts/crp.js';
-import { relativeError, runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
+import { referenceComposite, relativeError, runCase, type ConformanceCaseResult, type ConformanceReport } from './run.js';
 
 export interface CrpConformanceCase {
   id: string;
@@ -44,7 +44,7 @@ export function sumChannels(data: Float32Array, dims: readonly number[]): Float3
 }
 
 export async function runCrpConformance(manifestPath: string, options: { filter?: string; onCase?: (r: ConformanceCaseResult) => void } = {}): Promise<ConformanceReport> {
-  let manifest: { tolerance?: { relative_linf?: number }; cases?: CrpConformanceCase[] };
+  let manifest: { reference?: unknown; tolerance?: { relative_linf?: number }; cases?: CrpConformanceCase[] };
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
@@ -71,7 +71,7 @@ export async function runCrpConformance(manifestPath: string, options: { filter?
       }
       const x = await readNpy(resolve(base, c.input));
       const condition: Condition = Object.entries(c.conditions).map(([tensor, channels]) => ({ tensor, channels }));
-      const r = await (await ex).explain({ data: toFloat32(x), dims: x.shape }, [condition], { target: c.target, composite: c.composite, params: c.params });
+      const r = await (await ex).explain({ data: toFloat32(x), dims: x.shape }, [condition], { target: c.target, composite: referenceComposite(manifest.reference, c.composite), params: c.params });
       const item = r.items[0]!;
       const expected = await readNpy(resolve(base, c.expected_heatmap));
       let worst = relativeError(sumChannels(item.heatmap.data, item.heatmap.dims), expected.data as Float64Array, 'heatmap');

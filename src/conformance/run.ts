@@ -11,6 +11,18 @@ import { nodeRuntime } from '../runtime/node.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 import { FEEDS_METHODS, MultiInputExplainer, type FeedsMethod } from '../methods/multi-input.js';
 import { feedFromArray, type Feed } from '../runtime/feeds.js';
+import { NAMED_COMPOSITES, ZENNIT_PREFIX } from '../composites/index.js';
+
+/**
+ * The composite a case runs with. A manifest whose reference is Zennit (or zennit-crp) names Zennit's composites, so
+ * its cases run them as Zennit computes them — `zennit:<name>`, without what xsys adds for gates and products of
+ * activations, which Zennit has no rule for (src/composites/named.ts).
+ */
+export function referenceComposite(reference: unknown, composite: string | undefined): string | undefined {
+  if (composite === undefined || typeof reference !== 'string' || !/^zennit/i.test(reference.trim())) return composite;
+  const key = composite.toLowerCase().replace(/_/g, '-');
+  return NAMED_COMPOSITES[key]?.zennit ? `${ZENNIT_PREFIX}${key}` : composite;
+}
 
 /** One case of a conformance manifest (the format of ../shared/conformance/manifest.json). */
 export interface ConformanceCase {
@@ -76,7 +88,7 @@ function caseParams(c: ConformanceCase): Record<string, number> {
  * (max |got − expected| ≤ tol · max |expected|). A case that throws is a failure with its message, not a crash.
  */
 export async function runConformance(manifestPath: string, options: { filter?: string; onCase?: (r: ConformanceCaseResult) => void } = {}): Promise<ConformanceReport> {
-  let manifest: { tolerance?: { relative_linf?: number }; cases?: ConformanceCase[] };
+  let manifest: { reference?: unknown; tolerance?: { relative_linf?: number }; cases?: ConformanceCase[] };
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
@@ -114,7 +126,7 @@ export async function runConformance(manifestPath: string, options: { filter?: s
       const methodName = c.method === 'gradient-x-input' ? 'gradient-x-input' : method;
       const e = await explain(mx, { data: toFloat32(x), dims: x.shape }, {
         method: methodName,
-        composite: c.composite,
+        composite: referenceComposite(manifest.reference, c.composite),
         params: caseParams(c),
         target: c.targets,
         layer: c.layer,

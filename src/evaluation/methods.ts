@@ -3,7 +3,7 @@
  * `lrp:epsilon-plus-flat,gradient,occlusion(window=4,stride=2),smoothgrad(samples=10)`.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/types.js';
 
 /** A MethodSpec parsed and checked, with the spec as written as its label (evaluation reports name methods by it). */
@@ -45,8 +45,8 @@ export function parseMethodSpec(spec: string): LabelledMethod {
     params[kv[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   }
   const composite = method === 'lrp' ? (m[2] ?? DEFAULT_COMPOSITE) : undefined;
-  if (composite && !COMPOSITE_NAMES.includes(composite) && !composite.endsWith('.json')) {
-    throw new InvalidArgumentError('--methods', `unknown LRP composite '${composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}, or a JSON file`);
+  if (composite && !COMPOSITE_CHOICES.includes(composite) && !composite.endsWith('.json')) {
+    throw new InvalidArgumentError('--methods', `unknown LRP composite '${composite}'`, `composites: ${COMPOSITE_CHOICES.join(', ')}, or a JSON file`);
   }
   return { id: spec.trim(), method, composite, params };
 }

@@ -7,15 +7,16 @@ import type { ConstTensor } from '../onnx/tensor.js';
  */
 
 /** The layer kinds composites map to rules (Zennit's layer types, in ONNX terms). */
-export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'resize' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'gate' | 'other';
+export type UnitKind = 'conv' | 'dense' | 'activation' | 'sum' | 'avgpool' | 'reduce' | 'resize' | 'batchnorm' | 'norm' | 'product' | 'scores' | 'gate' | 'pooled-gate' | 'other';
 /**
  * reduce: ReduceSum/ReduceMean of one non-constant tensor (a sum or average over axes, like pooling); resize: Resize
  * (nearest, linear, cubic interpolation: a linear map of x);
  * norm: LayerNorm/RMSNorm (op or recognised pattern); product: MatMul/Mul/Einsum of two non-constant tensors
  * (attn·v, gate·up); scores: such a product whose result feeds a Softmax (q·kᵀ); gate: a gate ⊙ signal product of an
- * unrolled LSTM/GRU cell (canonicalize/recurrent.ts marks them).
+ * unrolled LSTM/GRU cell (canonicalize/recurrent.ts marks them); pooled-gate: a product x ⊙ gate whose gate is
+ * computed from a pooled copy of x (squeeze-excitation, CBAM).
  */
-export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'resize', 'batchnorm', 'norm', 'product', 'scores', 'gate', 'other'];
+export const UNIT_KINDS: readonly UnitKind[] = ['conv', 'dense', 'activation', 'sum', 'avgpool', 'reduce', 'resize', 'batchnorm', 'norm', 'product', 'scores', 'gate', 'pooled-gate', 'other'];
 
 /** A linear layer f(x; W, b) with constant parameters — what the LRP weight rules need to see. */
 export interface LinearInfo {
@@ -45,4 +46,6 @@ export interface Unit {
   linear?: LinearInfo;
   /** Tensors inside the unit a rule may hold constant (a normalisation's statistic). */
   statistics?: string[];
+  /** pooled-gate units: the operand that is the gate. */
+  gate?: string;
 }

@@ -6,7 +6,7 @@
  * shards computed by workers (concept-references-shards.ts).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { buildReferences } from '../concepts/store.js';
 import { MAX_K, MAX_LAYERS, type ReferenceSpec } from '../concepts/references.js';
 import { parseModel } from '../onnx/model.js';
@@ -27,7 +27,7 @@ export const conceptReferencesSchema = {
     dataset: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$' },
     layers: { type: 'array', minItems: 1, maxItems: MAX_LAYERS, items: { type: 'string', minLength: 1, maxLength: 512 } },
     k: { type: 'integer', minimum: 1, maximum: MAX_K },
-    composite: { type: 'string', enum: COMPOSITE_NAMES },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES },
     targets: { enum: ['prediction', 'label'] },
   },
 } as const;

@@ -4,7 +4,7 @@
  * of an evaluation, metric requests and progress stages.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_CHOICES } from '../composites/index.js';
 import type { Dataset } from '../data/dataset.js';
 import type { EvaluationResult, MetricRequest } from '../evaluation/evaluate.js';
 import { parseMethodSpec, type LabelledMethod } from '../evaluation/methods.js';
@@ -66,7 +66,7 @@ export interface EvaluationOutcome extends Record<string, unknown> {
 
 /** The method's label and spec, as `xsys evaluate --methods` would parse it (same validation, same labels). */
 export function methodSpecOf(m: MethodSpec): LabelledMethod {
-  if (m.composite !== undefined && !COMPOSITE_NAMES.includes(m.composite)) throw new InvalidArgumentError('methods', `unknown LRP composite '${m.composite}'`, `composites: ${COMPOSITE_NAMES.join(', ')}`);
+  if (m.composite !== undefined && !COMPOSITE_CHOICES.includes(m.composite)) throw new InvalidArgumentError('methods', `unknown LRP composite '${m.composite}'`, `composites: ${COMPOSITE_CHOICES.join(', ')}`);
   const params = Object.entries(m.params ?? {});
   for (const [k, v] of params) if (!/^[A-Za-z_][\w-]*$/.test(k) || !Number.isFinite(v)) throw new InvalidArgumentError('methods', `'${m.method}': parameter '${k}' must be a name with a finite number`);
   const spec = `${m.method}${m.composite !== undefined ? `:${m.composite}` : ''}${params.length ? `(${params.map(([k, v]) => `${k}=${v}`).join(',')})` : ''}`;

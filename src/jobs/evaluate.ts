@@ -8,7 +8,7 @@
  * samples are split into shards whose per-sample scores are merged; there a restart resumes from the stored shards.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { runEvaluation, resolveMetrics } from '../evaluation/evaluate.js';
 import { OrtModel } from '../evaluation/ort-model.js';
 import { METRIC_NAMES, getMetric } from '../metrics/index.js';
@@ -33,7 +33,7 @@ const methodSchema = {
   required: ['method'],
   properties: {
     method: { type: 'string', enum: [...METHOD_NAMES] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP only (default ${DEFAULT_COMPOSITE})` },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES, description: `LRP only (default ${DEFAULT_COMPOSITE})` },
     params: { type: 'object', additionalProperties: { type: 'number' } },
   },
   additionalProperties: false,

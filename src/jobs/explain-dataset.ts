@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { METHOD_NAMES } from '../methods/types.js';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import type { MethodName } from '../methods/registry.js';
 import { parseNpy } from '../io/npy.js';
 import type { DatasetRegistry } from '../services/datasets.js';
@@ -37,7 +37,7 @@ export const explainDatasetSchema = {
     modelId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     dataset: { type: 'string' },
     method: { type: 'string', enum: [...METHOD_NAMES] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES },
     params: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
     target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
     start: { type: 'integer', minimum: 0 },

@@ -5,7 +5,7 @@
  * handler runs them in order itself. The clustering needs every heatmap, so an interrupted job is not resumed.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { COMPOSITE_NAMES } from '../composites/index.js';
+import { COMPOSITE_CHOICES } from '../composites/index.js';
 import { explain } from '../methods/explain.js';
 import { METHOD_NAMES, type MethodName } from '../methods/types.js';
 import type { DatasetRegistry } from '../services/datasets.js';
@@ -42,7 +42,7 @@ export const spraySchema = {
     dataset: { type: 'string', maxLength: 200 },
     class: { type: 'integer', minimum: 0, maximum: 100_000 },
     method: { type: 'string', enum: [...METHOD_NAMES] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES },
     start: { type: 'integer', minimum: 0 },
     count: { type: 'integer', minimum: 3, maximum: 100_000 },
     clusters: { type: 'integer', minimum: 1, maximum: 50 },

@@ -67,18 +67,59 @@ function feedsSoftmax(g: Graph, t: string, depth = 0): boolean {
   return g.consumers(t).some((c) => c.opType === 'Softmax' || (TO_SOFTMAX.has(c.opType) && feedsSoftmax(g, c.output[0]!, depth + 1)));
 }
 
+/** Pooling ops that squeeze a signal into the statistic a gate is computed from (over space or over channels). */
+const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'ReduceSum', 'AveragePool', 'MaxPool', 'ReduceL2']);
+
+/**
+ * Whether `gate` is computed from the signal `x` only through a pooling of x: every path from gate back to an active
+ * tensor ends in a pool whose input is x, and at least one does (squeeze-excitation: x → GlobalAveragePool → Conv →
+ * ReLU → Conv → Sigmoid; CBAM's spatial gate: x → ReduceMean/ReduceMax over channels → Conv → Sigmoid).
+ */
+function pooledFrom(g: Graph, gate: string, x: string): boolean {
+  let pooled = false;
+  const seen = new Set<string>();
+  const visit = (t: string, depth: number): boolean => {
+    if (seen.has(t) || g.isConstant(t)) return true;
+    seen.add(t);
+    if (t === x || depth > 24) return false;
+    const p = g.producer(t);
+    if (!p) return false; // a graph input other than through the pool: not a gate of x
+    if (POOLS.has(p.opType) && p.input[0] === x) return (pooled = true);
+    return p.input.every((i) => !i || visit(i, depth + 1));
+  };
+  return visit(gate, 0) && pooled;
+}
+
+/**
+ * A Mul x ⊙ gate whose gate is computed from a pooled copy of x (squeeze-excitation, CBAM): the operand index of the
+ * gate, or undefined for any other product.
+ */
+export function pooledGateOperand(g: Graph, n: NodeProto): 0 | 1 | undefined {
+  if (n.opType !== 'Mul' || n.input.length !== 2 || n.input[0] === n.input[1]) return undefined;
+  const [a, b] = n.input as [string, string];
+  if (g.isConstant(a) || g.isConstant(b)) return undefined;
+  if (pooledFrom(g, b, a)) return 1;
+  if (pooledFrom(g, a, b)) return 0;
+  return undefined;
+}
+
 /**
  * The recognised pattern of attention: a product of two non-constant tensors is a 'product' unit (attn·v, gate·up),
- * a 'scores' unit when it feeds a Softmax (q·kᵀ); a product with a constant is an 'other' unit.
+ * a 'scores' unit when it feeds a Softmax (q·kᵀ), a 'pooled-gate' unit when one operand is a gate computed from a
+ * pooled copy of the other (squeeze-excitation); a product with a constant is an 'other' unit.
  */
-export function productKind(g: Graph, n: NodeProto): 'product' | 'scores' | 'gate' | 'other' {
+export function productKind(g: Graph, n: NodeProto): 'product' | 'scores' | 'gate' | 'pooled-gate' | 'other' {
   // A gate ⊙ signal of an unrolled recurrent cell, even when the signal is a constant (a GRU's reset gate ⊙ Rb_h).
   if (gateOperand(n) !== undefined) return 'gate';
   if (dynamicInputs(g, n).length < 2) return 'other';
+  if (pooledGateOperand(g, n) !== undefined) return 'pooled-gate';
   return feedsSoftmax(g, n.output[0]!) ? 'scores' : 'product';
 }
 
-export const productUnit: UnitRule = (g, n) => ({ kind: productKind(g, n) });
+export const productUnit: UnitRule = (g, n) => {
+  const kind = productKind(g, n);
+  return kind === 'pooled-gate' ? { kind, gate: n.input[pooledGateOperand(g, n)!]! } : { kind };
+};
 
 export const attentionOps: Record<string, OpSpec> = {
   // The causal mask of decoder self-attention.

@@ -61,6 +61,8 @@ export interface UnitMatch {
   linear?: LinearInfo;
   /** A consumer folded into this unit (MatMul + bias Add = one dense layer). */
   absorb?: NodeProto;
+  /** pooled-gate units: the operand that is the gate. */
+  gate?: string;
 }
 export type UnitRule = (g: Graph, n: NodeProto) => UnitMatch;
 

@@ -10,14 +10,15 @@ import type { Rule } from './types.js';
 export const signalTakeAll: Rule = {
   name: 'signal-take-all',
   native: 'relevance',
-  description: 'gate ⊙ signal products of recurrent cells: all relevance to the signal, none to the gate (Arras et al. 2017)',
+  description: 'gate ⊙ signal products (recurrent cells, squeeze-excitation): all relevance to the signal, none to the gate (Arras et al. 2017)',
   linearOnly: false,
   params: {},
   propagate(ctx) {
     const node = ctx.unit.nodes[0]!;
     const k = gateOperand(node);
-    // Unmarked products (a user composite mapping another product here): the second operand is taken as the gate.
-    const gate = node.input[k ?? 1];
+    // Squeeze-excitation gates name their gate operand; other unmarked products (a user composite mapping one here):
+    // the second operand is taken as the gate.
+    const gate = ctx.unit.gate ?? node.input[k ?? 1];
     return ctx.inputs.map((x) => (x === gate ? undefined : ctx.R));
   },
 };

@@ -52,6 +52,21 @@ export const uniform: Rule = {
   },
 };
 
+/**
+ * The unit's plain gradient in Gradient × Input form: R_x = x ⊙ (∂f/∂x)ᵀ(R / f(x)). For a softmax that is AttnLRP's
+ * rule, R_x = x ⊙ (R − s·ΣR) (the softmax acts as a bias-absorbing linear map); the plain gradient applied to R itself
+ * gives s ⊙ (R − ⟨s, R⟩), which sums to zero, so nothing would reach the queries and keys. In a gradient-form
+ * composite it is the plain gradient.
+ */
+export const gradientTimesInput: Rule = {
+  name: 'gradient-times-input',
+  native: 'gradient',
+  description: "the unit's plain gradient in Gradient × Input form, R_x = x ⊙ ∂f/∂xᵀ(R / f(x)) (AttnLRP's softmax rule)",
+  linearOnly: false,
+  params: {},
+  propagate: (ctx) => ctx.vjp(ctx.R),
+};
+
 /** Nothing flows back into the unit's inputs: CP-LRP treats attention weights as constants (no gradient to q, k). */
 export const stopGradient: Rule = {
   name: 'stop-gradient',

@@ -3,7 +3,7 @@
  * parameters with them, and /openapi.json publishes them. Response schemas are published (components) and checked by
  * the API tests against real responses.
  */
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { METHOD_NAMES } from '../methods/types.js';
 import { COLORMAP_NAMES } from '../render/colormaps.js';
 
@@ -34,7 +34,7 @@ export const textExplainRequestSchema = {
     modelId: SHA256,
     text: { type: 'string', minLength: 1, maxLength: 10000, description: 'the text, tokenised with the tokenizer stored with the model' },
     method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp' },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES, description: 'LRP composite; default attnlrp' },
     params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
     target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
   },
@@ -83,7 +83,7 @@ export const inputsExplainRequestSchema = {
       additionalProperties: { type: 'object', required: ['npy'], additionalProperties: false, properties: { npy: { type: 'string', minLength: 1 }, name: { type: 'string', maxLength: 200 } } },
     },
     method: { type: 'string', enum: ['lrp', 'gradient', 'gradient-x-input'] },
-    composite: { type: 'string', enum: COMPOSITE_NAMES, description: 'LRP composite; default attnlrp for token models, else epsilon-plus-flat' },
+    composite: { type: 'string', enum: COMPOSITE_CHOICES, description: 'LRP composite; default attnlrp for token models, else epsilon-plus-flat' },
     params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] } },
     target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
   },
@@ -136,7 +136,7 @@ export const inputSpecSchema = {
 
 const methodFields = {
   method: { type: 'string', enum: [...METHOD_NAMES] },
-  composite: { type: 'string', enum: COMPOSITE_NAMES, description: `LRP composite (method lrp only); default ${DEFAULT_COMPOSITE}` },
+  composite: { type: 'string', enum: COMPOSITE_CHOICES, description: `LRP composite (method lrp only); default ${DEFAULT_COMPOSITE}` },
   params: { type: 'object', maxProperties: 32, additionalProperties: { type: ['number', 'string'] }, description: 'composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all' },
 };
 const target = { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] };

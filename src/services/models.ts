@@ -4,7 +4,7 @@
  * so compiled explainers and ONNX Runtime sessions are reused across requests.
  */
 import type { Inspection } from '../compiler/inspect.js';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../composites/index.js';
+import { COMPOSITE_CHOICES, DEFAULT_COMPOSITE } from '../composites/index.js';
 import { XsysError } from '../errors.js';
 import { parseModel, serializeModel } from '../onnx/model.js';
 import { ModelExplainer } from '../methods/explainer.js';
@@ -31,7 +31,7 @@ export interface ModelDetail extends ModelRecord {
 
 /** Throws a 400 unless `name` is one of the built-in composites (a composite may otherwise name a JSON file to read). */
 export function checkComposite(name: string): string {
-  if (!COMPOSITE_NAMES.includes(name)) throw new HttpProblem(400, 'invalid-argument', 'Invalid argument', `composite: unknown composite '${name}'`, `composites: ${COMPOSITE_NAMES.join(', ')}`);
+  if (!COMPOSITE_CHOICES.includes(name)) throw new HttpProblem(400, 'invalid-argument', 'Invalid argument', `composite: unknown composite '${name}'`, `composites: ${COMPOSITE_CHOICES.join(', ')}`);
   return name;
 }
 

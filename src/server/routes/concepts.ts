@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { COMPOSITE_NAMES } from '../../composites/index.js';
+import { COMPOSITE_CHOICES } from '../../composites/index.js';
 import { MAX_K } from '../../concepts/references.js';
 import { REFERENCE_STATS, type ReferenceStat } from '../../concepts/atlas.js';
 import type { ApiRoutes } from '../openapi.js';
@@ -39,7 +39,7 @@ export function conceptRoutes(api: ApiRoutes, concepts: ConceptService): void {
         lower: tensorName,
         target: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'pred' }] },
         top: { type: 'integer', minimum: 1, maximum: 32 },
-        composite: { type: 'string', enum: COMPOSITE_NAMES },
+        composite: { type: 'string', enum: COMPOSITE_CHOICES },
       },
     },
     responses: {

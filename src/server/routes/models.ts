@@ -4,7 +4,7 @@ import { HttpProblem } from '../problem.js';
 import type { ApiRoutes } from '../openapi.js';
 import type { ServerContext } from '../context.js';
 import { SHA256 } from '../schemas.js';
-import { COMPOSITE_NAMES } from '../../composites/index.js';
+import { COMPOSITE_CHOICES } from '../../composites/index.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: SHA256 } };
 type IdReq = FastifyRequest<{ Params: { id: string } }>;
@@ -39,7 +39,7 @@ export function modelRoutes(api: ApiRoutes, ctx: ServerContext): void {
     summary: 'a model with its op histogram, the rule each node gets under a composite, and unsupported nodes',
     tag: 'models',
     params: idParams,
-    querystring: { type: 'object', properties: { composite: { type: 'string', enum: COMPOSITE_NAMES } } },
+    querystring: { type: 'object', properties: { composite: { type: 'string', enum: COMPOSITE_CHOICES } } },
     responses: { 200: ['application/json', 'ModelDetail', 'the model'] },
     handler: async (req: FastifyRequest<{ Params: { id: string }; Querystring: { composite?: string } }>) => ctx.models.detail(req.params.id, req.query.composite),
   });
