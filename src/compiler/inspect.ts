@@ -6,7 +6,7 @@ import { Graph } from '../ir/graph.js';
 import type { Dim } from '../ir/shapes.js';
 import { cloneModel, defaultOpset } from '../onnx/model.js';
 import { cannotPropagate, nodeVjp } from './backward.js';
-import { planCompilation } from './plan.js';
+import { planCompilation, unitsReached } from './plan.js';
 
 export interface Inspection {
   opset: number;
@@ -23,6 +23,9 @@ export interface Inspection {
 }
 
 /** How inspect (and the compiled explainer's record of applied rules) writes a rule: name(param=value,…). */
+/** What inspect lists for a unit no relevance reaches (a squeeze-excitation gate's branch under signal-take-all). */
+export const UNREACHED = 'none (no relevance reaches it)';
+
 export function describeRule(r: RuleAssignment | undefined): string {
   if (!r) return 'gradient';
   const p = Object.entries(r.params).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => `${k}=${v}`).join(',');
@@ -52,9 +55,10 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
   // A model the compiler would refuse (nothing to explain) is still described, with every unit under 'gradient'.
   const plan = planCompilation(cloneModel(model), { composite: comp, requireExplainable: false });
   const { info, explained, explainedUnits: units, assignments: rules } = plan;
+  const reached = unitsReached(plan);
   const unsupported: Inspection['unsupported'] = [];
   for (const u of units) {
-    if (rules.has(u)) continue;
+    if (rules.has(u) || !reached.has(u)) continue;
     for (const n of u.nodes) {
       // The test compile applies (compiler/backward.ts), so inspect refuses exactly what compile refuses.
       if (nodeVjp(n)) continue;
@@ -77,7 +81,7 @@ export function inspectModel(model: ModelProto, composite: string | Composite, p
     subgraphOps,
     canonicalization: plan.canon.reports,
     composite: comp.name,
-    units: units.map((u) => ({ name: u.name, op: u.opType, kind: u.kind, rule: describeRule(rules.get(u)), output: u.output, shape: info.get(u.output)?.shape })),
+    units: units.map((u) => ({ name: u.name, op: u.opType, kind: u.kind, rule: reached.has(u) ? describeRule(rules.get(u)) : UNREACHED, output: u.output, shape: info.get(u.output)?.shape })),
     unsupported,
   };
 }

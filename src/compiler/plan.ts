@@ -19,6 +19,7 @@ import { activeTensors, neededTensors } from './analysis.js';
 import { upgradeOpset } from './opset.js';
 import { findTokenEmbeddings, pickTokenEmbedding, type TokenEmbedding } from './sources.js';
 import { buildUnits, unitOutputs } from './units.js';
+import { gateOf } from '../rules/gate-rules.js';
 
 export interface PlanOptions {
   /** The model output to explain (default: the first). */
@@ -150,4 +151,28 @@ export function planCompilation(model: ModelProto | Uint8Array, options: PlanOpt
   const firstLinear = units.find((u) => u.linear && needed.has(u.linear.x) && active.has(u.linear.x));
   const assignments = options.composite ? assignRules(options.composite, explainedUnits, firstLinear) : new Map<Unit, RuleAssignment>();
   return { g, canon, info, explained, floatInputs, token, sources, active, needed, units, explainedUnits, firstLinear, assignments };
+}
+
+/**
+ * The explained units relevance reaches once the composite's rules are applied. signal-take-all passes nothing to a
+ * gate and stop-gradient nothing at all, so the units that only feed such operands (a squeeze-excitation gate's
+ * branch, CP-LRP's queries and keys) get no relevance: the compiler emits no backward pass for them, and inspect
+ * says so.
+ */
+export function unitsReached(plan: CompilePlan): Set<Unit> {
+  const producer = new Map<string, Unit>();
+  for (const u of plan.explainedUnits) for (const o of unitOutputs(u)) producer.set(o, u);
+  const reached = new Set<Unit>();
+  const stack = [plan.explained.scores];
+  while (stack.length) {
+    const u = producer.get(stack.pop()!);
+    if (!u || reached.has(u)) continue;
+    reached.add(u);
+    const rule = plan.assignments.get(u)?.rule.name;
+    if (rule === 'stop-gradient') continue;
+    const cut = rule === 'signal-take-all' ? gateOf(u) : undefined;
+    const inside = new Set(u.nodes.flatMap((n) => n.output));
+    for (const n of u.nodes) for (const t of n.input) if (t && t !== cut && !inside.has(t) && plan.active.has(t)) stack.push(t);
+  }
+  return reached;
 }

@@ -1,4 +1,5 @@
 import { gateOperand } from '../ops/recurrent.js';
+import type { Unit } from '../ir/unit.js';
 import type { Rule } from './types.js';
 
 /**
@@ -7,6 +8,15 @@ import type { Rule } from './types.js';
  * signal and none to the gate ("signal-take-all"). Relevance is conserved through the product. A constant signal
  * (a GRU's reset gate times the bias Rb_h) absorbs its relevance, as a bias does.
  */
+/**
+ * The gate operand of a gate ⊙ signal unit: the one a squeeze-excitation unit names, the one a recurrent canonicaliser
+ * marked, else (a user composite mapping another product here) the second operand.
+ */
+export function gateOf(unit: Unit): string | undefined {
+  const node = unit.nodes[0]!;
+  return unit.gate ?? node.input[gateOperand(node) ?? 1];
+}
+
 export const signalTakeAll: Rule = {
   name: 'signal-take-all',
   native: 'relevance',
@@ -14,11 +24,7 @@ export const signalTakeAll: Rule = {
   linearOnly: false,
   params: {},
   propagate(ctx) {
-    const node = ctx.unit.nodes[0]!;
-    const k = gateOperand(node);
-    // Squeeze-excitation gates name their gate operand; other unmarked products (a user composite mapping one here):
-    // the second operand is taken as the gate.
-    const gate = ctx.unit.gate ?? node.input[k ?? 1];
+    const gate = gateOf(ctx.unit);
     return ctx.inputs.map((x) => (x === gate ? undefined : ctx.R));
   },
 };

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileExplainer } from '../../src/compiler/compile.js';
-import { describeRule, inspectModel } from '../../src/compiler/inspect.js';
+import { describeRule, inspectModel, UNREACHED } from '../../src/compiler/inspect.js';
 import { namedComposite } from '../../src/composites/index.js';
 import { parseModel } from '../../src/onnx/model.js';
 import { buildModel, floatTensor, makeNode, valueInfo } from '../helpers/onnx.js';
@@ -36,14 +36,23 @@ describe('inspect reports the rules the compiled explainer applies', () => {
       const reported = new Map(inspection.units.map((u) => [u.name, u.rule]));
       // Every unit the compiler applied a rule to is listed with that rule …
       for (const [name, rule] of applied) expect(reported.get(name), name).toBe(rule);
-      // … and every unit inspect lists with a rule got that rule in the compiled graph (none is assigned but skipped).
-      for (const [name, rule] of reported) expect(applied.get(name) ?? 'gradient', name).toBe(rule);
+      // … and every unit inspect lists with a rule got that rule in the compiled graph (none is assigned but skipped);
+      // a unit inspect says no relevance reaches (a squeeze-excitation gate's branch) got none.
+      for (const [name, rule] of reported) expect(applied.get(name) ?? (rule === UNREACHED ? UNREACHED : 'gradient'), name).toBe(rule);
       // A composite that matches nothing in a model (guided backprop without a Relu) applies no rule, in both.
       if (!['guided-backprop', 'deconvnet'].includes(c.composite!)) expect(applied.size).toBeGreaterThan(0);
       // The first linear layer is the one the composite's first-layer entry sees, in both.
       expect(inspection.composite).toBe(composite.name);
     });
   }
+
+  it("a squeeze-excitation gate's branch gets no relevance under xsys' composites, and Zennit's gradient under zennit:", () => {
+    const bytes = readFileSync('test/fixtures/conformance/models/se-stack-mini.onnx');
+    const unreached = (composite: string) => inspectModel(parseModel(bytes), composite).units.filter((u) => u.rule === UNREACHED).map((u) => u.name);
+    expect(unreached('epsilon-plus-flat')).toEqual(expect.arrayContaining(['/se/pool/GlobalAveragePool']));
+    expect(unreached('zennit:epsilon-plus-flat')).toEqual([]);
+    expect(inspectModel(parseModel(bytes), 'epsilon-plus-flat').units.find((u) => u.name === '/se/Mul')).toMatchObject({ kind: 'pooled-gate', rule: 'signal-take-all' });
+  });
 
   it('a gradient compilation applies no rule', () => {
     const bytes = readFileSync('test/fixtures/conformance/models/mlp.onnx');

@@ -78,7 +78,7 @@ function expectClose(actual: number[], expected: number[], tol = 1e-5): void {
 describe('getRule / RULES', () => {
   it('has every rule under its own name with its default parameters', () => {
     expect(Object.keys(RULES).sort()).toEqual(
-      ['alpha-beta', 'deconvnet', 'epsilon', 'flat', 'gamma', 'gradient', 'guided-backprop', 'identity', 'norm', 'norm-identity', 'pass', 'signal-take-all', 'stop-gradient', 'uniform', 'wsquare', 'zbox', 'zplus'].sort(),
+      ['alpha-beta', 'deconvnet', 'epsilon', 'flat', 'gamma', 'gradient', 'gradient-times-input', 'guided-backprop', 'identity', 'norm', 'norm-identity', 'pass', 'signal-take-all', 'stop-gradient', 'uniform', 'wsquare', 'zbox', 'zplus'].sort(),
     );
     for (const [name, rule] of Object.entries(RULES)) expect(rule.name).toBe(name);
     expect(RULES.epsilon!.params).toEqual({ epsilon: 1e-6 });

@@ -28,6 +28,13 @@ describe('metrics conformance with Quantus v0.6', () => {
     expect(Math.max(...report.cases.map((c) => c.relativeError))).toBeLessThan(1e-6);
   });
 
+  it("passes the re-trace of Quantus 0.6's region perturbation, selectivity and pixel flipping (block grid, drifting baselines)", async () => {
+    const report = await runMetricsConformance('test/fixtures/metrics-quantus06/manifest.json');
+    for (const c of report.cases) expect(c, `${c.id}: ${c.error ?? ''}`).toMatchObject({ pass: true });
+    expect(report.cases.length).toBe(28);
+    expect(report.cases.map((c) => c.id)).toContain('region-perturbation/a-p3-morf-r100-logits-mean');
+  });
+
   it('fails a case whose expected value is off, and reports a case that throws as a failure with its message', async () => {
     const m = JSON.parse(readFileSync(MANIFEST, 'utf8'));
     cpSync(FIX, join(tmp, 'fx'), { recursive: true });

@@ -102,31 +102,24 @@ describe('patch-based faithfulness', () => {
     expect(Array.from(lerf.curves![0]!)).toEqual([3, 5, 6, 6]);
     await expect(m.evaluate(img(x, [[4, 3, 2, 1]], [0]), { score: model([1, 1, 1, 1]) }, { patchSize: 3 })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
   });
-  it('region-perturbation ranks a patch at every position (clipped at the border) and keeps non-overlapping ones', async () => {
-    const a = new Array(16).fill(0);
-    a[5] = 5; // (1, 1)
-    a[10] = 4; // (2, 2)
-    const x16 = Array.from({ length: 16 }, (_, j) => j + 1);
-    const r = await getMetric('region-perturbation').evaluate(input([x16], [a], [0], undefined, [1, 4, 4]), { score: model(new Array(16).fill(1)) }, { ...logits, patchSize: 2, regionsEvaluation: 2 });
-    // first the 2×2 window at (1, 1) (sum 9): x 6, 7, 10, 11 → baseline 1; then, among the zero-sum windows, the
-    // last position (3, 3), clipped to one pixel: x 16 → 1
-    expect(Array.from(r.curves![0]!)).toEqual([30, 45]);
+  it('region-perturbation (Quantus 0.6): the image padded to a multiple of the patch, half before, cut into blocks', async () => {
+    // 5×5, patch 4: one row/column of padding before, two after → 2×2 blocks; block (1, 1) covers rows/cols 3–4.
+    const a = new Array(25).fill(0);
+    a[3 * 5 + 3] = 5;
+    const x25 = Array.from({ length: 25 }, (_, j) => j + 1);
+    const r = await getMetric('region-perturbation').evaluate(input([x25], [a], [0], undefined, [1, 5, 5]), { score: model(new Array(25).fill(1)) }, { ...logits, patchSize: 4, regionsEvaluation: 1 });
+    // x 19, 20, 24, 25 → the black baseline 1: f drops by 88 − 4.
+    expect(Array.from(r.curves![0]!)).toEqual([84]);
   });
-  it('region-perturbation normalises like Quantus (normalise_by_negative over the batch), which reorders mixed-sign patches', async () => {
-    // One row of 4 features (x = 1, 2, 3, 4), patches of 2 at every position: [0,1], [1,2], [2,3], [3] (clipped).
-    const row = (a: number[]) => input(x, [a], [0], undefined, [1, 1, 4]);
-    const score = model([1, 2, 3, 4]);
-    const c = [1, -1.2, 2, -0.5];
-    // normalise_by_negative (max 2, |min| 1.2): 0.5, −1, 1, −0.417 → sums −0.5, 0, 0.583, −0.417: lerf takes [0,1].
-    // by max |a| (2): 0.5, −0.6, 1, −0.25 → sums −0.1, 0.4, 0.75, −0.25: lerf takes [3].
-    const qc = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patchSize: 2, regionsEvaluation: 1, order: 'lerf' });
-    const mc = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patchSize: 2, regionsEvaluation: 1, order: 'lerf', normalise: 'batch' });
-    // f = x·(1, 2, 3, 4) = 30, black baseline min(x) = 1: removing [0,1] costs 2·(2 − 1) = 2; removing [3] costs 4·3 = 12.
-    expect(Array.from(qc.curves![0]!)).toEqual([2]);
-    expect(Array.from(mc.curves![0]!)).toEqual([12]);
-    // normalise: true means Quantus' own normalise_func for the metric; snake_case names work as in Quantus.
-    const t = await getMetric('region-perturbation').evaluate(row(c), { score }, { softmax: false, patch_size: 2, regions_evaluation: 1, order: 'lerf', normalise: true });
-    expect(Array.from(t.curves![0]!)).toEqual([2]);
+  it("region-perturbation takes a 'mean' baseline from the edge-padded image as perturbed so far", async () => {
+    // x = 1, 2, 3, 4 in one row, patch 3: padded by one column (and row) each side, edge copies: [1, 1, 2, 3, 4, 4].
+    const row = input(x, [[0, 0, 5, 1]], [0], undefined, [1, 1, 4]);
+    const r = await getMetric('region-perturbation').evaluate(row, { score: model([1, 1, 1, 1]) }, { softmax: false, normalise: 'none', patchSize: 3, regionsEvaluation: 2, baseline: 'mean' });
+    // block 1 (x 3, 4 and a padding column) first, set to mean(1, 1, 2, 3, 4, 4) = 2.5: f 10 → 8; then block 0 to
+    // the mean of the padded row [1, 1, 2, 2.5, 2.5, 2.5] = 11.5/6: f → 2·11.5/6 + 5.
+    const c = r.curves![0]!;
+    expect(c[0]).toBeCloseTo(2, 6);
+    expect(c[1]).toBeCloseTo(10 - (2 * 11.5) / 6 - 5, 5);
   });
   it("accepts Quantus' parameter names: snake_case, perturb_baseline, n_perturb_samples, perturb_patch_sizes as a list", async () => {
     const score = model([1, 1, 1, 1]);

@@ -28,7 +28,8 @@ export const irof = defineMetric({
     const segs: number[][][] = [];
     for (let i = 0; i < p.n; i++) {
       const labels = slic(sampleOf(p.x, i, p.d), layout, nSeg, compact, iters);
-      const k = Math.max(...labels) + 1;
+      // A loop, not Math.max(...labels): one label per pixel overflows the argument stack above ~120k pixels.
+      const k = labels.reduce((m, v) => (v > m ? v : m), 0) + 1;
       const groups: number[][] = Array.from({ length: k }, () => []);
       for (let c = 0; c < layout.C; c++) for (let q = 0; q < HW; q++) groups[labels[q]!]!.push(c * HW + q);
       const a = sampleOf(p.a, i, p.d);

@@ -8,7 +8,8 @@ import { curveScore } from '../core/curves.js';
 
 /**
  * Bach et al. 2015: remove features in order of decreasing attribution, `featuresInStep` at a time and
- * cumulatively, and record the target score after each step. A faithful explanation makes the curve fall fast.
+ * cumulatively, and record the target score after each step. A faithful explanation makes the curve fall fast. As in
+ * Quantus 0.6 the baseline is taken from the input as it is at each step (a 'mean' baseline drifts).
  */
 export const pixelFlipping = defineMetric({
   name: 'pixel-flipping',
@@ -22,14 +23,13 @@ export const pixelFlipping = defineMetric({
     const softmax = boolParam('pixel-flipping', params, 'softmax');
     const steps = Math.ceil(p.d / step);
     const orders = Array.from({ length: p.n }, (_, i) => argsortDesc(sampleOf(p.a, i, p.d)));
-    const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('pixel-flipping', params.baseline!, sampleOf(p.x, i, p.d), rand));
     const running = new Float32Array(p.d);
     const rows = await scoreTargets('pixel-flipping', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
       const i = Math.floor(k / steps);
       const t = k % steps;
       if (t === 0) running.set(sampleOf(p.x, i, p.d));
       const order = orders[i]!;
-      const base = baselines[i]!;
+      const base = baselineFor('pixel-flipping', params.baseline!, running, rand);
       for (let j = t * step; j < Math.min((t + 1) * step, p.d); j++) running[order[j]!] = base[order[j]!]!;
       dst.set(running);
       return p.y[i]!;

@@ -4,11 +4,14 @@ import { sampleOf } from '../core/input.js';
 import { baselineFor } from '../core/baseline.js';
 import { scoreTargets } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
-import { gridPatches, layoutOf, patchIndices } from '../core/spatial.js';
+import { layoutOf } from '../core/spatial.js';
+import { blockGrid, blockSums, edgePad, unpad } from '../core/block-grid.js';
 
 /**
- * Montavon et al. 2018: remove the non-overlapping grid patches of `patchSize` cumulatively in order of
- * decreasing attribution sum; the curve holds the target score f(x̃) after each removal. It should fall fast.
+ * Montavon et al. 2018, as Quantus 0.6 computes it: the image padded to a multiple of `patchSize` (half before, half
+ * after) is cut into non-overlapping blocks, and all of them are removed cumulatively in order of decreasing
+ * attribution sum from the edge-padded image; the curve holds the target score f(x̃) after each removal. It should
+ * fall fast. The baseline is taken from the padded image as it is at each step.
  */
 export const selectivity = defineMetric({
   name: 'selectivity',
@@ -20,22 +23,21 @@ export const selectivity = defineMetric({
   async compute(p, ctx, params, out, rand) {
     const size = numParam('selectivity', params, 'patchSize', { min: 1, integer: true });
     const softmax = boolParam('selectivity', params, 'softmax');
-    const layout = layoutOf(p.shape);
-    const cells = gridPatches('selectivity', layout, size).map((c) => patchIndices(layout, c));
-    const P = cells.length;
+    const grid = blockGrid('selectivity', layoutOf(p.shape), size);
+    const P = grid.blocks.length;
     const orders = Array.from({ length: p.n }, (_, i) => {
-      const a = sampleOf(p.a, i, p.d);
-      const sums = cells.map((idx) => idx.reduce((s, j) => s + a[j]!, 0));
-      return Int32Array.from(cells.keys()).sort((u, v) => sums[u]! - sums[v]! || u - v).reverse();
+      const sums = blockSums(grid, sampleOf(p.a, i, p.d));
+      // numpy's argsort(−sums); ties by block index.
+      return Int32Array.from(grid.blocks.keys()).sort((u, v) => sums[v]! - sums[u]! || u - v);
     });
-    const baselines = Array.from({ length: p.n }, (_, i) => baselineFor('selectivity', params.baseline!, sampleOf(p.x, i, p.d), rand));
-    const running = new Float32Array(p.d);
+    let padded: Float32Array = new Float32Array(0);
     const rows = await scoreTargets('selectivity', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
       const i = Math.floor(k / P);
       const t = k % P;
-      if (t === 0) running.set(sampleOf(p.x, i, p.d));
-      for (const j of cells[orders[i]![t]!]!) running[j] = baselines[i]![j]!;
-      dst.set(running);
+      if (t === 0) padded = edgePad(grid, sampleOf(p.x, i, p.d));
+      const fill = baselineFor('selectivity', params.baseline!, padded, rand);
+      for (const j of grid.blocks[orders[i]![t]!]!) padded[j] = fill[j]!;
+      unpad(grid, padded, dst);
       return p.y[i]!;
     }, softmax);
     for (let i = 0; i < p.n; i++) {
