@@ -6,6 +6,7 @@
  * is removed, so the two are compared at equal compression.
  */
 import type { ModelProto } from 'onnx-buf';
+import type { Composite } from '../composites/types.js';
 import { channelRelevanceRows } from '../concepts/relevance.js';
 import { InvalidArgumentError } from '../errors.js';
 import { explain } from '../methods/explain.js';
@@ -35,7 +36,7 @@ function slice(t: Tensor, start: number, end: number): Tensor {
  * Mean relevance per channel of each layer (Conv output tensors) over the reference inputs, LRP for `target`. Each
  * sample's relevance at a layer is divided by its Σ|R| there first, so every sample weighs the same.
  */
-export async function channelRelevance(mx: ModelExplainer, inputs: Tensor, layers: readonly string[], target: Target, options: { composite?: string; params?: Record<string, number>; batch?: number } = {}): Promise<Record<string, Float64Array>> {
+export async function channelRelevance(mx: ModelExplainer, inputs: Tensor, layers: readonly string[], target: Target, options: { composite?: string | Composite; params?: Record<string, number>; batch?: number } = {}): Promise<Record<string, Float64Array>> {
   if (layers.length === 0) throw new InvalidArgumentError('layers', 'no layers given');
   const n = inputs.dims[0]!;
   const batch = options.batch ?? 64;
@@ -96,12 +97,13 @@ export interface CurvePoint {
 
 /**
  * Accuracy against compression for a channel criterion: for each fraction, the lowest-scored channels of every
- * layer are removed and the pruned model is evaluated (`accuracyOf`).
+ * layer are removed and the pruned model is evaluated (`accuracyOf`). `prune` removes other units (heads, neurons:
+ * correction/prune-units.ts).
  */
-export async function pruningCurve(model: ModelProto, scores: Readonly<Record<string, ArrayLike<number>>>, fractions: readonly number[], accuracyOf: (m: ModelProto) => Promise<number>): Promise<CurvePoint[]> {
+export async function pruningCurve(model: ModelProto, scores: Readonly<Record<string, ArrayLike<number>>>, fractions: readonly number[], accuracyOf: (m: ModelProto) => Promise<number>, prune: (m: ModelProto, remove: Record<string, number[]>) => Omit<PruneResult, 'layers'> = pruneChannels): Promise<CurvePoint[]> {
   const out: CurvePoint[] = [];
   for (const f of fractions) {
-    const r: PruneResult = pruneChannels(model, lowestChannels(scores, f));
+    const r = prune(model, lowestChannels(scores, f));
     out.push({ fraction: f, compression: 1 - r.parametersAfter / r.parametersBefore, accuracy: await accuracyOf(r.model), parameters: r.parametersAfter });
   }
   return out;

@@ -63,7 +63,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   const scores = full;
   const timing = { compileMs: 0, sessionMs: 0 };
   // A composite may name a JSON file here (Node); the compiler itself takes names or objects only.
-  const composite = method.composite ? resolveComposite(options.composite ?? DEFAULT_COMPOSITE, options.params) : undefined;
+  const composite = method.composite ? (typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? DEFAULT_COMPOSITE, options.params)) : undefined;
   const ctx: MethodContext = {
     input,
     scores,
@@ -98,7 +98,7 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   const result = await method.explain(ctx);
   return {
     method: method.name,
-    composite: method.composite ? options.composite ?? DEFAULT_COMPOSITE : undefined,
+    composite: method.composite ? (typeof options.composite === 'object' ? options.composite.name : options.composite ?? DEFAULT_COMPOSITE) : undefined,
     attribution: result.attribution,
     scores: rows,
     targets,

@@ -3,6 +3,7 @@ import type { MethodName } from './registry.js';
 import type { Target } from './session.js';
 import type { Condition } from './conditions.js';
 import type { Region } from '../compiler/region.js';
+import type { Composite } from '../composites/types.js';
 
 // The method names come from the registry (one file per method, src/methods/registry.ts).
 export { METHOD_NAMES, type MethodName } from './registry.js';
@@ -24,8 +25,8 @@ export interface MethodSpec {
 
 export interface ExplainOptions {
   method?: MethodName;
-  /** lrp, crp: composite name or a path to a JSON composite. Default epsilon-plus-flat. */
-  composite?: string;
+  /** lrp, crp: composite name, a path to a JSON composite, or a composite object. Default epsilon-plus-flat. */
+  composite?: string | Composite;
   /**
    * Parameters of the composite (epsilon, stabilizer, gamma, low, high) or of the method, as each method declares
    * them (src/methods/<method>.ts; GET /api/methods lists them): smoothgrad: noiseLevel (0.1), samples (20), seed (0);

@@ -13,6 +13,9 @@ import { attrInt } from '../onnx/attributes.js';
 import { cloneModel } from '../onnx/model.js';
 import { decodeTensor, floatTensor } from '../onnx/tensor.js';
 
+/** float, float16, double, bfloat16. */
+const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+
 /** Ops that act on each channel independently (axis 1 is carried through unchanged). */
 const CHANNEL_WISE = new Set(['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Softplus', 'HardSigmoid', 'HardSwish', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'Identity', 'Dropout', 'BatchNormalization']);
 
@@ -24,11 +27,11 @@ export interface PruneResult {
   parametersAfter: number;
 }
 
-function nodeName(n: NodeProto): string {
+export function nodeName(n: NodeProto): string {
   return n.name || `${n.opType}(${n.output[0]})`;
 }
 
-function floatInit(g: Graph, name: string, owner: NodeProto): { data: Float32Array; dims: number[] } {
+export function floatInit(g: Graph, name: string, owner: NodeProto): { data: Float32Array; dims: number[] } {
   const t = g.initializer(name);
   if (!t) throw new UnsupportedNodeError(nodeName(owner), owner.opType, `input '${name}' is not a constant initializer`, 'structured pruning rewrites constant weights only');
   const c = decodeTensor(t);
@@ -37,7 +40,7 @@ function floatInit(g: Graph, name: string, owner: NodeProto): { data: Float32Arr
 }
 
 /** Replaces initializer `name` (used by this node only) with new data, or adds a fresh one when shared. */
-function setInit(g: Graph, node: NodeProto, index: number, data: Float32Array, dims: number[]): void {
+export function setInit(g: Graph, node: NodeProto, index: number, data: Float32Array, dims: number[]): void {
   const name = node.input[index]!;
   const shared = g.nodes.filter((n) => n !== node && n.input.includes(name)).length > 0;
   const out: TensorProto = floatTensor(shared ? g.fresh(`${name}_pruned`) : name, data, dims);
@@ -61,8 +64,9 @@ export function sliceAxis(data: Float32Array, dims: readonly number[], axis: num
   return out;
 }
 
-function countParams(model: ModelProto): number {
-  return model.graph!.initializer.reduce((s, t) => s + t.dims.reduce((a, b) => a * Number(b), 1), 0);
+/** Parameters: the elements of the floating-point initializers (int64 shape constants are not parameters). */
+export function countParams(model: ModelProto): number {
+  return model.graph!.initializer.filter((t) => FLOAT_TYPES.has(t.dataType)).reduce((s, t) => s + t.dims.reduce((a, b) => a * Number(b), 1), 0);
 }
 
 /** Rewrites the consumers of a tensor whose channel axis (1) keeps only `kept` of `total` channels. */
