@@ -18,8 +18,10 @@ import { createSession } from '../runtime/session.js';
 import { CAV_METHODS, type CavMethod } from '../strategies/cav.js';
 import type { LayerReduce } from '../strategies/features.js';
 import { CLARC_MODES, type ClarcMode } from '../weight-surgery/clarc.js';
-import { pruneChannels } from '../weight-surgery/prune-channels.js';
-import { channelRelevance, convLayers, filterMagnitudes, lowestChannels, PRUNE_CRITERIA, type PruneCriterion } from '../correction/prune.js';
+import { lowestChannels, PRUNE_CRITERIA, type PruneCriterion } from '../correction/prune.js';
+import { DEFAULT_GRIDS, parseGrid, PRUNE_GRANULARITIES, pruneUnits, selectLayers, tuneComposite, unitMagnitudes, unitRelevance, type PruneGranularity, type TuningReport } from '../correction/prune-units.js';
+import type { Target } from '../methods/types.js';
+import type { Tensor } from '../runtime/tensor.js';
 import { choice, dataOptions, int, loadData, modelId, num, tensorOf, writeJson, type DataFlags } from './strategies-command.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
@@ -148,61 +150,99 @@ export function registerCorrect(program: Command, run: Run): void {
   dataOptions(
     program
       .command('prune')
-      .description('structured pruning: remove the least important output channels of convolutions — by LRP relevance aggregated over reference inputs (pruning by explaining) or by filter magnitude (L1) — or the channels named with --channels, rewriting each Conv and its consumers into a smaller ONNX model (checked with ONNX Runtime\'s loader)')
-      .argument('<model>', 'ONNX CNN')
-      .argument('[reference-data]', 'inputs whose relevance ranks the channels (--criterion relevance); labels give the targets, else the prediction')
+      .description("structured pruning by explaining: remove the least important units — convolution output channels, attention heads or MLP neurons (--granularity) — ranked by LRP relevance aggregated over reference inputs (pruning by explaining) or by weight magnitude (L1), or the units named with --units; the graph is rewritten into a smaller ONNX model (checked with ONNX Runtime's loader). --tune picks the composite that keeps the pruned model most accurate on a validation split (Hatefi et al.). Heads: attention exported from separate q/k/v Linears with view(b, t, heads, head_dim) (nn.MultiheadAttention's packed in-projection is refused); neurons: Linear → element-wise ops → Linear")
+      .argument('<model>', 'ONNX model (CNN for channels, transformer for heads and neurons)')
+      .argument('[reference-data]', 'inputs whose relevance ranks the units (--criterion relevance); labels give the targets, else the prediction')
+      .option('--granularity <unit>', `${PRUNE_GRANULARITIES.join(' | ')}`, 'channels')
       .option('--criterion <name>', `${PRUNE_CRITERIA.join(' | ')}`, 'relevance')
-      .option('--fraction <f>', 'share of the channels of every pruned layer to remove (lowest first)')
-      .option('--layers <names>', 'comma-separated Conv nodes or Conv outputs to prune (default: every Conv)')
-      .option('--channels <spec>', "remove exactly these channels: 'conv:1,5;conv2:3' (Conv node or output name, then channel indices)")
-      .option('-c, --composite <name>', 'LRP composite of the relevance criterion')
+      .option('--fraction <f>', 'share of the units of every pruned layer to remove (lowest first)')
+      .option('--layers <names>', 'comma-separated layers to prune — Conv nodes/outputs, attention output projections or attention outputs, MLP first Linears or hidden tensors (default: all of the granularity)')
+      .option('--units <spec>', "remove exactly these units: 'layer:1,5;layer2:3' (layer as in --layers, then unit indices)")
+      .option('--channels <spec>', 'the same as --units, for channels')
+      .option('-c, --composite <name>', 'LRP composite of the relevance criterion (default: attnlrp for heads and neurons, epsilon-plus-flat for channels)')
+      .option('--tune', 'tune the composite for pruning: prune with every composite of --grid at --fraction, keep the one whose pruned model is most accurate on the validation split')
+      .option('--grid <spec>', `composites to try with --tune, ';'-separated, each name or name(k=v,…); dense-gamma=γ puts the Gamma rule on dense/conv layers (default for heads/neurons: '${DEFAULT_GRIDS.transformer}'; for channels: '${DEFAULT_GRIDS.cnn}')`)
+      .option('--validation <data>', 'labelled inputs that score the --tune candidates (default: the second half of the reference data, which then needs labels)')
+      .option('--validation-labels <file>', 'labels of --validation (.npy, IDX or JSON), if not found beside it')
+      .option('--report <file>', 'write what was pruned, and the tuning grid with its accuracies, as JSON')
       .requiredOption('-o, --output <file>', 'where to write the pruned .onnx'),
-  ).action((model: string, reference: string | undefined, flags: DataFlags & { criterion: string; fraction?: string; layers?: string; channels?: string; composite?: string; output: string }) =>
+  ).action((model: string, reference: string | undefined, flags: DataFlags & { granularity: string; criterion: string; fraction?: string; layers?: string; units?: string; channels?: string; composite?: string; tune?: boolean; grid?: string; validation?: string; validationLabels?: string; report?: string; output: string }) =>
     run(async () => {
       const proto = await readModel(model);
-      const convs = convLayers(proto);
+      const granularity = choice('--granularity', flags.granularity, PRUNE_GRANULARITIES) as PruneGranularity;
+      if (flags.channels !== undefined && granularity !== 'channels') throw new InvalidArgumentError('--channels', `names channels, but --granularity is ${granularity}`, 'use --units');
+      if (flags.channels !== undefined && flags.units !== undefined) throw new InvalidArgumentError('--units', 'give either --units or --channels, not both');
+      const spec = flags.units ?? flags.channels;
       let remove: Record<string, number[]>;
       let summary: string;
-      if (flags.channels !== undefined) {
-        if (flags.fraction !== undefined) throw new InvalidArgumentError('--channels', 'give either --channels or --fraction, not both');
+      let tuning: TuningReport | undefined;
+      if (spec !== undefined) {
+        if (flags.fraction !== undefined || flags.tune) throw new InvalidArgumentError(flags.units !== undefined ? '--units' : '--channels', `give either the units to remove or --fraction${flags.tune ? ' with --tune' : ''}, not both`);
         remove = {};
-        for (const part of flags.channels.split(';').filter(Boolean)) {
+        for (const part of spec.split(';').filter(Boolean)) {
           const at = part.lastIndexOf(':');
-          const chans = at < 0 ? [] : part.slice(at + 1).split(',').map((c) => Number(c));
-          if (at < 1 || chans.length === 0 || chans.some((c) => !Number.isInteger(c) || c < 0)) throw new InvalidArgumentError('--channels', `'${part}' is not 'layer:c1,c2,…'`);
-          remove[part.slice(0, at)] = chans;
+          const units = at < 0 ? [] : part.slice(at + 1).split(',').map((c) => Number(c));
+          if (at < 1 || units.length === 0 || units.some((c) => !Number.isInteger(c) || c < 0)) throw new InvalidArgumentError(flags.units !== undefined ? '--units' : '--channels', `'${part}' is not 'layer:${flags.units !== undefined ? 'u' : 'c'}1,${flags.units !== undefined ? 'u' : 'c'}2,…'`);
+          remove[part.slice(0, at)] = units;
         }
-        summary = 'named channels';
+        summary = `named ${granularity}`;
       } else {
         const fraction = num('--fraction', flags.fraction, 0, 0.99);
-        if (fraction === undefined) throw new InvalidArgumentError('--fraction', 'missing: the share of each layer\'s channels to remove (or name them with --channels)');
+        if (fraction === undefined) throw new InvalidArgumentError('--fraction', "missing: the share of each layer's units to remove (or name them with --units)");
         const criterion = choice('--criterion', flags.criterion, PRUNE_CRITERIA) as PruneCriterion;
-        const wanted = flags.layers ? flags.layers.split(',').map((l) => l.trim()) : convs.map((c) => c.output);
-        const layers = wanted.map((l) => {
-          const c = convs.find((x) => x.node === l || x.output === l);
-          if (!c) throw new InvalidArgumentError('--layers', `no Conv node or Conv output named '${l}' in ${model}`, `Conv nodes: ${convs.map((x) => x.node).join(', ')}`);
-          return c.output;
-        });
+        const layers = selectLayers(proto, granularity, flags.layers ? flags.layers.split(',').map((l) => l.trim()) : undefined);
         let scores: Record<string, ArrayLike<number>>;
+        if (flags.tune && criterion !== 'relevance') throw new InvalidArgumentError('--tune', 'tunes the composite of the relevance criterion', 'drop --criterion magnitude');
+        if (flags.tune && flags.composite) throw new InvalidArgumentError('--tune', 'picks the composite itself', 'list the candidates with --grid instead of --composite');
+        if (flags.grid !== undefined && !flags.tune) throw new InvalidArgumentError('--grid', 'applies to --tune only', 'add --tune');
         if (criterion === 'relevance') {
           if (!reference) throw new InvalidArgumentError('reference-data', 'missing: the relevance criterion aggregates LRP relevance over reference inputs', 'pass a dataset, or use --criterion magnitude');
           const ds = await loadData(reference, flags);
-          const mx = await ModelExplainer.load(proto);
-          scores = await channelRelevance(mx, tensorOf(ds), layers, ds.labels ? Array.from(ds.labels) : 'pred', { composite: flags.composite });
-          summary = `relevance over ${ds.shape[0]} inputs`;
+          const n = ds.shape[0]!;
+          if (flags.tune) {
+            const grid = parseGrid(flags.grid ?? (granularity === 'channels' ? DEFAULT_GRIDS.cnn : DEFAULT_GRIDS.transformer));
+            let ref = { inputs: tensorOf(ds), target: (ds.labels ? Array.from(ds.labels) : 'pred') as Target };
+            let val: { inputs: Tensor; labels: number[] };
+            if (flags.validation) {
+              const vs = await loadData(flags.validation, { ...flags, labels: flags.validationLabels, limit: undefined, offset: undefined });
+              if (!vs.labels) throw new InvalidArgumentError('--validation', `${flags.validation} has no labels`, 'pass --validation-labels');
+              val = { inputs: tensorOf(vs), labels: Array.from(vs.labels) };
+            } else {
+              if (!ds.labels) throw new InvalidArgumentError('--tune', 'needs labelled validation inputs: --validation, or labels for the reference data (its second half validates)');
+              if (n < 2) throw new InvalidArgumentError('reference-data', 'has one sample: nothing to split off for validation', 'pass --validation');
+              const half = Math.floor(n / 2);
+              const idx = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+              ref = { inputs: tensorOf(ds, idx(0, half)), target: Array.from(ds.labels).slice(0, half) };
+              val = { inputs: tensorOf(ds, idx(half, n)), labels: Array.from(ds.labels).slice(half) };
+            }
+            const t = await tuneComposite(proto, granularity, layers, grid, fraction, ref, val);
+            tuning = t.report;
+            scores = t.scores;
+            for (const g of tuning.grid) process.stdout.write(`tune ${g.label.padEnd(40)} validation accuracy ${(100 * g.accuracy).toFixed(2)} %${g.label === tuning.chosen ? '  ← chosen' : ''}\n`);
+            process.stdout.write(`tune magnitude (L1)${' '.repeat(24)}validation accuracy ${(100 * tuning.magnitude.accuracy).toFixed(2)} %; unpruned ${(100 * tuning.unprunedAccuracy).toFixed(2)} %\n`);
+            summary = `relevance (${tuning.chosen}, tuned on ${tuning.validationSamples} validation inputs) over ${tuning.referenceSamples} inputs`;
+          } else {
+            const mx = await ModelExplainer.load(proto);
+            scores = await unitRelevance(mx, tensorOf(ds), layers, granularity, ds.labels ? Array.from(ds.labels) : 'pred', { composite: flags.composite });
+            summary = `relevance over ${n} inputs`;
+          }
         } else {
-          const all = filterMagnitudes(proto);
-          scores = Object.fromEntries(layers.map((l) => [l, all[l]!]));
-          summary = 'filter magnitude (L1)';
+          scores = unitMagnitudes(proto, granularity, layers);
+          summary = `${granularity === 'channels' ? 'filter' : 'weight'} magnitude (L1)`;
         }
         remove = lowestChannels(scores, fraction);
       }
-      const r = pruneChannels(proto, remove);
+      const r = pruneUnits(proto, granularity, remove);
       const bytes = serializeModel(r.model);
       await createSession(bytes);
       await writeFile(flags.output, bytes);
-      for (const l of r.layers) process.stdout.write(`${l.node}: removed ${l.removed.length} of ${l.removed.length + l.kept.length} channels [${l.removed.join(', ')}]\n`);
+      const unit = granularity === 'channels' ? 'channels' : granularity;
+      for (const l of r.layers) process.stdout.write(`${l.node}: removed ${l.removed.length} of ${l.removed.length + l.kept.length} ${unit} [${l.removed.join(', ')}]\n`);
       process.stdout.write(`${summary}: ${r.parametersBefore} → ${r.parametersAfter} parameters (${(100 * (1 - r.parametersAfter / r.parametersBefore)).toFixed(1)} % removed)\nwrote ${flags.output}\n`);
+      if (flags.report) {
+        await writeFile(flags.report, JSON.stringify({ model, output: flags.output, granularity, summary, layers: r.layers.map((l) => ({ node: l.node, removed: l.removed, kept: l.kept.length })), parametersBefore: r.parametersBefore, parametersAfter: r.parametersAfter, ...(tuning ? { tuning } : {}) }, null, 2) + '\n');
+        process.stdout.write(`wrote ${flags.report}\n`);
+      }
       return 0;
     }),
   );

@@ -48,7 +48,8 @@ export function selectLayers(model: ModelProto, granularity: PruneGranularity, n
   if (!names) return all;
   return names.map((n) => {
     const l = all.find((x) => x.tensor === n || x.node === n);
-    if (!l) throw new InvalidArgumentError('--layers', `no ${granularity} layer named '${n}'`, `layers: ${all.map((x) => x.node).join(', ')}`);
+    const what = granularity === 'channels' ? 'Conv node or Conv output' : granularity === 'heads' ? 'attention output or output projection' : 'MLP hidden tensor or first Linear';
+    if (!l) throw new InvalidArgumentError('--layers', `no ${what} named '${n}'`, `layers: ${all.map((x) => x.node).join(', ')}`);
     return l;
   });
 }
