@@ -78,6 +78,8 @@ export { fitArtefactCav, cavRelevance, relevanceMasks, maskIou, rankByArtefact, 
 export { correctModel, cavFile, parseCavFile, readCavFile, type CavFile, type CorrectionOptions } from './correction/correct.js';
 export { reevaluate, evaluateModel, regionShare, type Reevaluation, type ReevaluationSets, type ModelEvaluation } from './correction/reevaluate.js';
 export { pruneChannels, type PruneResult } from './weight-surgery/prune-channels.js';
+export { pruneTransformer, findAttention, findMlps, transformerMagnitudes, type AttentionBlock, type MlpBlock, type TransformerPruneResult } from './weight-surgery/prune-transformer.js';
+export { PRUNE_GRANULARITIES, prunableLayers, unitRelevance, unitRelevanceRows, unitMagnitudes, pruneUnits, pruneLowest, accuracyOf, parseGrid, tuneComposite, DEFAULT_GRIDS, type PruneGranularity, type PrunableLayer, type TuningReport, type GridCandidate } from './correction/prune-units.js';
 export { channelRelevance, filterMagnitudes, lowestChannels, pruningCurve, convLayers, artefactChannelScores, PRUNE_CRITERIA, type PruneCriterion, type CurvePoint } from './correction/prune.js';
 export { barChart, lineChart, reevaluationChart, type Curve, type BarGroup } from './correction/charts.js';
 export { prependLinear, VIRTUAL_LAYER, type PrependedLinear } from './weight-surgery/prepend-linear.js';
