@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pearson as correlation } from '../src/metrics/core/stats.js';
 import { readNpy } from '../src/io/npy-file.js';
 import { toFloat32 } from '../src/io/npy.js';
 import { layoutFromShape, parseLayout, sampleToChw, toNhwc } from '../src/io/layout.js';
@@ -214,16 +215,3 @@ describe.skipIf(!existsSync(OCR))('PP-OCR v4 recogniser (CTC output [1, 20, 6625
     }
   }, 60_000);
 });
-
-function correlation(a: Float32Array, b: Float32Array): number {
-  let [ma, mb] = [0, 0];
-  for (let i = 0; i < a.length; i++) (ma += a[i]!), (mb += b[i]!);
-  [ma, mb] = [ma / a.length, mb / b.length];
-  let [sab, saa, sbb] = [0, 0, 0];
-  for (let i = 0; i < a.length; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
