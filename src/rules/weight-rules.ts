@@ -37,13 +37,9 @@ export const zPlus: Rule = {
     const L = lin(ctx);
     const wp = L.weight('pos', pos);
     const wn = L.weight('neg', neg);
-    const eps = ctx.params.stabilizer!;
-    // z = f(x⁺;W⁺,b⁺) + f(x⁻;W⁻,0) ≥ 0 by construction, so sign(z) = +1 and the stabiliser is + ε. Where the layer has
-    // a bias, ε rides in it (b⁺ + ε): the convolution adds it, and no element-wise Add over the whole activation
-    // (which also takes ONNX Runtime out of its blocked NCHWc layout) is left between the convolution and R / z.
-    const withEps = L.bias(`pos+${eps}`, (b) => Math.max(b, 0) + eps);
-    const { z, xp, xn } = splitZ(ctx, wp, wn, withEps ?? L.bias('pos', pos));
-    const s = ctx.em.div(ctx.R, withEps ? z : ctx.em.stabilizeNonNeg(z, eps));
+    const { z, xp, xn } = splitZ(ctx, wp, wn, L.bias('pos', pos));
+    // z = f(x⁺;W⁺,b⁺) + f(x⁻;W⁻,0) ≥ 0 by construction, so sign(z) = +1.
+    const s = ctx.em.div(ctx.R, ctx.em.stabilizeNonNeg(z, ctx.params.stabilizer!));
     return [splitR(ctx, s, wp, wn, xp, xn)];
   },
 };
