@@ -36,18 +36,20 @@ DISTRACTOR = [40, 50]
 NOISE = 0.3
 
 
-def make(count, rng):
-    y = rng.integers(0, len(BANDS), size=count)
-    t = np.arange(N)
-    x = np.zeros((count, N))
+def make(count, rng, n=N, bands=BANDS, distractor=DISTRACTOR, noise=NOISE):
+    """Signals of length n whose class is a frequency band (two cosines in it), with a distractor cosine and noise.
+    Shared by train_mel_signals.py, which draws its own bands at another length."""
+    y = rng.integers(0, len(bands), size=count)
+    t = np.arange(n)
+    x = np.zeros((count, n))
     for i in range(count):
-        lo, hi = BANDS[y[i]]
+        lo, hi = bands[y[i]]
         for _ in range(2):
             f = rng.uniform(lo, hi)
-            x[i] += rng.uniform(0.6, 1.0) * np.cos(2 * np.pi * f * t / N + rng.uniform(0, 2 * np.pi))
-        f = rng.uniform(*DISTRACTOR)
-        x[i] += rng.uniform(0, 1) * np.cos(2 * np.pi * f * t / N + rng.uniform(0, 2 * np.pi))
-        x[i] += rng.normal(0, NOISE, size=N)
+            x[i] += rng.uniform(0.6, 1.0) * np.cos(2 * np.pi * f * t / n + rng.uniform(0, 2 * np.pi))
+        f = rng.uniform(*distractor)
+        x[i] += rng.uniform(0, 1) * np.cos(2 * np.pi * f * t / n + rng.uniform(0, 2 * np.pi))
+        x[i] += rng.normal(0, noise, size=n)
     return x.astype(np.float32)[:, None, :], y.astype(np.int64)
 
 

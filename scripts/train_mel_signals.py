@@ -39,6 +39,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_dft_signals import make as make_band_signals  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "examples", "dft-lrp")
 N = 512
@@ -52,18 +55,7 @@ NOISE = 0.3
 
 
 def make(count, rng):
-    y = rng.integers(0, len(BANDS), size=count)
-    t = np.arange(N)
-    x = np.zeros((count, N))
-    for i in range(count):
-        lo, hi = BANDS[y[i]]
-        for _ in range(2):
-            f = rng.uniform(lo, hi)
-            x[i] += rng.uniform(0.6, 1.0) * np.cos(2 * np.pi * f * t / N + rng.uniform(0, 2 * np.pi))
-        f = rng.uniform(*DISTRACTOR)
-        x[i] += rng.uniform(0, 1) * np.cos(2 * np.pi * f * t / N + rng.uniform(0, 2 * np.pi))
-        x[i] += rng.normal(0, NOISE, size=N)
-    return x.astype(np.float32)[:, None, :], y.astype(np.int64)
+    return make_band_signals(count, rng, n=N, bands=BANDS, distractor=DISTRACTOR, noise=NOISE)
 
 
 def stft_kernels():

