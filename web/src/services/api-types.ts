@@ -906,7 +906,7 @@ export interface operations {
                          * @description LRP composite (method lrp only); default epsilon-plus-flat
                          * @enum {string}
                          */
-                        composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                        composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                         /** @enum {string} */
                         method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         /** @description composite or method parameters (GET /api/methods declares them: epsilon, gamma, samples, steps, window, layer …); missing ones take their defaults, and the stored provenance lists them all */
@@ -969,7 +969,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     dataset: string;
                     index: number;
                     layer: string;
@@ -1254,7 +1254,7 @@ export interface operations {
                      * @description LRP composite (method lrp only); default epsilon-plus-flat
                      * @enum {string}
                      */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     input: {
                         /** @constant */
                         kind: "image";
@@ -1343,7 +1343,7 @@ export interface operations {
                      * @description LRP composite; default attnlrp for token models, else epsilon-plus-flat
                      * @enum {string}
                      */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     /** @description input name → one sample as a base64 .npy (with or without the batch axis); every input of the model */
                     inputs: {
                         [key: string]: {
@@ -1438,7 +1438,7 @@ export interface operations {
                      * @description LRP composite; default attnlrp
                      * @enum {string}
                      */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     /** @enum {string} */
                     method: "lrp" | "gradient" | "gradient-x-input";
                     modelId: string;
@@ -1582,7 +1582,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     count?: number;
                     dataset: string;
                     /** @constant */
@@ -1615,7 +1615,7 @@ export interface operations {
                          * @description LRP only (default epsilon-plus-flat)
                          * @enum {string}
                          */
-                        composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                        composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                         /** @enum {string} */
                         method: "lrp" | "gradient" | "gradient-x-input" | "smoothgrad" | "integrated-gradients" | "occlusion" | "grad-cam" | "crp";
                         params?: {
@@ -1638,7 +1638,7 @@ export interface operations {
                     class: number;
                     clusters?: number;
                     /** @enum {string} */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     count?: number;
                     dataset: string;
                     /** @constant */
@@ -1700,7 +1700,7 @@ export interface operations {
                     test?: string;
                 } | {
                     /** @enum {string} */
-                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                    composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
                     dataset: string;
                     k?: number;
                     /** @constant */
@@ -2398,7 +2398,7 @@ export interface operations {
     getApiModelsId: {
         parameters: {
             query?: {
-                composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp";
+                composite?: "epsilon-plus" | "epsilon-plus-flat" | "epsilon-alpha2-beta1" | "epsilon-alpha2-beta1-flat" | "epsilon-gamma-box" | "excitation-backprop" | "guided-backprop" | "deconvnet" | "attnlrp" | "cp-lrp" | "zennit:epsilon-plus" | "zennit:epsilon-plus-flat" | "zennit:epsilon-alpha2-beta1" | "zennit:epsilon-alpha2-beta1-flat" | "zennit:epsilon-gamma-box" | "zennit:excitation-backprop";
             };
             header?: never;
             path: {
