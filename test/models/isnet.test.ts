@@ -31,6 +31,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { pearson as correlation } from '../../src/metrics/core/stats.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { toFloat32 } from '../../src/io/npy.js';
+import { compileExplainer } from '../../src/compiler/compile.js';
+import { describeRule, inspectModel, UNREACHED } from '../../src/compiler/inspect.js';
+import { namedComposite } from '../../src/composites/index.js';
+import { parseModel } from '../../src/onnx/model.js';
 import { xsys } from '../helpers/cli.js';
 import { packDir, unpackNpm } from '../helpers/npm-pack.js';
 
@@ -117,6 +121,16 @@ describe.skipIf(!fetched.paths)('ISNet int8 and fp16 (@imgly/background-removal-
     expect(correlation(int8!, fp16!)).toBeGreaterThan(0.5);
     expect(correlation(pooledMagnitude(int8!, 32), pooledMagnitude(fp16!, 32))).toBeGreaterThan(0.95);
   });
+
+  it.each(['int8', 'fp16'] as const)('%s: inspect and compile agree (no unsupported node; the rules inspect lists are the ones applied)', (kind) => {
+    const bytes = readFileSync(fetched.paths![kind]);
+    const composite = namedComposite('epsilon-plus-flat');
+    const inspection = inspectModel(parseModel(bytes), composite);
+    expect(inspection.unsupported).toEqual([]);
+    const applied = new Map([...compileExplainer(bytes, { method: 'lrp', composite }).appliedRules].map(([u, r]) => [u.name, describeRule(r)]));
+    for (const u of inspection.units) expect(applied.get(u.name) ?? (u.rule === UNREACHED ? UNREACHED : 'gradient'), u.name).toBe(u.rule);
+    expect(applied.size).toBeGreaterThan(100);
+  }, 120_000);
 
   it.skipIf(!SLOW).each(['int8', 'fp16'] as const)('%s: lrp (epsilon-plus-flat) at the input size, in float32; relevance within the score', async (kind) => {
     const { a, summary } = await explainWith(kind, 'lrp', ['--composite', 'epsilon-plus-flat']);
