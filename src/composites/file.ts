@@ -9,10 +9,12 @@ import type { Composite } from './types.js';
 import { parseComposite } from './user.js';
 
 /**
- * A composite by name, or from a JSON file when the argument is a path to one. A file's rules carry their own
- * parameters, so parameters given beside a file are an error rather than silently ignored.
+ * A composite by name, or from a JSON file when the argument is a path to one; a composite object (built by the
+ * caller, e.g. a tuning grid's) is used as it is. A file's rules carry their own parameters, so parameters given
+ * beside a file are an error rather than silently ignored.
  */
-export function resolveComposite(nameOrPath: string, params: Record<string, number> = {}): Composite {
+export function resolveComposite(nameOrPath: string | Composite, params: Record<string, number> = {}): Composite {
+  if (typeof nameOrPath === 'object') return nameOrPath;
   if (nameOrPath.endsWith('.json') || (nameOrPath.includes('/') && existsSync(nameOrPath))) {
     const given = Object.keys(params);
     if (given.length) throw new InvalidArgumentError('--param', `${given.join(', ')}: composite file '${nameOrPath}' takes no parameters`, 'set them in the file\'s entries, e.g. "params": { "epsilon": 0.01 }');

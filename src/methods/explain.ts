@@ -52,18 +52,17 @@ export async function explain(model: string | Uint8Array | ModelProto | ModelExp
   checkWork(method.name, params, input.dims, options.limits);
   const t0 = performance.now();
   // The scores of the output being explained: targets, class counts and the seed's shape all come from them.
-  const full = await mx.scores(input, options.output);
+  const scores = await mx.scores(input, options.output);
   // A sequence output ([batch, positions, classes]) with a position: the class scores at that position are the
   // explained rows and 'pred' their arg-max; the methods, which index each sample's flattened scores, get the flat
   // index position·classes + class. Without a position the scores are explained flattened, as they are.
-  const { rows, position } = options.position === undefined ? { rows: full, position: undefined } : scoreRows(full, options.position, mx.session.outputNameOf(options.output));
+  const { rows, position } = options.position === undefined ? { rows: scores, position: undefined } : scoreRows(scores, options.position, mx.session.outputNameOf(options.output));
   const targets = mx.resolveTargets(options.target ?? 'pred', rows);
   const classes = size(rows.dims) / rows.dims[0]!;
   const flatTargets = position === undefined ? targets : targets.map((t) => position * classes + t);
-  const scores = full;
   const timing = { compileMs: 0, sessionMs: 0 };
   // A composite may name a JSON file here (Node); the compiler itself takes names or objects only.
-  const composite = method.composite ? (typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? DEFAULT_COMPOSITE, options.params)) : undefined;
+  const composite = method.composite ? resolveComposite(options.composite ?? DEFAULT_COMPOSITE, options.params) : undefined;
   const ctx: MethodContext = {
     input,
     scores,

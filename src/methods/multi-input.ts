@@ -99,7 +99,7 @@ export class MultiInputExplainer {
     if (!FEEDS_METHODS.includes(method)) throw new InvalidArgumentError('--method', `method '${method}' is not available for models with several or integer inputs`, `use one of: ${FEEDS_METHODS.join(', ')}`);
     this.validate(feeds);
     // Names, JSON files and objects alike: the compiler itself only knows named composites and objects.
-    const composite = method === 'lrp' ? (typeof options.composite === 'object' ? options.composite : resolveComposite(options.composite ?? 'attnlrp', options.params)) : undefined;
+    const composite = method === 'lrp' ? resolveComposite(options.composite ?? 'attnlrp', options.params) : undefined;
     const r = await this.session.onePass(feeds, getMethod(method).pass!, {
       composite,
       target: options.target,

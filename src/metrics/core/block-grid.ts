@@ -1,4 +1,7 @@
 import { InvalidArgumentError } from '../../errors.js';
+import type { ParamValue } from '../types.js';
+import { baselineFor } from './baseline.js';
+import { scoreTargets } from './batching.js';
 import type { Layout } from './spatial.js';
 
 /**
@@ -73,4 +76,32 @@ export function blockSums(g: BlockGrid, a: ArrayLike<number>): Float64Array {
   const padded = new Float64Array(C * g.Hp * g.Wp);
   for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) padded[(c * g.Hp + r + g.top) * g.Wp + q + g.left] = a[(c * H + r) * W + q]!;
   return Float64Array.from(g.blocks, (idx) => idx.reduce((s, j) => s + padded[j]!, 0));
+}
+
+/**
+ * The target scores as blocks are removed cumulatively from each sample's edge-padded image, in `orders[i]`'s order,
+ * `steps` per sample (Quantus 0.6's region perturbation and selectivity): row i·steps + t holds the score after the
+ * (t + 1)-th removal. The baseline is taken from the padded, already perturbed image at every step.
+ */
+export async function scoreBlockRemoval(
+  metric: string,
+  ctx: Parameters<typeof scoreTargets>[1],
+  grid: BlockGrid,
+  p: { n: number; d: number; shape: readonly number[]; x: Float32Array; y: ArrayLike<number> },
+  orders: readonly Int32Array[],
+  steps: number,
+  baseline: ParamValue,
+  rand: () => number,
+  softmax: boolean,
+): Promise<Float64Array> {
+  let padded: Float32Array = new Float32Array(0);
+  return scoreTargets(metric, ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
+    const i = Math.floor(k / steps);
+    const t = k % steps;
+    if (t === 0) padded = edgePad(grid, p.x.subarray(i * p.d, (i + 1) * p.d));
+    const fill = baselineFor(metric, baseline, padded, rand);
+    for (const j of grid.blocks[orders[i]![t]!]!) padded[j] = fill[j]!;
+    unpad(grid, padded, dst);
+    return p.y[i]!;
+  }, softmax);
 }

@@ -1,11 +1,10 @@
 import { defineMetric } from '../core/define.js';
 import { boolParam, choiceParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { baselineFor } from '../core/baseline.js';
-import { classScore, scoreTargets, scoreSamples } from '../core/batching.js';
+import { classScore, scoreSamples } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
 import { layoutOf } from '../core/spatial.js';
-import { blockGrid, blockSums, edgePad, unpad } from '../core/block-grid.js';
+import { blockGrid, blockSums, scoreBlockRemoval } from '../core/block-grid.js';
 import { shuffle } from '../core/sample.js';
 
 /**
@@ -38,16 +37,7 @@ export const regionPerturbation = defineMetric({
       return ranked.sort((u, v) => sign * (sums[u]! - sums[v]!) || u - v);
     });
     const base = await scoreSamples('region-perturbation', ctx, p.x, p.shape);
-    let padded: Float32Array = new Float32Array(0);
-    const rows = await scoreTargets('region-perturbation', ctx, p.shape.slice(1), p.n * steps, (k, dst) => {
-      const i = Math.floor(k / steps);
-      const t = k % steps;
-      if (t === 0) padded = edgePad(grid, sampleOf(p.x, i, p.d));
-      const fill = baselineFor('region-perturbation', params.baseline!, padded, rand);
-      for (const j of grid.blocks[orders[i]![t]!]!) padded[j] = fill[j]!;
-      unpad(grid, padded, dst);
-      return p.y[i]!;
-    }, softmax);
+    const rows = await scoreBlockRemoval('region-perturbation', ctx, grid, p, orders, steps, params.baseline!, rand, softmax);
     for (let i = 0; i < p.n; i++) {
       const y0 = classScore(base, i, p.y[i]!, softmax);
       const curve = Float64Array.from({ length: steps }, (_, t) => y0 - rows[i * steps + t]!);

@@ -1,11 +1,9 @@
 import { defineMetric } from '../core/define.js';
 import { boolParam, numParam } from '../core/params.js';
 import { sampleOf } from '../core/input.js';
-import { baselineFor } from '../core/baseline.js';
-import { scoreTargets } from '../core/batching.js';
 import { curveScore } from '../core/curves.js';
 import { layoutOf } from '../core/spatial.js';
-import { blockGrid, blockSums, edgePad, unpad } from '../core/block-grid.js';
+import { blockGrid, blockSums, scoreBlockRemoval } from '../core/block-grid.js';
 
 /**
  * Montavon et al. 2018, as Quantus 0.6 computes it: the image padded to a multiple of `patchSize` (half before, half
@@ -30,16 +28,7 @@ export const selectivity = defineMetric({
       // numpy's argsort(−sums); ties by block index.
       return Int32Array.from(grid.blocks.keys()).sort((u, v) => sums[v]! - sums[u]! || u - v);
     });
-    let padded: Float32Array = new Float32Array(0);
-    const rows = await scoreTargets('selectivity', ctx, p.shape.slice(1), p.n * P, (k, dst) => {
-      const i = Math.floor(k / P);
-      const t = k % P;
-      if (t === 0) padded = edgePad(grid, sampleOf(p.x, i, p.d));
-      const fill = baselineFor('selectivity', params.baseline!, padded, rand);
-      for (const j of grid.blocks[orders[i]![t]!]!) padded[j] = fill[j]!;
-      unpad(grid, padded, dst);
-      return p.y[i]!;
-    }, softmax);
+    const rows = await scoreBlockRemoval('selectivity', ctx, grid, p, orders, P, params.baseline!, rand, softmax);
     for (let i = 0; i < p.n; i++) {
       const curve = Float64Array.from({ length: P }, (_, t) => rows[i * P + t]!);
       out.curve(i, curve);
